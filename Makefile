@@ -1,0 +1,42 @@
+# make plan / make test work on a fresh machine with no cloud account: the first run makes .venv.
+PYTHON ?= python3
+STACK ?= dev
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv plan test lint format bench preview up clean
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+plan: $(STAMP)  ## the offline plan of a stack (STACK=dev by default)
+	$(PY) -m preflight plan --stack $(STACK)
+
+test: $(STAMP)  ## the whole test suite, offline
+	$(PY) -m pytest -q
+
+lint: $(STAMP)  ## ruff and a type check against the SDKs' own type hints
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench: $(STAMP)  ## synthesis figures (see README)
+	$(PY) benchmarks/synthesis.py
+
+preview:  ## real CLI and credentials: pulumi preview --stack $(STACK)
+	pulumi preview --stack $(STACK)
+
+up:  ## real CLI and credentials
+	pulumi up --stack $(STACK)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Reusable ComponentResources of the ML serving platform, one folder per concept."""

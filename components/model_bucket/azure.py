@@ -1,0 +1,101 @@
+"""Azure implementation: a locked-down StorageV2 account and a private container.
+
+Shared-key access is off, so readers authenticate with Entra ID (workload identity); that
+is also why Triton reads it as as://ACCOUNT/CONTAINER through the default credential chain.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import storage
+
+from components.model_bucket.contract import BucketOutputs, ModelBucketArgs
+
+CONTAINER = "models"
+MAX_SOFT_DELETE_DAYS = 365  # Azure's limit for blob and container soft delete
+
+
+def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) -> BucketOutputs:
+    target = args.target
+    resource_group = target.require_resource_group()
+    opts = target.child_options(parent)
+    kept = target.child_options(parent, keep=args.retain)
+
+    # Account names are global, 3-24 lowercase letters and digits: a stable random suffix.
+    suffix = random.RandomString(
+        f"{name}-suffix",
+        length=12,
+        upper=False,
+        special=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    account = storage.StorageAccount(
+        name,
+        account_name=suffix.result.apply(lambda s: f"models{s}"),
+        resource_group_name=resource_group,
+        location=target.region,
+        kind="StorageV2",
+        sku={"name": "Standard_ZRS" if args.zone_redundant else "Standard_LRS"},
+        access_tier=storage.AccessTier.HOT,
+        enable_https_traffic_only=True,
+        minimum_tls_version="TLS1_2",
+        allow_blob_public_access=False,
+        allow_shared_key_access=False,
+        default_to_o_auth_authentication=True,
+        allow_cross_tenant_replication=False,
+        encryption={
+            "key_source": "Microsoft.Storage",
+            "require_infrastructure_encryption": True,
+            "services": {"blob": {"enabled": True, "key_type": "Account"}},
+        },
+        opts=kept,
+    )
+    soft_delete_days = min(args.noncurrent_version_days, MAX_SOFT_DELETE_DAYS)
+    storage.BlobServiceProperties(
+        f"{name}-blob-service",
+        account_name=account.name,
+        resource_group_name=resource_group,
+        blob_services_name="default",
+        is_versioning_enabled=True,
+        delete_retention_policy={"enabled": True, "days": soft_delete_days},
+        container_delete_retention_policy={"enabled": True, "days": soft_delete_days},
+        opts=opts,
+    )
+    container = storage.BlobContainer(
+        f"{name}-container",
+        account_name=account.name,
+        resource_group_name=resource_group,
+        container_name=CONTAINER,
+        public_access=storage.PublicAccess.NONE,
+        opts=kept,
+    )
+    storage.ManagementPolicy(
+        f"{name}-lifecycle",
+        account_name=account.name,
+        resource_group_name=resource_group,
+        management_policy_name="default",
+        policy={
+            "rules": [
+                {
+                    "name": "expire-noncurrent-versions",
+                    "enabled": True,
+                    "type": "Lifecycle",
+                    "definition": {
+                        "filters": {"blob_types": ["blockBlob"]},
+                        "actions": {
+                            "version": {"delete": {"days_after_creation_greater_than": args.noncurrent_version_days}}
+                        },
+                    },
+                }
+            ]
+        },
+        opts=opts,
+    )
+
+    return BucketOutputs(
+        uri=pulumi.Output.concat("https://", account.name, ".blob.core.windows.net/", container.name),
+        serving_uri=pulumi.Output.concat("as://", account.name, "/", container.name),
+        bucket_name=container.name,
+        resource_id=account.id,
+    )

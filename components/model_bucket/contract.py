@@ -1,0 +1,36 @@
+"""The ModelBucket contract: the same Args and outputs on every cloud."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.target import Target
+
+
+@dataclass(frozen=True)
+class ModelBucketArgs:
+    """Where model repositories live. Defaults are safe: nothing is force-deleted."""
+
+    target: Target
+    noncurrent_version_days: int = 30
+    """Days an overwritten or deleted model file stays recoverable before it expires."""
+    force_destroy: bool = False
+    """Let `pulumi destroy` delete a bucket that still holds objects (dev only)."""
+    retain: bool = False
+    """Protect the bucket in Pulumi and keep it in the cloud if it leaves the program (prod)."""
+    zone_redundant: bool = False
+    """Replicate across zones where the cloud makes that a choice (Azure ZRS)."""
+
+
+@dataclass(frozen=True)
+class BucketOutputs:
+    uri: pulumi.Output[str]
+    """The bucket as its cloud names it: s3://B, gs://B, https://A.blob.core.windows.net/C."""
+    serving_uri: pulumi.Output[str]
+    """The model repository as Triton reads it: s3://B, gs://B, as://A/C."""
+    bucket_name: pulumi.Output[str]
+    """The bucket (or Azure container) name, for grants and sync jobs."""
+    resource_id: pulumi.Output[str]
+    """What a cloud IAM grant points at: the S3 ARN, the GCS bucket, the storage account id."""

@@ -1,0 +1,1 @@
+"""preflight: the platform's plan, checks and figures, offline, with no cloud account or Pulumi CLI."""

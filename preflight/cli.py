@@ -1,0 +1,83 @@
+"""`python -m preflight <command>`: exit 0 when fine, 2 on bad input (one line on stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from preflight.errors import InputError
+from preflight.plan import Plan, render_text
+from preflight.stack_files import load_stack
+from preflight.synthesize import PROJECT_DIR, ProgramError, synthesize
+from stacks.config import ConfigError, parse_stack_config
+
+EXIT_OK = 0
+EXIT_PROGRAM_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except InputError as error:
+        print(f"preflight: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ProgramError as error:
+        print(f"preflight: the program failed: {error}", file=sys.stderr)
+        if os.environ.get("PREFLIGHT_DEBUG"):
+            traceback.print_exception(error.__cause__ or error)
+        else:
+            print("preflight: set PREFLIGHT_DEBUG=1 for the traceback", file=sys.stderr)
+        return EXIT_PROGRAM_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="preflight", description=__doc__)
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    plan = commands.add_parser("plan", help="synthesize a stack offline and show what it would create")
+    plan.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    plan.add_argument("--json", metavar="FILE", help="also write the plan as JSON to FILE ('-' for stdout)")
+    plan.set_defaults(handler=_plan_command)
+    return parser
+
+
+def plan_stack(project_dir: Path, stack: str) -> Plan:
+    """Validate the stack's config first (nothing is made on bad input), then synthesize."""
+    stack_file = load_stack(project_dir, stack)
+    try:
+        parse_stack_config(stack_file.config, stack=stack, project=stack_file.project)
+    except ConfigError as error:
+        raise InputError(f"Pulumi.{stack}.yaml: {error}") from None
+    return synthesize(stack_file, project_dir)
+
+
+def _plan_command(args: argparse.Namespace) -> int:
+    plan = plan_stack(args.project_dir, args.stack)
+    if args.json == "-":
+        json.dump(plan.to_json(), sys.stdout, indent=2, sort_keys=True)
+        print()
+        return EXIT_OK
+    print(render_text(plan))
+    if args.json:
+        _write_json(Path(args.json), plan.to_json())
+        print(f"\nPlan written to {args.json}")
+    return EXIT_OK
+
+
+def _write_json(path: Path, document: dict) -> None:
+    """Write whole or not at all: a half-written plan would mislead the tools that read it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        temporary.replace(path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the plan ({error.strerror})") from None

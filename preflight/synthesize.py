@@ -1,0 +1,110 @@
+"""Run the real Pulumi program under the SDK's mock mode and return what it would register.
+
+This mirrors how the Python language host runs a program for `pulumi preview`: fresh
+runtime settings, the stack's config handed over as the engine hands it, the program run
+inside a root Stack resource, then every outstanding registration awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import runpy
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_in_stack
+
+from preflight.errors import InputError
+from preflight.plan import Plan, PlannedResource
+from preflight.recorder import RecordingMonitor
+from preflight.stack_files import StackFile
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WORKERS = 16  # the engine's default parallelism is far higher; registrations here are CPU-bound
+
+
+class ProgramError(Exception):
+    """The program failed for a reason other than bad config: a bug, reported as such."""
+
+
+def synthesize(stack_file: StackFile, project_dir: Path = PROJECT_DIR) -> Plan:
+    """The plan of `pulumi preview` for this stack, computed offline."""
+    monitor = RecordingMonitor()
+    program = project_dir / "__main__.py"
+
+    def run_program() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    error = contextvars.copy_context().run(_run, monitor, stack_file, run_program, project_dir)
+    if error is not None:
+        raise error
+
+    recording = monitor.recording
+    resources = tuple(
+        PlannedResource(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            custom=r.custom,
+            parent=r.parent,
+            provider=r.provider,
+            dependencies=tuple(r.dependencies),
+            protect=r.protect,
+            retain_on_delete=r.retain_on_delete,
+            inputs=r.inputs,
+        )
+        for r in sorted(recording.registrations.values(), key=lambda r: r.urn)
+    )
+    return Plan(
+        project=stack_file.project,
+        stack=stack_file.stack,
+        resources=resources,
+        outputs=recording.stack_outputs,
+        masked_config=stack_file.masked,
+    )
+
+
+def _run(
+    monitor: RecordingMonitor,
+    stack_file: StackFile,
+    program: Callable[[], None],
+    project_dir: Path,
+) -> Exception | None:
+    settings = pulumi_mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=pulumi_mocks.MockEngine(None),
+        project=stack_file.project,
+        stack=stack_file.stack,
+        dry_run=True,
+        organization="organization",
+        callbacks=None,
+    )
+    pulumi_settings.configure(settings)
+    set_all_config(stack_file.config, list(stack_file.masked))
+
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKERS))
+    sys.path.insert(0, str(project_dir))
+    try:
+        loop.run_until_complete(run_in_stack(program))
+        return None
+    except pulumi.RunError as error:
+        return InputError(str(error))
+    except Exception as error:  # reported, with its type, as a program failure
+        failure = ProgramError(f"{type(error).__name__}: {error}")
+        failure.__cause__ = error
+        return failure
+    finally:
+        sys.path.remove(str(project_dir))
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()

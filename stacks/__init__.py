@@ -1,0 +1,1 @@
+"""Composition: typed stack config -> one footprint per cloud target -> the platform."""
