@@ -83,6 +83,7 @@ _BY_TYPE: dict[str, Callable[[MockContext], Outputs]] = {
     "aws:s3/bucket:Bucket": _aws_s3_bucket,
     "aws:kms/key:Key": _aws_kms_key,
     "random:index/randomString:RandomString": _random_string,
+    "random:index/randomPassword:RandomPassword": _random_string,
     "gcp:storage/bucket:Bucket": _gcs_bucket,
     "azure-native:resources:ResourceGroup": _azure_resource_group,
     "azure-native:storage:StorageAccount": _azure_named("accountName", "Microsoft.Storage/storageAccounts"),

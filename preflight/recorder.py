@@ -98,6 +98,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # What a transform changed goes back to the program too, as the engine would send it.
         changed = {} if inputs is original else {k: v for k, v in inputs.items() if original.get(k) != v}
         state.update({**changed, **extra})
+        _mark_secret(state, request.additionalSecretOutputs)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id if request.custom else "", object=state)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
@@ -143,6 +144,23 @@ class _NoMocks(pulumi_mocks.Mocks):
         from preflight.mock_outputs import invoke_result
 
         return invoke_result(args.token, args.args), None
+
+
+def _mark_secret(state: struct_pb2.Struct, keys: Any) -> None:
+    """The engine, not the SDK, wraps a resource's additionalSecretOutputs as secrets."""
+    for key in keys:
+        if key in state.fields and not _is_secret(state.fields[key]):
+            value = struct_pb2.Value()
+            value.CopyFrom(state.fields[key])
+            wrapper = state.fields[key].struct_value
+            wrapper.Clear()
+            wrapper.fields[rpc._special_sig_key].string_value = rpc._special_secret_sig
+            wrapper.fields["value"].CopyFrom(value)
+
+
+def _is_secret(value: struct_pb2.Value) -> bool:
+    fields = value.struct_value.fields if value.WhichOneof("kind") == "struct_value" else {}
+    return rpc._special_sig_key in fields and fields[rpc._special_sig_key].string_value == rpc._special_secret_sig
 
 
 def _provider_urn(reference: str) -> str | None:

@@ -27,6 +27,9 @@ class StackFile:
 def load_stack(project_dir: Path, stack: str) -> StackFile:
     project = _project_name(project_dir / "Pulumi.yaml")
     path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+        raise InputError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")
     document = _read_yaml(path)
     raw = document.get("config") or {}
     if not isinstance(raw, dict):
@@ -89,7 +92,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise InputError(f"{path.name}: no such stack file in {path.parent.name or '.'}/") from None
+        raise InputError(f"{path.name}: not found") from None
     except OSError as error:
         raise InputError(f"{path.name}: cannot be read ({error.strerror})") from None
     try:

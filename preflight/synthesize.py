@@ -34,15 +34,23 @@ class ProgramError(Exception):
     """The program failed for a reason other than bad config: a bug, reported as such."""
 
 
-def synthesize(stack_file: StackFile, project_dir: Path = PROJECT_DIR) -> Plan:
-    """The plan of `pulumi preview` for this stack, computed offline."""
+def synthesize(
+    stack_file: StackFile,
+    project_dir: Path = PROJECT_DIR,
+    program: Callable[[], None] | None = None,
+) -> Plan:
+    """The plan of `pulumi preview` for this stack, computed offline.
+
+    `program` defaults to the project's __main__.py; tests pass a function that builds a
+    single component, and get the same recording.
+    """
     monitor = RecordingMonitor()
-    program = project_dir / "__main__.py"
+    main = project_dir / "__main__.py"
 
-    def run_program() -> None:
-        runpy.run_path(str(program), run_name="__main__")
+    def run_main() -> None:
+        runpy.run_path(str(main), run_name="__main__")
 
-    error = contextvars.copy_context().run(_run, monitor, stack_file, run_program, project_dir)
+    error = contextvars.copy_context().run(_run, monitor, stack_file, program or run_main, project_dir)
     if error is not None:
         raise error
 

@@ -1,0 +1,43 @@
+"""Helpers shared by the tests: synthesize a stack or a single component under preflight's monitor."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from preflight.plan import Plan, PlannedResource
+from preflight.stack_files import config_from_mapping
+from preflight.synthesize import synthesize
+
+BASE_CONFIG: dict[str, Any] = {
+    "environment": "dev",
+    "owner": "ml-platform",
+    "costCenter": "ml-research",
+}
+
+
+def stack_plan(targets: list[dict[str, Any]], stack: str = "test", **config: Any) -> Plan:
+    """Synthesize the real program for an in-memory stack config."""
+    values = {**BASE_CONFIG, "targets": targets, **config}
+    return synthesize(config_from_mapping("mlplatform", stack, values))
+
+
+def program_plan(program: Callable[[], None], stack: str = "test") -> Plan:
+    """Synthesize a small program (one component) with the same recording monitor."""
+    return synthesize(config_from_mapping("mlplatform", stack, {}), program=program)
+
+
+def only(plan: Plan, type_token: str) -> PlannedResource:
+    matches = plan.of_type(type_token)
+    assert len(matches) == 1, f"expected one {type_token}, found {len(matches)}"
+    return matches[0]
+
+
+def provider_json(plan: Plan, resource: PlannedResource, key: str) -> Any:
+    """A provider input the engine receives JSON-encoded (defaultTags, defaultLabels)."""
+    assert resource.provider is not None, f"{resource.urn} has no explicit provider"
+    provider = plan.get(resource.provider)
+    assert provider is not None
+    value = provider.inputs.get(key)
+    return json.loads(value) if isinstance(value, str) else value
