@@ -45,14 +45,7 @@ def synthesize(
     single component, and get the same recording.
     """
     monitor = RecordingMonitor()
-    main = project_dir / "__main__.py"
-
-    def run_main() -> None:
-        runpy.run_path(str(main), run_name="__main__")
-
-    error = contextvars.copy_context().run(_run, monitor, stack_file, program or run_main, project_dir)
-    if error is not None:
-        raise error
+    run_program(stack_file, monitor, project_dir, program)
 
     recording = monitor.recording
     resources = tuple(
@@ -79,8 +72,25 @@ def synthesize(
     )
 
 
+def run_program(
+    stack_file: StackFile,
+    monitor: pulumi_mocks.MockMonitor,
+    project_dir: Path = PROJECT_DIR,
+    program: Callable[[], None] | None = None,
+) -> None:
+    """Run a program to completion against `monitor`, in a context of its own."""
+    main = project_dir / "__main__.py"
+
+    def run_main() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    error = contextvars.copy_context().run(_run, monitor, stack_file, program or run_main, project_dir)
+    if error is not None:
+        raise error
+
+
 def _run(
-    monitor: RecordingMonitor,
+    monitor: pulumi_mocks.MockMonitor,
     stack_file: StackFile,
     program: Callable[[], None],
     project_dir: Path,

@@ -1,0 +1,123 @@
+"""How fast preflight synthesizes a plan, against the bare SDK under the same mocks.
+
+Prints, for the prod stack and for generated stacks of 1 to 12 targets: resources,
+seconds (median of several runs, after a warm-up that pays the SDK imports), and the
+ratio to the bare SDK running the same program against a do-nothing monitor (one that
+echoes inputs as outputs and records nothing). Targets on a 2-core machine: prod at most
+5 s; per-resource cost at most 1.5x the bare SDK's.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from google.protobuf import struct_pb2  # noqa: E402
+from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
+from pulumi.runtime.proto import resource_pb2  # noqa: E402
+
+from preflight.recorder import RecordingMonitor  # noqa: E402
+from preflight.stack_files import StackFile, config_from_mapping, load_stack  # noqa: E402
+from preflight.synthesize import PROJECT_DIR, run_program  # noqa: E402
+
+RUNS = 3
+REGIONS = {
+    "aws": ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"],
+    "gcp": ["us-central1", "europe-west4", "asia-northeast1", "us-east4"],
+    "azure": ["eastus", "westeurope", "japaneast", "westus3"],
+}
+
+
+class BareMonitor(pulumi_mocks.MockMonitor):
+    """The least a monitor can do: answer with the inputs as outputs."""
+
+    def __init__(self) -> None:
+        super().__init__(_Unused())
+        self.count = 0
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802
+        self.count += 1
+        urn = self.make_urn(request.parent, request.type, request.name)
+        state = struct_pb2.Struct()
+        state.CopyFrom(request.object)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=f"{request.name}-id", object=state)
+
+
+class _Unused(pulumi_mocks.Mocks):
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        raise AssertionError
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, None]:
+        return {}, None
+
+
+def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> StackFile:
+    targets: list[dict[str, str]] = []
+    for cloud, count in per_cloud.items():
+        for region in REGIONS[cloud][:count]:
+            target = {"cloud": cloud, "region": region}
+            if cloud == "gcp":
+                target["project"] = "mlplatform-bench"
+            targets.append(target)
+    values = {"environment": environment, "owner": "bench", "costCenter": "bench", "targets": targets}
+    return config_from_mapping("mlplatform", f"bench{len(targets)}", values)
+
+
+def timed(stack: StackFile, monitor_class: type) -> tuple[int, float]:
+    times = []
+    count = 0
+    for _ in range(RUNS):
+        monitor = monitor_class()
+        start = time.perf_counter()
+        run_program(stack, monitor, PROJECT_DIR)
+        times.append(time.perf_counter() - start)
+        count = len(monitor.recording.registrations) if isinstance(monitor, RecordingMonitor) else monitor.count + 1
+    return count, statistics.median(times)
+
+
+def row(label: str, stack: StackFile) -> tuple[int, float, float]:
+    resources, ours = timed(stack, RecordingMonitor)
+    _, bare = timed(stack, BareMonitor)
+    print(
+        f"{label:<28} {resources:>9} {ours:>9.3f} {bare:>9.3f} {ours / bare:>7.2f}"
+        f" {1000 * ours / resources:>9.2f}"
+    )
+    return resources, ours, bare
+
+
+def main() -> None:
+    start = time.perf_counter()
+    run_program(load_stack(PROJECT_DIR, "prod"), RecordingMonitor(), PROJECT_DIR)
+    print(f"first synthesis in a fresh process (imports included): {time.perf_counter() - start:.2f} s\n")
+
+    print(f"{'stack':<28} {'resources':>9} {'preflight':>9} {'bare SDK':>9} {'ratio':>7} {'ms/res':>9}")
+    _, prod_seconds, _ = row("prod (Pulumi.prod.yaml)", load_stack(PROJECT_DIR, "prod"))
+    for cloud in ("aws", "gcp", "azure"):
+        row(f"{cloud} only, 4 regions", generated_stack({cloud: 4}))
+    growth = [row(f"{n} target(s), all clouds", generated_stack(split(n))) for n in (1, 3, 6, 12)]
+
+    small, large = growth[0], growth[-1]
+    print(
+        f"\n1 -> 12 targets: resources x{large[0] / small[0]:.1f}, seconds x{large[1] / small[1]:.1f}"
+        f" (per resource {1000 * small[1] / small[0]:.2f} -> {1000 * large[1] / large[0]:.2f} ms)"
+    )
+    print(f"targets: prod <= 5 s: {'met' if prod_seconds <= 5 else 'MISSED'} ({prod_seconds:.2f} s); ", end="")
+    worst = max(r[1] / r[2] for r in growth)
+    print(f"per-resource cost <= 1.5x bare SDK: {'met' if worst <= 1.5 else 'MISSED'} (worst {worst:.2f}x)")
+
+
+def split(total: int) -> dict[str, int]:
+    """n targets spread over the three clouds, AWS first."""
+    counts = {"aws": 0, "gcp": 0, "azure": 0}
+    for i in range(total):
+        counts[("aws", "gcp", "azure")[i % 3]] += 1
+    return counts
+
+
+if __name__ == "__main__":
+    main()
