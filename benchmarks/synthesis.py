@@ -17,13 +17,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from google.protobuf import struct_pb2  # noqa: E402
-from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
-from pulumi.runtime.proto import resource_pb2  # noqa: E402
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.proto import resource_pb2
 
-from preflight.recorder import RecordingMonitor  # noqa: E402
-from preflight.stack_files import StackFile, config_from_mapping, load_stack  # noqa: E402
-from preflight.synthesize import PROJECT_DIR, run_program  # noqa: E402
+from preflight.recorder import RecordingMonitor
+from preflight.stack_files import StackFile, config_from_mapping, load_stack
+from preflight.synthesize import PROJECT_DIR, run_program
 
 RUNS = 3
 REGIONS = {
@@ -83,10 +83,7 @@ def timed(stack: StackFile, monitor_class: type) -> tuple[int, float]:
 def row(label: str, stack: StackFile) -> tuple[int, float, float]:
     resources, ours = timed(stack, RecordingMonitor)
     _, bare = timed(stack, BareMonitor)
-    print(
-        f"{label:<28} {resources:>9} {ours:>9.3f} {bare:>9.3f} {ours / bare:>7.2f}"
-        f" {1000 * ours / resources:>9.2f}"
-    )
+    print(f"{label:<28} {resources:>9} {ours:>9.3f} {bare:>9.3f} {ours / bare:>7.2f} {1000 * ours / resources:>9.2f}")
     return resources, ours, bare
 
 

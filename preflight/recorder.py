@@ -65,8 +65,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         parent = request.parent or None
         chain = self._transform_chain(request, parent)
-        original: dict[str, Any] = {} if request.type == STACK_TYPE else _plain_struct(request.object)
-        inputs = self._apply_transforms(chain, request, original) if original else original
+        is_stack = request.type == STACK_TYPE
+        original: dict[str, Any] = {} if is_stack else _plain_struct(request.object)
+        inputs = original if is_stack else self._apply_transforms(chain, request, original)
         with self._lock:
             self._transforms[urn] = chain
             self.recording.registrations[urn] = Registration(
@@ -81,7 +82,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 inputs=inputs,
             )
-        if request.type == STACK_TYPE:
+        if is_stack:
             return resource_pb2.RegisterResourceResponse(urn=urn)
 
         provider = self.recording.registrations.get(_provider_urn(request.provider) or "")
@@ -124,7 +125,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
             result = transform(args)
             if inspect.isawaitable(result):
-                result = asyncio.new_event_loop().run_until_complete(_awaited(result))
+                result = asyncio.run(_awaited(result))  # monitor calls run on worker threads
             if result is not None:
                 inputs = dict(result.props)
         return inputs

@@ -1,0 +1,37 @@
+"""The recording monitor stands in for the engine: transforms run as the engine runs them."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+from tests.helpers import only, program_plan
+
+
+def add_keeper(key: str) -> pulumi.ResourceTransform:
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ != "random:index/randomPet:RandomPet":
+            return None
+        keepers = {**(args.props.get("keepers") or {}), key: "yes"}
+        return pulumi.ResourceTransformResult(props={**args.props, "keepers": keepers}, opts=args.opts)
+
+    return transform
+
+
+def test_parent_and_stack_transforms_reach_children_and_the_program_sees_the_result() -> None:
+    def program() -> None:
+        pulumi.runtime.register_resource_transform(add_keeper("stack"))
+        group = pulumi.ComponentResource(
+            "test:index:Group", "group", None, pulumi.ResourceOptions(transforms=[add_keeper("parent")])
+        )
+        pet = random.RandomPet("pet", keepers={"own": "1"}, opts=pulumi.ResourceOptions(parent=group))
+        outside = random.RandomPet("outside")
+        pulumi.export("keepers", pet.keepers)
+        pulumi.export("outsideKeepers", outside.keepers)
+
+    plan = program_plan(program)
+    pet = next(r for r in plan.of_type("random:index/randomPet:RandomPet") if r.name == "pet")
+    assert pet.inputs["keepers"] == {"own": "1", "parent": "yes", "stack": "yes"}
+    assert plan.outputs["keepers"] == {"own": "1", "parent": "yes", "stack": "yes"}
+    assert plan.outputs["outsideKeepers"] == {"stack": "yes"}
+    assert only(plan, "test:index:Group").custom is False
