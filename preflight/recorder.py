@@ -26,6 +26,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 
 from preflight.mock_outputs import MockContext, plausible_outputs
+from preflight.plan import PlannedResource
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -33,22 +34,8 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass
-class Registration:
-    urn: str
-    type: str
-    name: str
-    custom: bool
-    parent: str | None
-    provider: str | None
-    dependencies: list[str]
-    protect: bool
-    retain_on_delete: bool
-    inputs: dict[str, Any]
-
-
-@dataclass
 class Recording:
-    registrations: dict[str, Registration] = field(default_factory=dict)
+    registrations: dict[str, PlannedResource] = field(default_factory=dict)
     stack_outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -70,14 +57,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         inputs = original if is_stack else self._apply_transforms(chain, request, original)
         with self._lock:
             self._transforms[urn] = chain
-            self.recording.registrations[urn] = Registration(
+            self.recording.registrations[urn] = PlannedResource(
                 urn=urn,
                 type=request.type,
                 name=request.name,
                 custom=bool(request.custom),
                 parent=parent,
                 provider=_provider_urn(request.provider),
-                dependencies=sorted(set(request.dependencies)),
+                dependencies=tuple(sorted(set(request.dependencies))),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 inputs=inputs,

@@ -22,7 +22,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 
 from preflight.errors import InputError
-from preflight.plan import Plan, PlannedResource
+from preflight.plan import Plan
 from preflight.recorder import RecordingMonitor
 from preflight.stack_files import StackFile
 
@@ -48,21 +48,7 @@ def synthesize(
     run_program(stack_file, monitor, project_dir, program)
 
     recording = monitor.recording
-    resources = tuple(
-        PlannedResource(
-            urn=r.urn,
-            type=r.type,
-            name=r.name,
-            custom=r.custom,
-            parent=r.parent,
-            provider=r.provider,
-            dependencies=tuple(r.dependencies),
-            protect=r.protect,
-            retain_on_delete=r.retain_on_delete,
-            inputs=r.inputs,
-        )
-        for r in sorted(recording.registrations.values(), key=lambda r: r.urn)
-    )
+    resources = tuple(sorted(recording.registrations.values(), key=lambda r: r.urn))
     return Plan(
         project=stack_file.project,
         stack=stack_file.stack,
