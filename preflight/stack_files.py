@@ -25,7 +25,7 @@ class StackFile:
 
 
 def load_stack(project_dir: Path, stack: str) -> StackFile:
-    project = _project_name(project_dir / "Pulumi.yaml")
+    project, defaults = _project(project_dir / "Pulumi.yaml")
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
@@ -42,6 +42,9 @@ def load_stack(project_dir: Path, stack: str) -> StackFile:
         if had_secret:
             masked.append(full_key)
         config[full_key] = engine_string(value)
+    # As the CLI does: project-level values and declared defaults fill what the stack leaves out.
+    for key, value in defaults.items():
+        config.setdefault(key, value)
     return StackFile(project=project, stack=stack, config=config, masked=tuple(masked))
 
 
@@ -80,12 +83,21 @@ def _mask_secure(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def _project_name(path: Path) -> str:
+def _project(path: Path) -> tuple[str, dict[str, str]]:
+    """The project name, and the config values Pulumi.yaml supplies when a stack does not."""
     document = _read_yaml(path)
     name = document.get("name")
     if not isinstance(name, str) or not name:
         raise InputError(f"{path.name}: name: missing; the project needs a name")
-    return name
+    defaults: dict[str, str] = {}
+    for key, declared in (document.get("config") or {}).items():
+        full_key = key if ":" in str(key) else f"{name}:{key}"
+        if isinstance(declared, dict) and ("type" in declared or "description" in declared):
+            if "default" in declared:
+                defaults[full_key] = engine_string(declared["default"])
+        else:
+            defaults[full_key] = engine_string(declared)
+    return name, defaults
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

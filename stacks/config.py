@@ -98,7 +98,7 @@ KEYS: dict[str, KeySpec] = {
     "owner": KeySpec("string", "Team or person that owns the stack (the `owner` tag).", True),
     "costCenter": KeySpec("string", "Cost center billed for the stack (the `cost-center` tag).", True),
     "noncurrentVersionDays": KeySpec(
-        "integer", "Days an overwritten model file stays recoverable (default: 7 dev, 30 prod)."
+        "integer", "Days an overwritten model file stays recoverable; 0: the environment's default (7 dev, 30 prod)."
     ),
     "targets": KeySpec("object", "Cloud targets: a list of {cloud, region, name?, project?, subscriptionId?}.", True),
 }  # fmt: skip
@@ -131,9 +131,11 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
         raise ConfigError(f"{prefix}environment", f"unknown environment {env_name!r} (expected dev or prod)")
     profile = PROFILES[env_name]
 
-    days = values.get("noncurrentVersionDays", profile.noncurrent_version_days)
+    days = values.get("noncurrentVersionDays") or profile.noncurrent_version_days
     if days < 1 or days > 3650:
-        raise ConfigError(f"{prefix}noncurrentVersionDays", f"must be between 1 and 3650, got {days}")
+        raise ConfigError(
+            f"{prefix}noncurrentVersionDays", f"must be between 1 and 3650 (or 0 for the default), got {days}"
+        )
 
     return StackConfig(
         project=project,

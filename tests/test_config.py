@@ -52,6 +52,7 @@ def test_environment_defaults_come_from_the_profile() -> None:
     assert (dev.noncurrent_version_days, prod.noncurrent_version_days) == (7, 30)
     assert not dev.environment.protect_stateful and prod.environment.protect_stateful
     assert parse(noncurrentVersionDays="14").noncurrent_version_days == 14
+    assert parse(noncurrentVersionDays="0").noncurrent_version_days == 30  # Pulumi.yaml's default
 
 
 BAD_CASES = [
@@ -102,6 +103,8 @@ def test_pulumi_yaml_declares_every_scalar_key_with_its_type() -> None:
     for key in scalar_keys:
         assert declared[key]["type"] == KEYS[key].type
         assert declared[key]["description"]
+        # The CLI requires every declared key that has no default.
+        assert ("default" in declared[key]) == (not KEYS[key].required), key
 
 
 def test_shipped_stacks_are_valid() -> None:

@@ -167,3 +167,12 @@ def test_every_target_has_a_bucket_and_an_output(stack_plan: Plan) -> None:
     for name, uri in stack_plan.outputs["bucketUris"].items():
         cloud = stack_plan.outputs["targets"][name]["cloud"]
         assert uri.startswith({"aws": "s3://", "gcp": "gs://", "azure": "https://"}[cloud])
+
+
+def test_noncurrent_version_expiry_follows_the_environment(dev_plan: Plan, prod_plan: Plan) -> None:
+    """Pulumi.yaml's default (0) stands for the environment's own: 7 days in dev, 30 in prod."""
+    for plan, days in ((dev_plan, 7), (prod_plan, 30)):
+        for lifecycle in plan.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"):
+            assert lifecycle.inputs["rules"][0]["noncurrentVersionExpiration"]["noncurrentDays"] == days
+        for bucket in plan.of_type(BUCKET_TYPES["gcp"]):
+            assert bucket.inputs["lifecycleRules"][0]["condition"]["daysSinceNoncurrentTime"] == days
