@@ -1,0 +1,96 @@
+"""The GpuCluster contract: the same Args and outputs on every cloud."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gpu_cluster.scheduling import gpu_labels
+from components.target import Target
+
+
+@dataclass(frozen=True)
+class SystemPool:
+    """Small on-demand nodes for cluster add-ons (autoscaler, DNS, Prometheus, the gateway)."""
+
+    machine_type: str
+    min_nodes: int = 1
+    max_nodes: int = 3
+
+
+@dataclass(frozen=True)
+class GpuPool:
+    """A GPU node pool. All machine types in it must be alike (the autoscaler assumes so)."""
+
+    name: str
+    accelerator: str  # T4, L4, A10G, A10, A100, H100
+    machine_types: tuple[str, ...]
+    min_nodes: int = 0
+    max_nodes: int = 2
+    spot: bool = True
+    spot_max_price: float | None = None
+    """Azure only: the most to pay per node-hour in USD; None means -1 (up to the on-demand price)."""
+    fallback: bool = False
+    """The on-demand pool the autoscaler turns to only when no spot pool can grow; min 0."""
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return gpu_labels(self.name, self.accelerator, self.spot, self.fallback)
+
+
+@dataclass(frozen=True)
+class GpuClusterArgs:
+    """Defaults are cheap (dev); the prod profile turns on zones, NAT per zone and protection."""
+
+    target: Target
+    kubernetes_version: str
+    system_pool: SystemPool
+    gpu_pools: tuple[GpuPool, ...]
+    network_cidr: str = "10.0.0.0/16"
+    zones: int = 2
+    """Availability zones the nodes (and the AWS subnets) span: 2 in dev, 3 in prod."""
+    nat_per_zone: bool = False
+    """AWS: one NAT gateway per zone (prod) instead of one shared NAT (dev)."""
+    regional: bool = False
+    """GKE: a regional control plane (prod) instead of a zonal one (dev)."""
+    deletion_protection: bool = False
+    control_plane_logs: bool = False
+    api_allowed_cidrs: tuple[str, ...] = ()
+    """CIDRs that may reach the public Kubernetes API endpoint; empty means anyone (dev only)."""
+    local_accounts: bool = True
+    """AKS: False turns local accounts off (Entra ID only; kubeconfigs then use kubelogin)."""
+    admin_group_object_ids: tuple[str, ...] = ()
+    """AKS with Entra ID: the groups that are cluster admins."""
+
+
+@dataclass(frozen=True)
+class WorkloadIdentity:
+    """What a later component needs to let a Kubernetes service account reach a cloud resource."""
+
+    oidc_issuer_url: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str] | None = None  # AWS: the IAM OIDC provider (IRSA)
+    workload_pool: pulumi.Output[str] | None = None  # GCP: "<project>.svc.id.goog"
+
+
+@dataclass(frozen=True)
+class ClusterNetwork:
+    """What later components need to live beside the cluster (the metadata database)."""
+
+    network_id: pulumi.Output[str]  # AWS VPC id, GCP network self link, Azure VNet id
+    private_subnet_ids: pulumi.Output[list[str]]
+    """AWS private subnets; GCP the node subnet; Azure the subnet delegated to PostgreSQL."""
+    node_security_group_id: pulumi.Output[str] | None = None  # AWS: the nodes' security group
+
+
+@dataclass(frozen=True)
+class ClusterOutputs:
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]  # a secret
+    k8s_provider: k8s.Provider
+    identity: WorkloadIdentity
+    network: ClusterNetwork
+    node_identity: pulumi.Output[str]
+    """Who the nodes (kubelet) are, for image pull grants: AWS node role ARN, GCP node service
+    account email, AKS kubelet identity object id."""

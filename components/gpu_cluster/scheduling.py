@@ -1,0 +1,39 @@
+"""One GPU taint and label convention on every cloud, so serving schedules the same way everywhere.
+
+Every GPU node carries the taint `nvidia.com/gpu=present:NoSchedule` (only pods that
+tolerate it land there) and these labels. What a cloud adds by itself is listed beside:
+serving must tolerate those too.
+"""
+
+from __future__ import annotations
+
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "present"
+GPU_TAINT_EFFECT = "NoSchedule"  # Kubernetes spelling; EKS's API spells it NO_SCHEDULE
+
+LABEL_ROLE = "mlplatform.io/role"  # "system" or "gpu"
+LABEL_POOL = "mlplatform.io/pool"  # the pool's name from config
+LABEL_ACCELERATOR = "mlplatform.io/accelerator"  # lowercase model: t4, l4, a10g, a10, a100, h100
+LABEL_CAPACITY = "mlplatform.io/capacity"  # "spot" or "on-demand"
+LABEL_FALLBACK = "mlplatform.io/fallback"  # "true" on the on-demand pools used only when spot cannot be had
+
+# Added by the clouds themselves, not by us:
+AKS_SPOT_TAINT = ("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")  # on every AKS spot pool
+GKE_SPOT_LABEL = "cloud.google.com/gke-spot"  # "true" on GKE spot nodes
+EKS_CAPACITY_LABEL = "eks.amazonaws.com/capacityType"  # "SPOT" or "ON_DEMAND" on managed nodes
+
+
+def gpu_labels(pool: str, accelerator: str, spot: bool, fallback: bool) -> dict[str, str]:
+    labels = {
+        LABEL_ROLE: "gpu",
+        LABEL_POOL: pool,
+        LABEL_ACCELERATOR: accelerator.lower(),
+        LABEL_CAPACITY: "spot" if spot else "on-demand",
+    }
+    if fallback:
+        labels[LABEL_FALLBACK] = "true"
+    return labels
+
+
+def system_labels() -> dict[str, str]:
+    return {LABEL_ROLE: "system", LABEL_CAPACITY: "on-demand"}
