@@ -12,9 +12,7 @@ pricing page says so). ``gpu_memory_gib`` is per GPU as the pages state it; wher
 the instance total (AWS, GCP A3) it was divided by the GPU count.
 
 An entry whose figures could not be confirmed in those pages was left out rather than guessed,
-so a missing machine type means "not catalogued", not always "not offered". Not catalogued yet:
-AWS g6.12xlarge, p5.48xlarge, m7i.large, m7i.xlarge; GCP n1-standard-4/-8 with T4,
-g2-standard-12/-16/-24, a2-highgpu-1g, n2-standard-2/-4.
+so a missing machine type means "not catalogued", not always "not offered".
 """
 
 from __future__ import annotations
@@ -53,10 +51,14 @@ class MachineType:
 _AWS_ECS_GPU = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-gpu.html"
 _AWS_BATCH_GPU = "https://docs.aws.amazon.com/batch/latest/userguide/gpu-jobs.html"
 _AWS_GENERAL = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/general-purpose-instances.html"
+_AWS_G6 = "https://aws.amazon.com/ec2/instance-types/g6/"
+_AWS_P5 = "https://aws.amazon.com/ec2/instance-types/p5/"
+_AWS_M7I = "https://aws.amazon.com/ec2/instance-types/m7i/"
 
 # GCP: G2 and A3 from the GPU machine types page; E2 from Vertex AI's machine type table.
 _GCP_GPUS = "https://cloud.google.com/compute/docs/gpus"
 _GCP_VERTEX = "https://cloud.google.com/vertex-ai/docs/predictions/configure-compute"
+_GCP_GENERAL = "https://cloud.google.com/compute/docs/general-purpose-machines"
 
 _AZURE_SIZES = "https://learn.microsoft.com/azure/virtual-machines/sizes"
 _AZURE_T4 = f"{_AZURE_SIZES}/gpu-accelerated/ncast4v3-series"
@@ -81,20 +83,35 @@ CATALOG: tuple[MachineType, ...] = (
     MachineType("aws", "g6.xlarge", 4, 16, 1, "L4", 24, _AWS_BATCH_GPU),
     MachineType("aws", "g6.2xlarge", 8, 32, 1, "L4", 24, _AWS_BATCH_GPU),
     MachineType("aws", "g6.4xlarge", 16, 64, 1, "L4", 24, _AWS_BATCH_GPU),
+    MachineType("aws", "g6.12xlarge", 48, 192, 4, "L4", 24, _AWS_G6),
+    # AWS, H100 80GB
+    MachineType("aws", "p5.48xlarge", 192, 2048, 8, "H100", 80, _AWS_P5),
     # AWS, A100 (40 GB)
     MachineType("aws", "p4d.24xlarge", 96, 1152, 8, "A100", 40, _AWS_ECS_GPU),
     # AWS, CPU system machines
     MachineType("aws", "m6i.large", 2, 8, 0, None, 0, _AWS_GENERAL),
     MachineType("aws", "m6i.xlarge", 4, 16, 0, None, 0, _AWS_GENERAL),
     MachineType("aws", "t3.large", 2, 8, 0, None, 0, _AWS_GENERAL),
+    MachineType("aws", "m7i.large", 2, 8, 0, None, 0, _AWS_M7I),
+    MachineType("aws", "m7i.xlarge", 4, 16, 0, None, 0, _AWS_M7I),
+    # GCP, T4: one nvidia-tesla-t4 attached to an N1 machine as a guest accelerator (16 GB GDDR6)
+    MachineType("gcp", "n1-standard-4", 4, 15, 1, "T4", 16, _GCP_GPUS),
+    MachineType("gcp", "n1-standard-8", 8, 30, 1, "T4", 16, _GCP_GPUS),
     # GCP, L4 (G2 attaches its GPUs itself)
     MachineType("gcp", "g2-standard-4", 4, 16, 1, "L4", 24, _GCP_GPUS),
     MachineType("gcp", "g2-standard-8", 8, 32, 1, "L4", 24, _GCP_GPUS),
+    MachineType("gcp", "g2-standard-12", 12, 48, 1, "L4", 24, _GCP_GPUS),
+    MachineType("gcp", "g2-standard-16", 16, 64, 1, "L4", 24, _GCP_GPUS),
+    MachineType("gcp", "g2-standard-24", 24, 96, 2, "L4", 24, _GCP_GPUS),
+    # GCP, A100 40GB
+    MachineType("gcp", "a2-highgpu-1g", 12, 85, 1, "A100", 40, _GCP_GPUS),
     # GCP, H100 80GB
     MachineType("gcp", "a3-highgpu-8g", 208, 1872, 8, "H100", 80, _GCP_GPUS),
     # GCP, CPU system machines
     MachineType("gcp", "e2-standard-2", 2, 8, 0, None, 0, _GCP_VERTEX),
     MachineType("gcp", "e2-standard-4", 4, 16, 0, None, 0, _GCP_VERTEX),
+    MachineType("gcp", "n2-standard-2", 2, 8, 0, None, 0, _GCP_GENERAL),
+    MachineType("gcp", "n2-standard-4", 4, 16, 0, None, 0, _GCP_GENERAL),
     # Azure, T4
     MachineType("azure", "Standard_NC4as_T4_v3", 4, 28, 1, "T4", 16, _AZURE_T4),
     MachineType("azure", "Standard_NC8as_T4_v3", 8, 56, 1, "T4", 16, _AZURE_T4),
