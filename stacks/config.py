@@ -15,20 +15,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from components.target import Cloud
+from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.regions import REGIONS
+from stacks.validate import ConfigError, kind, string
 
 PROJECT = "mlplatform"
 CLOUDS: tuple[Cloud, ...] = ("aws", "gcp", "azure")
 ENVIRONMENTS = ("dev", "prod")
-
-
-class ConfigError(ValueError):
-    """A stack config value that cannot be used; str() is one line naming the key."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -40,6 +33,13 @@ class EnvironmentProfile:
     force_destroy_buckets: bool  # let `pulumi destroy` empty a bucket
     noncurrent_version_days: int  # how long overwritten model files stay recoverable
     zone_redundant_storage: bool  # ZRS on Azure (S3 and GCS regional buckets span zones already)
+    zones: int  # availability zones a cluster's nodes span
+    nat_per_zone: bool  # AWS: a NAT gateway per zone, so one zone's loss keeps egress
+    regional_control_plane: bool  # GKE: regional (three control-plane replicas) vs zonal
+    protect_clusters: bool  # deletion protection on clusters (GKE, AKS uptime SLA tier)
+    control_plane_logs: bool  # EKS control-plane logs to CloudWatch
+    local_accounts: bool  # AKS local accounts; off means Entra ID only
+    cluster: ClusterDefaults
 
 
 PROFILES: dict[str, EnvironmentProfile] = {
@@ -49,6 +49,13 @@ PROFILES: dict[str, EnvironmentProfile] = {
         force_destroy_buckets=True,
         noncurrent_version_days=7,
         zone_redundant_storage=False,
+        zones=2,
+        nat_per_zone=False,
+        regional_control_plane=False,
+        protect_clusters=False,
+        control_plane_logs=False,
+        local_accounts=True,
+        cluster=ClusterDefaults(system_min_nodes=1, system_max_nodes=2, open_api_allowed=True),
     ),
     "prod": EnvironmentProfile(
         name="prod",
@@ -56,6 +63,13 @@ PROFILES: dict[str, EnvironmentProfile] = {
         force_destroy_buckets=False,
         noncurrent_version_days=30,
         zone_redundant_storage=True,
+        zones=3,
+        nat_per_zone=True,
+        regional_control_plane=True,
+        protect_clusters=True,
+        control_plane_logs=True,
+        local_accounts=False,
+        cluster=ClusterDefaults(system_min_nodes=2, system_max_nodes=4, open_api_allowed=False),
     ),
 }
 
@@ -80,15 +94,18 @@ class StackConfig:
     cost_center: str
     targets: tuple[TargetConfig, ...]
     noncurrent_version_days: int
+    cluster: ClusterConfig
 
 
 @dataclass(frozen=True)
 class KeySpec:
     """A top-level config key: its type for Pulumi.yaml, and whether a stack must set it."""
 
-    type: Literal["string", "integer", "boolean", "object"]
+    type: Literal["string", "integer", "boolean", "array", "object"]
     description: str
     required: bool = False
+    default: Any = None
+    """The value when a stack leaves the key out; Pulumi.yaml declares the same default."""
 
 
 # Scalar keys are declared in Pulumi.yaml too (a test keeps both in step); `targets` is a
@@ -98,9 +115,17 @@ KEYS: dict[str, KeySpec] = {
     "owner": KeySpec("string", "Team or person that owns the stack (the `owner` tag).", True),
     "costCenter": KeySpec("string", "Cost center billed for the stack (the `cost-center` tag).", True),
     "noncurrentVersionDays": KeySpec(
-        "integer", "Days an overwritten model file stays recoverable; 0: the environment's default (7 dev, 30 prod)."
+        "integer",
+        "Days an overwritten model file stays recoverable; 0: the environment's default (7 dev, 30 prod).",
+        default=0,
     ),
     "targets": KeySpec("object", "Cloud targets: a list of {cloud, region, name?, project?, subscriptionId?}.", True),
+    "kubernetesVersion": KeySpec("string", "Kubernetes minor version of every cluster, e.g. 1.33.", default="1.33"),
+    "apiAllowedCidrs": KeySpec(
+        "array", "CIDRs that may reach the Kubernetes API endpoints (required in prod).", default=[]
+    ),
+    "systemPool": KeySpec("object", "System node pool: {minNodes, maxNodes, machineTypes: {aws, gcp, azure}}."),
+    "gpuPools": KeySpec("object", "GPU node pools: a list of {name, accelerator, minNodes, maxNodes, spot, ...}."),
 }  # fmt: skip
 
 TARGET_KEYS = {"cloud", "region", "name", "project", "subscriptionId"}
@@ -125,8 +150,10 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
     for key, spec in KEYS.items():
         if spec.required and key not in values:
             raise ConfigError(f"{prefix}{key}", "missing; it is required")
+        if spec.default is not None:
+            values.setdefault(key, spec.default)
 
-    env_name = _string(f"{prefix}environment", values["environment"])
+    env_name = string(f"{prefix}environment", values["environment"])
     if env_name not in PROFILES:
         raise ConfigError(f"{prefix}environment", f"unknown environment {env_name!r} (expected dev or prod)")
     profile = PROFILES[env_name]
@@ -137,21 +164,23 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
             f"{prefix}noncurrentVersionDays", f"must be between 1 and 3650 (or 0 for the default), got {days}"
         )
 
+    targets = _targets(f"{prefix}targets", values["targets"])
     return StackConfig(
         project=project,
         stack=stack,
         environment=profile,
         owner=_tag_value(f"{prefix}owner", values["owner"]),
         cost_center=_tag_value(f"{prefix}costCenter", values["costCenter"]),
-        targets=_targets(f"{prefix}targets", values["targets"]),
+        targets=targets,
         noncurrent_version_days=days,
+        cluster=parse_cluster(prefix, values, profile.cluster, [(t.name, t.cloud) for t in targets]),
     )
 
 
 def _decode(key: str, spec: KeySpec, text: Any) -> Any:
     """Turn the engine's string into the declared type; YAML scalars may arrive typed."""
     if spec.type == "string":
-        return _string(key, text)
+        return string(key, text)
     if spec.type == "integer":
         if isinstance(text, bool):
             raise ConfigError(key, f"expected an integer, got {text!r}")
@@ -166,7 +195,7 @@ def _decode(key: str, spec: KeySpec, text: Any) -> Any:
         if isinstance(text, str) and text.lower() in ("true", "false"):
             return text.lower() == "true"
         raise ConfigError(key, f"expected true or false, got {text!r}")
-    if isinstance(text, str):
+    if isinstance(text, str):  # array or object: JSON from the engine
         try:
             return json.loads(text)
         except json.JSONDecodeError:
@@ -174,16 +203,8 @@ def _decode(key: str, spec: KeySpec, text: Any) -> Any:
     return text
 
 
-def _string(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(key, f"expected a string, got {_kind(value)}")
-    if not value.strip():
-        raise ConfigError(key, "must not be empty")
-    return value
-
-
 def _tag_value(key: str, value: Any) -> str:
-    text = _string(key, value)
+    text = string(key, value)
     if not _TAG_VALUE.match(text):
         raise ConfigError(key, f"{text!r} cannot be a tag on every cloud (1-63 letters, digits, spaces and _.:/=+@-)")
     return text
@@ -191,7 +212,7 @@ def _tag_value(key: str, value: Any) -> str:
 
 def _targets(key: str, value: Any) -> tuple[TargetConfig, ...]:
     if not isinstance(value, list):
-        raise ConfigError(key, f"expected a list of targets, got {_kind(value)}")
+        raise ConfigError(key, f"expected a list of targets, got {kind(value)}")
     if not value:
         raise ConfigError(key, "must list at least one target")
     targets = tuple(_target(f"{key}[{i}]", item) for i, item in enumerate(value))
@@ -208,22 +229,22 @@ def _targets(key: str, value: Any) -> tuple[TargetConfig, ...]:
 
 def _target(key: str, item: Any) -> TargetConfig:
     if not isinstance(item, dict):
-        raise ConfigError(key, f"expected a map with cloud and region, got {_kind(item)}")
+        raise ConfigError(key, f"expected a map with cloud and region, got {kind(item)}")
     for field in item:
         if field not in TARGET_KEYS:
             raise ConfigError(f"{key}.{field}", f"unknown key (known: {', '.join(sorted(TARGET_KEYS))})")
     if "cloud" not in item:
         raise ConfigError(f"{key}.cloud", "missing; expected one of aws, gcp, azure")
-    cloud = _string(f"{key}.cloud", item["cloud"])
+    cloud = string(f"{key}.cloud", item["cloud"])
     if cloud not in CLOUDS:
         raise ConfigError(f"{key}.cloud", f"unknown cloud {cloud!r} (expected one of aws, gcp, azure)")
     if "region" not in item:
         raise ConfigError(f"{key}.region", f"missing; every {cloud} target needs a region")
-    region = _string(f"{key}.region", item["region"])
+    region = string(f"{key}.region", item["region"])
     if region not in REGIONS[cloud]:
         raise ConfigError(f"{key}.region", f"unknown {cloud} region {region!r}")
 
-    name = _string(f"{key}.name", item.get("name", f"{cloud}-{region}"))
+    name = string(f"{key}.name", item.get("name", f"{cloud}-{region}"))
     if not _TARGET_NAME.match(name):
         raise ConfigError(f"{key}.name", f"{name!r} must be 3-32 lowercase letters, digits or '-'")
 
@@ -231,7 +252,7 @@ def _target(key: str, item: Any) -> TargetConfig:
     if cloud == "gcp":
         if gcp_project is None:
             raise ConfigError(f"{key}.project", "missing; a gcp target needs its project id")
-        gcp_project = _string(f"{key}.project", gcp_project)
+        gcp_project = string(f"{key}.project", gcp_project)
         if not _GCP_PROJECT.match(gcp_project):
             raise ConfigError(f"{key}.project", f"{gcp_project!r} is not a valid GCP project id")
     elif gcp_project is not None:
@@ -241,7 +262,7 @@ def _target(key: str, item: Any) -> TargetConfig:
     if subscription is not None:
         if cloud != "azure":
             raise ConfigError(f"{key}.subscriptionId", f"only azure targets take a subscriptionId, not {cloud}")
-        subscription = _string(f"{key}.subscriptionId", subscription)
+        subscription = string(f"{key}.subscriptionId", subscription)
         if not _UUID.match(subscription):
             raise ConfigError(f"{key}.subscriptionId", f"{subscription!r} is not a subscription id (a UUID)")
 
@@ -252,17 +273,3 @@ def _target(key: str, item: Any) -> TargetConfig:
         gcp_project=gcp_project,
         azure_subscription_id=subscription,
     )
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a map"
-    if value is None:
-        return "nothing"
-    return f"{value!r}"

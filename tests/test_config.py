@@ -17,6 +17,7 @@ GOOD: dict[str, Any] = {
     "owner": "ml-platform",
     "costCenter": "ml-serving",
     "targets": [{"cloud": "aws", "region": "us-east-1"}],
+    "apiAllowedCidrs": ["203.0.113.0/24"],
 }
 
 
@@ -103,8 +104,11 @@ def test_pulumi_yaml_declares_every_scalar_key_with_its_type() -> None:
     for key in scalar_keys:
         assert declared[key]["type"] == KEYS[key].type
         assert declared[key]["description"]
-        # The CLI requires every declared key that has no default.
+        # The CLI requires every declared key that has no default; both files agree on it.
         assert ("default" in declared[key]) == (not KEYS[key].required), key
+        assert declared[key].get("default") == KEYS[key].default, key
+        if KEYS[key].type == "array":
+            assert declared[key]["items"] == {"type": "string"}
 
 
 def test_shipped_stacks_are_valid() -> None:
