@@ -128,10 +128,10 @@ class _NoMocks(pulumi_mocks.Mocks):
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         raise AssertionError("RecordingMonitor answers RegisterResource itself")
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         from preflight.mock_outputs import invoke_result
 
-        return invoke_result(args.token, args.args), None
+        return invoke_result(args.token, args.args), []  # the SDK iterates the failures
 
 
 def _mark_secret(state: struct_pb2.Struct, keys: Any) -> None:

@@ -59,3 +59,12 @@ REGIONS: dict[str, frozenset[str]] = {
     "gcp": GCP_REGIONS,
     "azure": AZURE_REGIONS,
 }
+
+# Azure regions without availability zones: AKS pools there must not ask for zones.
+# Source: learn.microsoft.com/azure/reliability/regions-list (read 2026-11).
+AZURE_REGIONS_WITHOUT_ZONES: frozenset[str] = frozenset(
+    {
+        "northcentralus", "westcentralus", "westus", "canadaeast", "ukwest",
+        "koreasouth", "southindia", "westindia", "australiasoutheast", "australiacentral",
+    }
+)  # fmt: skip

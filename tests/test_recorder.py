@@ -35,3 +35,14 @@ def test_parent_and_stack_transforms_reach_children_and_the_program_sees_the_res
     assert plan.outputs["keepers"] == {"own": "1", "parent": "yes", "stack": "yes"}
     assert plan.outputs["outsideKeepers"] == {"stack": "yes"}
     assert only(plan, "test:index:Group").custom is False
+
+
+def test_invokes_answer_from_the_mock_tables() -> None:
+    import pulumi_aws as aws
+
+    def program() -> None:
+        provider = aws.Provider("p", region="eu-west-1")
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+        pulumi.export("account", identity.account_id)
+
+    assert program_plan(program).outputs["account"] == "123456789012"
