@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from typing import Any
+
+import yaml
 
 from preflight.mock_tables.context import (
     SUBSCRIPTION_ID,
@@ -36,6 +40,115 @@ def generic(ctx: MockContext) -> Outputs:
     return named("name", ctx.type.split(":")[1])(ctx)
 
 
+_MOCK_PEM = base64.b64encode(b"mock").decode()
+_MOCK_DIGEST = "0a1b2c3d"
+_AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the AKS Entra ID server application
+
+
+def _arm_id(ctx: MockContext, path: str) -> str:
+    group = ctx.inputs.get("resourceGroupName", "rg")
+    return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/{path}"
+
+
+def _guid(ctx: MockContext, salt: str) -> str:
+    """Distinct, stable GUIDs per resource and purpose (object ids, client ids)."""
+    h = hashlib.sha1(f"{ctx.urn}#{salt}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _subnet(ctx: MockContext) -> Outputs:
+    vnet = ctx.inputs.get("virtualNetworkName", "vnet")
+    name = ctx.inputs.get("subnetName") or ctx.auto_name(80)
+    return {"name": name, "id": _arm_id(ctx, f"Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}")}
+
+
+def _managed_cluster(ctx: MockContext) -> Outputs:
+    """What AKS computes: FQDN, OIDC issuer, the control-plane and kubelet identities."""
+    name = ctx.inputs.get("resourceName") or ctx.auto_name()
+    location = ctx.inputs.get("location") or ctx.region
+    group = ctx.inputs.get("resourceGroupName", "rg")
+    node_group = f"MC_{group}_{name}_{location}"
+    kubelet = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{node_group}/providers/"
+    kubelet += f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"
+    return {
+        "name": name,
+        "id": _arm_id(ctx, f"Microsoft.ContainerService/managedClusters/{name}"),
+        "fqdn": f"{ctx.inputs.get('dnsPrefix', name)}-{ctx.digest(8)}.hcp.{location}.azmk8s.io",
+        "nodeResourceGroup": node_group,
+        "oidcIssuerProfile": {
+            "enabled": True,
+            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{_guid(ctx, 'issuer')}/",
+        },
+        "identity": {
+            **(ctx.inputs.get("identity") or {}),
+            "principalId": _guid(ctx, "principal"),
+            "tenantId": TENANT_ID,
+        },
+        "identityProfile": {
+            "kubeletidentity": {
+                "objectId": _guid(ctx, "kubelet-object"),
+                "clientId": _guid(ctx, "kubelet-client"),
+                "resourceId": kubelet,
+            }
+        },
+    }
+
+
+def _agent_pool(ctx: MockContext) -> Outputs:
+    cluster = ctx.inputs.get("resourceName", "aks")
+    name = ctx.inputs.get("agentPoolName") or ctx.auto_name(12)
+    return {"name": name, "id": _arm_id(ctx, f"Microsoft.ContainerService/managedClusters/{cluster}/agentPools/{name}")}
+
+
+def _role_assignment(ctx: MockContext) -> Outputs:
+    """Assignments live under their scope and are named by a GUID."""
+    name = ctx.inputs.get("roleAssignmentName") or _guid(ctx, "assignment")
+    scope = ctx.inputs.get("scope", f"/subscriptions/{SUBSCRIPTION_ID}")
+    return {"name": name, "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"}
+
+
+def _kubeconfig(cluster: str, user: str, credentials: dict[str, Any]) -> str:
+    """A small kubeconfig, base64-encoded as AKS returns it."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {
+                    "server": f"https://{cluster}-{_MOCK_DIGEST}.hcp.westeurope.azmk8s.io:443",
+                    "certificate-authority-data": _MOCK_PEM,
+                },
+            }
+        ],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
+        "current-context": cluster,
+        "users": [{"name": user, "user": credentials}],
+    }
+    return base64.b64encode(yaml.safe_dump(config, sort_keys=False).encode()).decode()
+
+
+def _admin_credentials(args: dict[str, Any]) -> Outputs:
+    """With local accounts on: a certificate kubeconfig for the cluster admin."""
+    cluster = args.get("resourceName", "aks")
+    credentials = {"client-certificate-data": _MOCK_PEM, "client-key-data": _MOCK_PEM}
+    return {
+        "kubeconfigs": [{"name": "clusterAdmin", "value": _kubeconfig(cluster, f"clusterAdmin_{cluster}", credentials)}]
+    }
+
+
+def _user_credentials(args: dict[str, Any]) -> Outputs:
+    """Entra ID clusters hand out an exec kubeconfig that runs kubelogin."""
+    cluster = args.get("resourceName", "aks")
+    exec_plugin = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "kubelogin",
+        "args": ["get-token", "--login", "devicecode", "--server-id", _AKS_AAD_SERVER_ID, "--tenant-id", TENANT_ID],
+    }
+    kubeconfig = _kubeconfig(cluster, f"clusterUser_{cluster}", {"exec": exec_plugin})
+    return {"kubeconfigs": [{"name": "clusterUser", "value": kubeconfig}]}
+
+
 def _client_config(args: dict[str, Any]) -> Outputs:
     return {"subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID, "objectId": TENANT_ID, "clientId": TENANT_ID}
 
@@ -46,7 +159,14 @@ OUTPUTS: OutputTable = {
     "azure-native:storage:BlobContainer": named(
         "containerName", "Microsoft.Storage/storageAccounts/blobServices/default/containers"
     ),
+    "azure-native:network:VirtualNetwork": named("virtualNetworkName", "Microsoft.Network/virtualNetworks"),
+    "azure-native:network:Subnet": _subnet,
+    "azure-native:containerservice:ManagedCluster": _managed_cluster,
+    "azure-native:containerservice:AgentPool": _agent_pool,
+    "azure-native:authorization:RoleAssignment": _role_assignment,
 }
 INVOKES: InvokeTable = {
     "azure-native:authorization:getClientConfig": _client_config,
+    "azure-native:containerservice:listManagedClusterAdminCredentials": _admin_credentials,
+    "azure-native:containerservice:listManagedClusterUserCredentials": _user_credentials,
 }
