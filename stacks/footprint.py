@@ -10,10 +10,12 @@ import pulumi_azure_native as azure_native
 import pulumi_gcp as gcp
 from pulumi_azure_native import resources
 
+from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.model_bucket import ModelBucket, ModelBucketArgs
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
 from stacks.config import StackConfig, TargetConfig
+from stacks.regions import AZURE_REGIONS_WITHOUT_ZONES
 
 
 class Footprint(pulumi.ComponentResource):
@@ -21,12 +23,14 @@ class Footprint(pulumi.ComponentResource):
 
     target: Target
     bucket: ModelBucket
+    cluster: GpuCluster
 
     def __init__(
         self,
         config: TargetConfig,
         stack: StackConfig,
         tags: Mapping[str, str],
+        network: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         if config.cloud == "azure":
@@ -48,7 +52,10 @@ class Footprint(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"bucketUri": self.bucket.uri})
+        self.cluster = GpuCluster(
+            config.name, cluster_args(self.target, stack, network), pulumi.ResourceOptions(parent=self)
+        )
+        self.register_outputs({"bucketUri": self.bucket.uri, "clusterName": self.cluster.cluster_name})
 
 
 def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, str]) -> Target:
@@ -75,3 +82,65 @@ def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, st
         f"{config.name}-rg", location=config.region, opts=pulumi.ResourceOptions(parent=parent, provider=provider)
     )
     return Target(config.name, "azure", config.region, provider, azure_resource_group=group.name)
+
+
+def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArgs:
+    """The stack's cluster config as this target's GpuClusterArgs.
+
+    Each spot pool is followed by its on-demand fallback (min 0), which the autoscaler uses
+    only when no spot pool can grow.
+    """
+    env, cluster, cloud = stack.environment, stack.cluster, target.cloud
+    pools: list[GpuPool] = []
+    for pool in cluster.gpu_pools:
+        if cloud not in pool.clouds:
+            continue
+        machine_types = pool.machine_types[cloud]
+        pools.append(
+            GpuPool(
+                name=pool.name,
+                accelerator=pool.accelerator,
+                machine_types=machine_types,
+                min_nodes=pool.min_nodes,
+                max_nodes=pool.max_nodes,
+                spot=pool.spot,
+                spot_max_price=pool.spot_max_price,
+            )
+        )
+        if pool.spot:
+            pools.append(
+                GpuPool(
+                    name=pool.fallback_name,
+                    accelerator=pool.accelerator,
+                    machine_types=machine_types,
+                    min_nodes=0,
+                    max_nodes=pool.fallback_max_nodes,
+                    spot=False,
+                    fallback=True,
+                )
+            )
+    system = cluster.system_pool
+    return GpuClusterArgs(
+        target=target,
+        kubernetes_version=cluster.kubernetes_version,
+        system_pool=SystemPool(system.machine_types[cloud], system.min_nodes, system.max_nodes),
+        gpu_pools=tuple(pools),
+        network_cidr=cidr,
+        zones=env.zones if zoned(target) else 0,
+        nat_per_zone=env.nat_per_zone,
+        regional=env.regional_control_plane,
+        deletion_protection=env.protect_clusters,
+        control_plane_logs=env.control_plane_logs,
+        api_allowed_cidrs=cluster.api_allowed_cidrs,
+        local_accounts=env.local_accounts,
+    )
+
+
+def zoned(target: Target) -> bool:
+    """Whether the region has availability zones (a few Azure regions have none)."""
+    return not (target.cloud == "azure" and target.region in AZURE_REGIONS_WITHOUT_ZONES)
+
+
+def network_cidr(index: int) -> str:
+    """A /16 per target, distinct across the stack, so target networks could be peered later."""
+    return f"10.{16 + index}.0.0/16"

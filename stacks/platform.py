@@ -7,7 +7,7 @@ import pulumi.runtime.config as runtime_config
 
 from components.tags import required_tags
 from stacks.config import ConfigError, StackConfig, parse_stack_config
-from stacks.footprint import Footprint
+from stacks.footprint import Footprint, network_cidr
 
 
 def read_stack_config() -> StackConfig:
@@ -22,7 +22,9 @@ def read_stack_config() -> StackConfig:
 def build_platform(config: StackConfig) -> dict[str, Footprint]:
     """One footprint per target; no edge joins two clouds, so they deploy in parallel."""
     tags = required_tags(config.project, config.environment.name, config.owner, config.cost_center)
-    footprints = {target.name: Footprint(target, config, tags) for target in config.targets}
+    footprints = {
+        target.name: Footprint(target, config, tags, network_cidr(index)) for index, target in enumerate(config.targets)
+    }
 
     pulumi.export("environment", config.environment.name)
     pulumi.export(
@@ -31,4 +33,12 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     )
     pulumi.export("bucketUris", {name: fp.bucket.uri for name, fp in footprints.items()})
     pulumi.export("servingUris", {name: fp.bucket.serving_uri for name, fp in footprints.items()})
+    pulumi.export(
+        "clusters",
+        {
+            name: {"name": fp.cluster.cluster_name, "oidcIssuer": fp.cluster.identity.oidc_issuer_url}
+            for name, fp in footprints.items()
+        },
+    )
+    pulumi.export("kubeconfigs", {name: fp.cluster.kubeconfig for name, fp in footprints.items()})
     return footprints

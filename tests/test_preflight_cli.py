@@ -87,6 +87,12 @@ BAD_STACKS = {
         "Pulumi.unknown-cloud.yaml: mlplatform:targets[0].cloud: unknown cloud 'ibm'",
     ),
     "not-yaml": ("config: [unclosed\n", "Pulumi.not-yaml.yaml: not valid YAML at line"),
+    "spot-cap-on-aws": (
+        "config:\n  mlplatform:environment: dev\n  mlplatform:owner: a\n  mlplatform:costCenter: b\n"
+        "  mlplatform:targets: [{cloud: aws, region: us-east-1}]\n"
+        "  mlplatform:gpuPools: [{name: t4, accelerator: T4, spotMaxPrice: 0.3}]\n",
+        "Pulumi.spot-cap-on-aws.yaml: mlplatform:gpuPools[0].spotMaxPrice: only Azure offers a spot price cap",
+    ),
     "missing-owner": (
         "config:\n  mlplatform:environment: dev\n  mlplatform:costCenter: b\n"
         "  mlplatform:targets: [{cloud: aws, region: us-east-1}]\n",
@@ -118,11 +124,10 @@ def test_missing_stack_file_exits_2() -> None:
 def test_secure_config_is_masked_and_reported(tmp_path: Path) -> None:
     text = (ROOT / "Pulumi.dev.yaml").read_text() + "  gcp:credentials:\n    secure: v1:c2VjcmV0LWNpcGhlcnRleHQ=\n"
     project = write_stack(tmp_path, "masked", text)
-    result = run_preflight("--project-dir", str(project), "plan", "--stack", "masked", "--json", "-")
+    out = tmp_path / "plan.json"
+    result = run_preflight("--project-dir", str(project), "plan", "--stack", "masked", "--json", str(out))
     assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
-    assert document["maskedConfig"] == ["gcp:credentials"]
-    assert "c2VjcmV0LWNpcGhlcnRleHQ" not in result.stdout
-
-    text_result = run_preflight("--project-dir", str(project), "plan", "--stack", "masked")
-    assert "cannot be decrypted offline" in text_result.stdout
+    assert "cannot be decrypted offline" in result.stdout
+    document = out.read_text()
+    assert json.loads(document)["maskedConfig"] == ["gcp:credentials"]
+    assert "c2VjcmV0LWNpcGhlcnRleHQ" not in document + result.stdout

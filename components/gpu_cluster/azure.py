@@ -82,8 +82,8 @@ def _check_args(name: str, args: GpuClusterArgs) -> None:
     """Refuse what AKS would refuse, before anything is planned."""
     if not _CLUSTER_NAME.match(name):
         raise ValueError(f"cluster {name!r}: AKS needs 1-54 lowercase letters, digits or hyphens (its DNS prefix)")
-    if not 1 <= args.zones <= MAX_ZONES:
-        raise ValueError(f"cluster {name!r}: zones must be 1-{MAX_ZONES}, got {args.zones}")
+    if not 0 <= args.zones <= MAX_ZONES:
+        raise ValueError(f"cluster {name!r}: zones must be 0 (a region without zones) to {MAX_ZONES}, got {args.zones}")
     system = args.system_pool
     if not 1 <= system.min_nodes <= system.max_nodes:
         raise ValueError(f"cluster {name!r}: the system pool needs 1 <= min_nodes <= max_nodes")
@@ -113,8 +113,9 @@ def _check_pool(cluster: str, pool: GpuPool) -> None:
         raise ValueError(f"{where}: need 0 <= min_nodes <= max_nodes, got {pool.min_nodes}..{pool.max_nodes}")
 
 
-def _zones(args: GpuClusterArgs) -> list[str]:
-    return [str(zone) for zone in range(1, args.zones + 1)]
+def _zones(args: GpuClusterArgs) -> list[str] | None:
+    """Zones "1".."N"; None in a region without availability zones (AKS then picks no zone)."""
+    return [str(zone) for zone in range(1, args.zones + 1)] or None
 
 
 def _managed_cluster(

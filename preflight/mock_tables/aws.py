@@ -1,10 +1,15 @@
-"""Plausible AWS outputs: generated bucket names, ARNs, ids."""
+"""Plausible AWS outputs: generated bucket names, ARNs, ids; EC2 ids, IAM roles, EKS (pulumi-eks)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from typing import Any
 
 from preflight.mock_tables.context import ACCOUNT_ID, InvokeTable, MockContext, Outputs, OutputTable
+
+DEFAULT_REGION = "us-east-1"
 
 
 def _s3_bucket(ctx: MockContext) -> Outputs:
@@ -17,6 +22,88 @@ def _kms_key(ctx: MockContext) -> Outputs:
     return {"keyId": key_id, "arn": f"arn:aws:kms:{ctx.region}:{ACCOUNT_ID}:key/{key_id}"}
 
 
+def _ec2(prefix: str, arn_kind: str | None) -> Callable[[MockContext], Outputs]:
+    """EC2 ids: the type's prefix and 17 hex digits (vpc-0123..., subnet-..., rtb-...)."""
+
+    def outputs(ctx: MockContext) -> Outputs:
+        resource_id = f"{prefix}-{ctx.digest(17)}"
+        arn = {"arn": f"arn:aws:ec2:{ctx.region}:{ACCOUNT_ID}:{arn_kind}/{resource_id}"} if arn_kind else {}
+        return {"id": resource_id, **arn}
+
+    return outputs
+
+
+def _eip(ctx: MockContext) -> Outputs:
+    allocation = f"eipalloc-{ctx.digest(17)}"
+    public_ip = f"198.51.100.{int(ctx.digest(4), 16) % 254 + 1}"  # a documentation range
+    return {"id": allocation, "allocationId": allocation, "publicIp": public_ip, "domain": "vpc"}
+
+
+def _iam_role(ctx: MockContext) -> Outputs:
+    name = ctx.inputs.get("name") or ctx.auto_name(64)
+    return {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "uniqueId": f"AROA{ctx.digest(17).upper()}"}
+
+
+def _plain_references(ctx: MockContext) -> Outputs:
+    """Resource references among a component's inputs, as their URNs.
+
+    A remote component (pulumi-eks) answers with its outputs, but the recorder echoes the
+    inputs back; an echoed reference would make the SDK read that resource back from the
+    engine, which mocks cannot.
+    """
+    return {key: value for key, value in ctx.inputs.items() if isinstance(value, str) and value.startswith("urn:")}
+
+
+def _eks_cluster(ctx: MockContext) -> Outputs:
+    """pulumi-eks Cluster: only its plain outputs; those typed as resources (eksCluster, core,
+    instanceRoles, the security groups) cannot be read back under mocks and stay unknown."""
+    name = str(ctx.inputs.get("name") or ctx.auto_name(100))
+    issuer_id = ctx.digest(32).upper()
+    issuer = f"oidc.eks.{ctx.region}.amazonaws.com/id/{issuer_id}"
+    endpoint = f"https://{issuer_id}.gr7.{ctx.region}.eks.amazonaws.com"
+    kubeconfig = _kubeconfig(name, endpoint, ctx.digest(40))
+    security_group = f"sg-{ctx.digest(17)}"  # the one EKS creates; managed nodes use it
+    return {
+        **_plain_references(ctx),
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
+        "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{issuer}",
+        "oidcProviderUrl": f"https://{issuer}",
+        "oidcIssuer": issuer,
+        "clusterSecurityGroupId": security_group,
+        "nodeSecurityGroupId": security_group,
+        "defaultNodeGroupAsgName": "",
+    }
+
+
+def _kubeconfig(cluster_name: str, endpoint: str, ca_seed: str) -> dict[str, Any]:
+    """The shape pulumi-eks writes: one cluster, a token from `aws eks get-token`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint, "certificate-authority-data": ca_seed}}],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"],
+                    }
+                },
+            }
+        ],
+    }
+
+
+def _eks_managed_node_group(ctx: MockContext) -> Outputs:
+    """pulumi-eks ManagedNodeGroup: its nodeGroup output is a resource reference, left unknown."""
+    return {**_plain_references(ctx), "placementGroupName": ""}
+
+
 def generic(ctx: MockContext) -> Outputs:
     service = ctx.type.split(":")[1].split("/")[0]
     return {"arn": f"arn:aws:{service}:{ctx.region}:{ACCOUNT_ID}:{ctx.name}"}
@@ -26,10 +113,49 @@ def _caller_identity(args: dict[str, Any]) -> Outputs:
     return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preflight", "userId": "preflight"}
 
 
+def _availability_zones(args: dict[str, Any]) -> Outputs:
+    region = str(args.get("region") or DEFAULT_REGION)
+    parts = region.split("-")
+    short = f"{parts[0]}{parts[1][:1]}{parts[2]}" if len(parts) == 3 else region  # us-east-1 -> use1
+    letters = "abcd"
+    return {
+        "id": region,
+        "names": [f"{region}{letter}" for letter in letters],
+        "zoneIds": [f"{short}-az{i}" for i in range(1, len(letters) + 1)],
+        "groupNames": [region] * len(letters),
+    }
+
+
+def _eks_node_group(args: dict[str, Any]) -> Outputs:
+    """A managed node group's Auto Scaling group is named eks-<node group>-<uuid> by EKS."""
+    cluster, group = args.get("clusterName"), args.get("nodeGroupName")
+    h = hashlib.sha1(f"{cluster}/{group}".encode()).hexdigest()
+    uuid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+    return {
+        "id": f"{cluster}:{group}",
+        "clusterName": cluster,
+        "nodeGroupName": group,
+        "status": "ACTIVE",
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{uuid}"}], "remoteAccessSecurityGroupId": ""}],
+    }
+
+
 OUTPUTS: OutputTable = {
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:kms/key:Key": _kms_key,
+    "aws:ec2/vpc:Vpc": _ec2("vpc", "vpc"),
+    "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
+    "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
+    "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc", None),
+    "aws:ec2/eip:Eip": _eip,
+    "aws:iam/role:Role": _iam_role,
+    "eks:index:Cluster": _eks_cluster,
+    "eks:index:ManagedNodeGroup": _eks_managed_node_group,
 }
 INVOKES: InvokeTable = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:eks/getNodeGroup:getNodeGroup": _eks_node_group,
 }

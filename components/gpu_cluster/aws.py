@@ -1,0 +1,285 @@
+"""EKS implementation: private managed node groups behind NAT, IRSA, VPC CNI network policies,
+an on-demand system group, spot GPU groups and on-demand fallback chosen by cluster-autoscaler.
+
+Choices the contract leaves to each cloud:
+- Nodes reach the API through access entries only (authentication mode API): the node role
+  gets an EC2_LINUX entry, the principal running Pulumi gets admin from EKS at creation.
+- A GpuPool may list several machine types (one managed node group takes them all); they must
+  be catalogued AWS machines of the pool's accelerator with one GPU count per node.
+- The EKS cluster and its node groups get physical names known at preview, so the autoscaler's
+  IAM condition and chart values are planned too. A node group's name ends in a digest of the
+  settings EKS cannot change in place, so changing them makes a new group before the old one goes.
+- spot_max_price is Azure only: EC2 Spot has no bid price in managed node groups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from components import machine_catalog
+from components.gpu_cluster import aws_autoscaler as autoscaler
+from components.gpu_cluster.aws_network import Network, build_network
+from components.gpu_cluster.contract import ClusterNetwork, ClusterOutputs, GpuClusterArgs, GpuPool, WorkloadIdentity
+from components.gpu_cluster.scheduling import GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
+
+GPU_AMI = "AL2023_x86_64_NVIDIA"  # EKS AMI type with the NVIDIA driver and container toolkit
+SYSTEM_AMI = "AL2023_x86_64_STANDARD"
+EKS_NO_SCHEDULE = "NO_SCHEDULE"  # the EKS API's spelling of NoSchedule
+GPU_DISK_GIB = 100  # inference images (CUDA, Triton) do not fit the 20 GiB default
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+ANYWHERE = "0.0.0.0/0"
+MAX_NODE_GROUP_NAME = 63
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")  # EKS CreateCluster's pattern
+
+
+@dataclass(frozen=True)
+class _GroupSpec:
+    """What differs between the system group and a GPU group."""
+
+    group: str
+    machine_types: tuple[str, ...]
+    capacity_type: str
+    ami_type: str
+    labels: dict[str, str]
+    min_nodes: int
+    max_nodes: int
+    taints: list[dict[str, str]] = field(default_factory=list)
+    disk_size: int | None = None
+
+    @property
+    def node_group_name(self) -> str:
+        """Unique per cluster; changes with every setting whose change replaces the group."""
+        immutable = json.dumps([self.machine_types, self.capacity_type, self.ami_type, self.disk_size])
+        return f"{self.group}-{hashlib.sha256(immutable.encode()).hexdigest()[:8]}"
+
+
+def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> ClusterOutputs:
+    gpus_per_node = _validate(args)
+    cluster_name = _cluster_name(name)
+    network = build_network(parent, name, args)
+    node_role, node_role_arn = _node_role(parent, name, args)
+    cluster = _cluster(parent, name, args, cluster_name, network, node_role)
+
+    system = _node_group(parent, name, args, cluster, network, node_role_arn, _system_spec(args))
+    gpu_groups = []
+    for pool in args.gpu_pools:
+        spec = _gpu_spec(pool)
+        group = _node_group(parent, name, args, cluster, network, node_role_arn, spec)
+        asg = _asg_name(args, cluster_name, spec.node_group_name, group)
+        autoscaler.tag_node_templates(parent, name, args, pool, gpus_per_node[pool.name], asg)
+        gpu_groups.append((pool, asg))
+
+    kubeconfig: pulumi.Output[str] = pulumi.Output.secret(cluster.kubeconfig_json)
+    provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=parent))
+    role = autoscaler.autoscaler_role(parent, name, args, cluster_name, cluster.oidc_provider_arn, cluster.oidc_issuer)
+    values = autoscaler.chart_values(args, cluster_name, role.arn, autoscaler.expander_priorities(gpu_groups))
+    autoscaler.install_autoscaler(parent, name, args, values, provider, depends_on=[system])
+
+    return ClusterOutputs(
+        # Read through the cluster so users of the name wait for the cluster to exist.
+        cluster_name=cluster.urn.apply(lambda _: cluster_name),
+        kubeconfig=kubeconfig,
+        k8s_provider=provider,
+        identity=WorkloadIdentity(
+            oidc_issuer_url=cluster.oidc_provider_url, oidc_provider_arn=cluster.oidc_provider_arn
+        ),
+        network=ClusterNetwork(
+            network_id=network.vpc_id,
+            private_subnet_ids=pulumi.Output.all(*network.private_subnet_ids),
+            # Managed node groups without a launch template use the security group EKS creates.
+            node_security_group_id=cluster.node_security_group_id,
+        ),
+        node_identity=node_role.arn,
+    )
+
+
+def _validate(args: GpuClusterArgs) -> dict[str, int]:
+    """Fails before anything is registered; returns each GPU pool's GPUs per node."""
+    system = args.system_pool
+    if not 0 <= system.min_nodes <= system.max_nodes or system.max_nodes < 1:
+        raise ValueError("system pool: need 0 <= min_nodes <= max_nodes and max_nodes >= 1")
+    autoscaler.chart_version(args.kubernetes_version)
+    names = [pool.name for pool in args.gpu_pools]
+    if len(set(names)) != len(names):
+        raise ValueError(f"GPU pool names must be unique, got {names}")
+    return {pool.name: _gpus_per_node(pool) for pool in args.gpu_pools}
+
+
+def _gpus_per_node(pool: GpuPool) -> int:
+    where = f"GPU pool {pool.name!r}"
+    if not 0 <= pool.min_nodes <= pool.max_nodes or pool.max_nodes < 1:
+        raise ValueError(f"{where}: need 0 <= min_nodes <= max_nodes and max_nodes >= 1")
+    if pool.fallback and (pool.spot or pool.min_nodes != 0):
+        raise ValueError(f"{where}: a fallback pool is on-demand with min_nodes 0")
+    if not pool.machine_types:
+        raise ValueError(f"{where}: no machine types")
+    gpus = set()
+    for machine_type in pool.machine_types:
+        found = machine_catalog.machine("aws", machine_type)
+        if found is None or found.accelerator != pool.accelerator:
+            raise ValueError(f"{where}: {machine_type} is not a catalogued AWS {pool.accelerator} machine")
+        gpus.add(found.gpus)
+    # One GPU count goes into the ASG's node template. (That all types are alike in CPU and
+    # memory too is the config's check, stacks/cluster_config.py.)
+    if len(gpus) != 1:
+        raise ValueError(f"{where}: machine types differ in GPUs per node ({sorted(gpus)})")
+    return gpus.pop()
+
+
+def _cluster_name(name: str) -> str:
+    """Project, stack and component: unique per account and region across this project's stacks."""
+    cluster_name = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+    if not _CLUSTER_NAME.match(cluster_name):
+        raise ValueError(f"EKS cluster name {cluster_name!r}: letters, digits, '-' and '_', at most 100")
+    return cluster_name
+
+
+def _node_role(
+    parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs
+) -> tuple[aws.iam.Role, pulumi.Output[str]]:
+    """The nodes' role, and its ARN as known only once the managed policies are attached.
+
+    Node groups take that ARN, so they cannot be created (and fail to join) before the
+    policies are in place.
+    """
+    opts = args.target.child_options(parent)
+    role = aws.iam.Role(
+        f"{name}-nodes",
+        description="EKS managed nodes (kubelet, VPC CNI, image pulls)",
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+        opts=opts,
+    )
+    attachments = [
+        aws.iam.RolePolicyAttachment(
+            f"{name}-nodes-{policy}",
+            role=role.name,
+            policy_arn=f"arn:aws:iam::aws:policy/{policy}",  # commercial partition only (stacks/regions.py)
+            opts=opts,
+        )
+        for policy in NODE_POLICIES
+    ]
+    arn = pulumi.Output.all(role.arn, *[attachment.id for attachment in attachments]).apply(lambda v: str(v[0]))
+    return role, arn
+
+
+def _cluster(
+    parent: pulumi.ComponentResource,
+    name: str,
+    args: GpuClusterArgs,
+    cluster_name: str,
+    network: Network,
+    node_role: aws.iam.Role,
+) -> eks.Cluster:
+    nodes_entry: eks.AccessEntryArgsDict = {"principal_arn": node_role.arn, "type": eks.AccessEntryType.EC2_LINUX}
+    return eks.Cluster(
+        f"{name}-eks",
+        name=cluster_name,
+        version=args.kubernetes_version,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        public_subnet_ids=network.public_subnet_ids,
+        skip_default_node_group=True,
+        # No extra cluster/node security groups: managed nodes use the one EKS creates.
+        skip_default_security_groups=True,
+        authentication_mode=eks.AuthenticationMode.API,
+        access_entries={"nodes": nodes_entry},
+        create_oidc_provider=True,
+        endpoint_private_access=True,
+        endpoint_public_access=True,
+        public_access_cidrs=list(args.api_allowed_cidrs) or [ANYWHERE],
+        enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES) if args.control_plane_logs else [],
+        vpc_cni_options={"enable_network_policy": True},  # the vpc-cni add-on's enableNetworkPolicy
+        deletion_protection=args.deletion_protection,
+        opts=args.target.child_options(parent),
+    )
+
+
+def _system_spec(args: GpuClusterArgs) -> _GroupSpec:
+    pool = args.system_pool
+    return _GroupSpec(
+        group="system",
+        machine_types=(pool.machine_type,),
+        capacity_type="ON_DEMAND",
+        ami_type=SYSTEM_AMI,
+        labels=system_labels(),
+        min_nodes=pool.min_nodes,
+        max_nodes=pool.max_nodes,
+    )
+
+
+def _gpu_spec(pool: GpuPool) -> _GroupSpec:
+    return _GroupSpec(
+        group=pool.name,
+        machine_types=pool.machine_types,
+        capacity_type="SPOT" if pool.spot else "ON_DEMAND",
+        ami_type=GPU_AMI,
+        labels=pool.labels,
+        min_nodes=pool.min_nodes,
+        max_nodes=pool.max_nodes,
+        taints=[{"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": EKS_NO_SCHEDULE}],
+        disk_size=GPU_DISK_GIB,
+    )
+
+
+def _node_group(
+    parent: pulumi.ComponentResource,
+    name: str,
+    args: GpuClusterArgs,
+    cluster: eks.Cluster,
+    network: Network,
+    node_role_arn: pulumi.Output[str],
+    spec: _GroupSpec,
+) -> eks.ManagedNodeGroup:
+    if len(spec.node_group_name) > MAX_NODE_GROUP_NAME:
+        raise ValueError(f"node group name {spec.node_group_name!r} is longer than {MAX_NODE_GROUP_NAME}")
+    scaling: dict[str, Any] = {"min_size": spec.min_nodes, "max_size": spec.max_nodes, "desired_size": spec.min_nodes}
+    return eks.ManagedNodeGroup(
+        f"{name}-{spec.group}",
+        cluster=cluster,
+        node_group_name=spec.node_group_name,
+        node_role_arn=node_role_arn,
+        subnet_ids=network.private_subnet_ids,
+        instance_types=list(spec.machine_types),
+        capacity_type=spec.capacity_type,
+        ami_type=spec.ami_type,
+        labels=spec.labels,
+        taints=spec.taints,
+        disk_size=spec.disk_size,
+        scaling_config=scaling,
+        ignore_scaling_changes=True,  # the autoscaler owns desired size; Pulumi sets only min and max
+        opts=args.target.child_options(parent),
+    )
+
+
+def _asg_name(
+    args: GpuClusterArgs, cluster_name: str, node_group_name: str, group: pulumi.Resource
+) -> pulumi.Output[str]:
+    """The Auto Scaling group EKS made for a managed node group, read once the group exists.
+
+    ManagedNodeGroup's `nodeGroup` output holds it too, but as a reference to the underlying
+    aws.eks.NodeGroup, which preflight's mock engine cannot read back. The lookup waits for the
+    group (depends_on); in a preview before the group exists it is unknown, as outputs are.
+    """
+    found = aws.eks.get_node_group_output(
+        cluster_name=cluster_name,
+        node_group_name=node_group_name,
+        opts=pulumi.InvokeOutputOptions(provider=args.target.provider, depends_on=[group]),
+    )
+    return found.apply(lambda node_group: node_group.resources[0].autoscaling_groups[0].name)
