@@ -1,0 +1,44 @@
+"""The MetadataDB contract: private PostgreSQL beside the cluster (e.g. an MLflow backend store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.gpu_cluster.contract import ClusterNetwork
+from components.target import Target
+
+
+@dataclass(frozen=True)
+class MetadataDbArgs:
+    """Defaults are cheap (dev); prod turns on HA, deletion protection and retention."""
+
+    target: Target
+    network: ClusterNetwork
+    """The cluster's network: the database goes in its private subnets (AWS), on its VPC through
+    private service access (GCP), or in its PostgreSQL-delegated subnet (Azure)."""
+    version: str = "16"
+    """PostgreSQL major version."""
+    tier: str = ""
+    """The cloud's size: an RDS instance class (db.t4g.micro), a Cloud SQL tier
+    (db-custom-1-3840), an Azure Flexible Server SKU (Standard_B1ms)."""
+    storage_gb: int = 20
+    backup_days: int = 7
+    high_availability: bool = False
+    """Multi-AZ (AWS), REGIONAL (GCP), zone-redundant HA (Azure)."""
+    deletion_protection: bool = False
+    """The cloud API's own guard (RDS, Cloud SQL) as well as Pulumi's protect and retain."""
+    geo_redundant_backup: bool = False
+    """Azure only; chosen at creation, and only where the region allows it with zone-redundant HA."""
+    database_name: str = "metadata"
+    admin_user: str = "platform"
+
+
+@dataclass(frozen=True)
+class DatabaseOutputs:
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+    database: pulumi.Output[str]
+    connection_string: pulumi.Output[str]
+    """postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=require: a Pulumi secret, always."""
