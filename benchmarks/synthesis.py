@@ -2,8 +2,8 @@
 
 Prints, for the prod stack and for generated stacks of 1 to 12 targets: resources,
 seconds (median of several runs, after a warm-up that pays the SDK imports), and the
-ratio to the bare SDK running the same program against a do-nothing monitor (one that
-echoes inputs as outputs and records nothing). Targets on a 2-core machine: prod at most
+ratio to the bare SDK running the same program under the same mock answers with its own
+MockMonitor, which records and transforms nothing. Targets on a 2-core machine: prod at most
 5 s; per-resource cost at most 1.5x the bare SDK's.
 """
 
@@ -13,14 +13,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.proto import resource_pb2
 
+from preflight.mock_outputs import MockContext, invoke_result, plausible_outputs
 from preflight.recorder import RecordingMonitor
 from preflight.stack_files import StackFile, config_from_mapping, load_stack
 from preflight.synthesize import PROJECT_DIR, run_program
@@ -34,26 +32,28 @@ REGIONS = {
 
 
 class BareMonitor(pulumi_mocks.MockMonitor):
-    """The least a monitor can do: answer with the inputs as outputs."""
+    """The SDK's own mock monitor: same mock answers as preflight, nothing recorded or transformed."""
 
     def __init__(self) -> None:
-        super().__init__(_Unused())
-        self.count = 0
+        super().__init__(SameAnswers())
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802
-        self.count += 1
-        urn = self.make_urn(request.parent, request.type, request.name)
-        state = struct_pb2.Struct()
-        state.CopyFrom(request.object)
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=f"{request.name}-id", object=state)
+    @property
+    def count(self) -> int:
+        return len(self.resources) + 1  # the Stack resource is not kept
 
 
-class _Unused(pulumi_mocks.Mocks):
+class SameAnswers(pulumi_mocks.Mocks):
+    """Resources and invokes answered from preflight's tables, so the program takes the same path."""
+
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
-        raise AssertionError
+        context = MockContext(
+            urn=f"{args.typ}::{args.name}", type=args.typ, name=args.name, inputs=args.inputs, provider_inputs={}
+        )
+        resource_id, extra = plausible_outputs(context)
+        return resource_id, {**args.inputs, **extra}
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, None]:
-        return {}, None
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        return invoke_result(args.token, args.args), []
 
 
 def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> StackFile:
@@ -64,7 +64,13 @@ def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> Sta
             if cloud == "gcp":
                 target["project"] = "mlplatform-bench"
             targets.append(target)
-    values = {"environment": environment, "owner": "bench", "costCenter": "bench", "targets": targets}
+    values = {
+        "environment": environment,
+        "owner": "bench",
+        "costCenter": "bench",
+        "targets": targets,
+        "apiAllowedCidrs": ["203.0.113.0/24"],
+    }
     return config_from_mapping("mlplatform", f"bench{len(targets)}", values)
 
 
@@ -76,7 +82,7 @@ def timed(stack: StackFile, monitor_class: type) -> tuple[int, float]:
         start = time.perf_counter()
         run_program(stack, monitor, PROJECT_DIR)
         times.append(time.perf_counter() - start)
-        count = len(monitor.recording.registrations) if isinstance(monitor, RecordingMonitor) else monitor.count + 1
+        count = len(monitor.recording.registrations) if isinstance(monitor, RecordingMonitor) else monitor.count
     return count, statistics.median(times)
 
 

@@ -108,7 +108,14 @@ def _run(
         return failure
     finally:
         sys.path.remove(str(project_dir))
-        for task in asyncio.all_tasks(loop):
+        # After a failure, registrations may still be pending: cancel them and let them finish.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
             task.cancel()
-        loop.run_until_complete(asyncio.sleep(0))
+        if pending:
+            loop.run_until_complete(_drain(pending))
         loop.close()
+
+
+async def _drain(tasks: set[asyncio.Task[object]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -196,6 +196,9 @@ def _permissions(cluster_name: str, region: str) -> str:
     )
 
 
+MAX_NODE_PROVISION_TIME = "5m"
+
+
 def chart_values(
     args: GpuClusterArgs,
     cluster_name: str,
@@ -218,6 +221,9 @@ def chart_values(
             "expander": "priority",
             "balance-similar-node-groups": True,  # spread a pool's nodes over its zones
             "skip-nodes-with-system-pods": False,  # kube-system pods must not pin an idle GPU node
+            # A spot group whose nodes never arrive is given up on (and the fallback tried) after
+            # this, not the default 15 minutes; launch errors from the ASG back it off sooner still.
+            "max-node-provision-time": MAX_NODE_PROVISION_TIME,
         },
         # With expander=priority the chart writes these into cluster-autoscaler-priority-expander.
         "expanderPriorities": priorities,
