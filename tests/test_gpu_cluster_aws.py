@@ -309,6 +309,7 @@ def test_autoscaler_chart_is_pinned_and_prefers_spot_over_fallback(prod: Plan) -
         "expander": "priority",
         "balance-similar-node-groups": True,
         "skip-nodes-with-system-pods": False,
+        "max-node-provision-time": "5m",
     }
     assert values["nodeSelector"] == {"mlplatform.io/role": "system"}
 

@@ -239,7 +239,7 @@ def test_prod_protects_the_cluster_and_network(dev: Plan, prod: Plan) -> None:
 
 
 def test_autoscaler_prefers_spot_then_fallback_then_system(plan: Plan) -> None:
-    assert cluster_inputs(plan)["autoScalerProfile"] == {"expander": "priority"}
+    assert cluster_inputs(plan)["autoScalerProfile"] == {"expander": "priority", "maxNodeProvisionTime": "5m"}
     configmap = only(plan, CONFIGMAP)
     assert configmap.inputs["metadata"] == {"name": "cluster-autoscaler-priority-expander", "namespace": "kube-system"}
     assert configmap.provider == only(plan, "pulumi:providers:kubernetes").urn
