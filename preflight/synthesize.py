@@ -23,6 +23,7 @@ from pulumi.runtime.stack import run_in_stack
 
 from preflight.errors import InputError
 from preflight.plan import Plan
+from preflight.quiescence import fast_quiescence
 from preflight.recorder import RecordingMonitor
 from preflight.stack_files import StackFile
 
@@ -98,7 +99,8 @@ def _run(
     loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKERS))
     sys.path.insert(0, str(project_dir))
     try:
-        loop.run_until_complete(run_in_stack(program))
+        with fast_quiescence():
+            loop.run_until_complete(run_in_stack(program))
         return None
     except pulumi.RunError as error:
         return InputError(str(error))
