@@ -1,4 +1,5 @@
-"""Plausible GCP outputs: generated names, self links, the GKE endpoint and CA, service account emails."""
+"""Plausible GCP outputs: generated names, self links, the GKE endpoint and CA, service account emails,
+Artifact Registry paths, private service access ranges and Cloud SQL private addresses."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from preflight.mock_tables.context import InvokeTable, MockContext, Outputs, Out
 
 COMPUTE = "https://www.googleapis.com/compute/v1"
 DEFAULT_REGION = "us-central1"
+SQL_AGENTS = "gcp-sa-cloud-sql.iam.gserviceaccount.com"
 
 
 def _project(ctx: MockContext) -> str:
@@ -95,6 +97,68 @@ def _zones(args: dict[str, Any]) -> Outputs:
     return {"id": f"projects/{project}/regions/{region}", "names": names, "project": project, "region": region}
 
 
+def _artifact_repository(ctx: MockContext) -> Outputs:
+    location = str(ctx.inputs.get("location") or _region(ctx))
+    repository = ctx.inputs.get("repositoryId") or ctx.auto_name()
+    path = f"projects/{_project(ctx)}/locations/{location}/repositories/{repository}"
+    return {
+        "id": path,
+        "name": repository,
+        "project": _project(ctx),
+        "location": location,
+        "registryUri": f"{location}-docker.pkg.dev/{_project(ctx)}/{repository}",
+        "createTime": "2025-01-01T00:00:00Z",
+    }
+
+
+def _global_address(ctx: MockContext) -> Outputs:
+    """A reserved range Google picked: a free block of 10/8 of the asked prefix length."""
+    name = ctx.inputs.get("name") or ctx.auto_name()
+    path = f"projects/{_project(ctx)}/global/addresses/{name}"
+    return {
+        "name": name,
+        "id": path,
+        "selfLink": f"{COMPUTE}/{path}",
+        "address": f"10.{100 + int(ctx.digest(2), 16) % 100}.0.0",
+        "project": _project(ctx),
+    }
+
+
+def _psa_connection(ctx: MockContext) -> Outputs:
+    network = str(ctx.inputs.get("network") or "default").rsplit("/", 1)[-1]
+    service = ctx.inputs.get("service") or "servicenetworking.googleapis.com"
+    return {"id": f"{network}:{service}", "peering": str(service).split(".")[0] + "-googleapis-com"}
+
+
+def _sql_instance(ctx: MockContext) -> Outputs:
+    """A private-only server: its address sits in the peered range, no public IP."""
+    name = ctx.inputs.get("name") or ctx.auto_name(max_length=98)
+    digest = int(ctx.digest(4), 16)
+    private_ip = f"10.{100 + digest % 100}.{(digest >> 8) % 16}.{2 + (digest >> 12) % 250}"
+    project, region = _project(ctx), _region(ctx)
+    return {
+        "name": name,
+        "id": name,
+        "connectionName": f"{project}:{region}:{name}",
+        "privateIpAddress": private_ip,
+        "ipAddresses": [{"ipAddress": private_ip, "type": "PRIVATE"}],
+        "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/instances/{name}",
+        "serviceAccountEmailAddress": f"p{int(ctx.digest(10), 16) % 10**12}-{ctx.digest(6)}@{SQL_AGENTS}",
+    }
+
+
+def _sql_database(ctx: MockContext) -> Outputs:
+    name, instance = ctx.inputs.get("name") or ctx.name, ctx.inputs.get("instance")
+    path = f"projects/{_project(ctx)}/instances/{instance}/databases/{name}"
+    return {"name": name, "id": path, "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/{path}"}
+
+
+def _sql_user(ctx: MockContext) -> Outputs:
+    """The provider's id for a PostgreSQL user is NAME//INSTANCE (no host)."""
+    name = ctx.inputs.get("name") or ctx.name
+    return {"name": name, "id": f"{name}//{ctx.inputs.get('instance')}"}
+
+
 OUTPUTS: OutputTable = {
     "gcp:storage/bucket:Bucket": _gcs_bucket,
     "gcp:compute/network:Network": _network,
@@ -105,6 +169,13 @@ OUTPUTS: OutputTable = {
     "gcp:projects/iAMMember:IAMMember": _iam_member,
     "gcp:container/cluster:Cluster": _gke_cluster,
     "gcp:container/nodePool:NodePool": _gke_node_pool,
+    "gcp:artifactregistry/repository:Repository": _artifact_repository,
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": _iam_member,
+    "gcp:compute/globalAddress:GlobalAddress": _global_address,
+    "gcp:servicenetworking/connection:Connection": _psa_connection,
+    "gcp:sql/databaseInstance:DatabaseInstance": _sql_instance,
+    "gcp:sql/database:Database": _sql_database,
+    "gcp:sql/user:User": _sql_user,
 }
 INVOKES: InvokeTable = {
     "gcp:compute/getZones:getZones": _zones,
