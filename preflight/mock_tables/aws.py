@@ -44,6 +44,59 @@ def _iam_role(ctx: MockContext) -> Outputs:
     return {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "uniqueId": f"AROA{ctx.digest(17).upper()}"}
 
 
+def _security_group(ctx: MockContext) -> Outputs:
+    group_id = f"sg-{ctx.digest(17)}"
+    name = ctx.inputs.get("name") or ctx.auto_name(255)
+    return {
+        "id": group_id,
+        "arn": f"arn:aws:ec2:{ctx.region}:{ACCOUNT_ID}:security-group/{group_id}",
+        "name": name,
+        "ownerId": ACCOUNT_ID,
+    }
+
+
+def _security_group_rule(ctx: MockContext) -> Outputs:
+    rule_id = f"sgr-{ctx.digest(17)}"
+    arn = f"arn:aws:ec2:{ctx.region}:{ACCOUNT_ID}:security-group-rule/{rule_id}"
+    return {"id": rule_id, "securityGroupRuleId": rule_id, "arn": arn}
+
+
+def _rds_named(arn_kind: str) -> Callable[[MockContext], Outputs]:
+    """RDS subnet and parameter groups: auto-named in lowercase, as RDS stores them."""
+
+    def outputs(ctx: MockContext) -> Outputs:
+        name = str(ctx.inputs.get("name") or ctx.auto_name(255)).lower()
+        return {"id": name, "name": name, "arn": f"arn:aws:rds:{ctx.region}:{ACCOUNT_ID}:{arn_kind}:{name}"}
+
+    return outputs
+
+
+def _rds_instance(ctx: MockContext) -> Outputs:
+    """An RDS instance's endpoint is <identifier>.<account-region hash>.<region>.rds.amazonaws.com."""
+    identifier = str(ctx.inputs.get("identifier") or ctx.auto_name(63)).lower()
+    port = int(ctx.inputs.get("port") or 5432)
+    address = f"{identifier}.c{ctx.digest(11)}.{ctx.region}.rds.amazonaws.com"
+    resource_id = f"db-{ctx.digest(26).upper()}"
+    return {
+        "id": resource_id,
+        "resourceId": resource_id,
+        "identifier": identifier,
+        "arn": f"arn:aws:rds:{ctx.region}:{ACCOUNT_ID}:db:{identifier}",
+        "address": address,
+        "port": port,
+        "endpoint": f"{address}:{port}",
+    }
+
+
+def _ecr_template(ctx: MockContext) -> Outputs:
+    return {"id": ctx.inputs.get("prefix"), "registryId": ACCOUNT_ID}
+
+
+def _ecr_registry_setting(ctx: MockContext) -> Outputs:
+    """Registry-wide ECR settings: one per account and region, with the account as id."""
+    return {"id": ACCOUNT_ID, "registryId": ACCOUNT_ID}
+
+
 def _plain_references(ctx: MockContext) -> Outputs:
     """Resource references among a component's inputs, as their URNs.
 
@@ -113,6 +166,11 @@ def _caller_identity(args: dict[str, Any]) -> Outputs:
     return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preflight", "userId": "preflight"}
 
 
+def _default_tags(args: dict[str, Any]) -> Outputs:
+    """The provider's default tags; an invoke's mock is not told which provider asks, so none."""
+    return {"id": "default", "tags": {}}
+
+
 def _availability_zones(args: dict[str, Any]) -> Outputs:
     region = str(args.get("region") or DEFAULT_REGION)
     parts = region.split("-")
@@ -153,9 +211,17 @@ OUTPUTS: OutputTable = {
     "aws:iam/role:Role": _iam_role,
     "eks:index:Cluster": _eks_cluster,
     "eks:index:ManagedNodeGroup": _eks_managed_node_group,
+    "aws:ec2/securityGroup:SecurityGroup": _security_group,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _security_group_rule,
+    "aws:rds/subnetGroup:SubnetGroup": _rds_named("subgrp"),
+    "aws:rds/parameterGroup:ParameterGroup": _rds_named("pg"),
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": _ecr_template,
+    "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": _ecr_registry_setting,
 }
 INVOKES: InvokeTable = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:eks/getNodeGroup:getNodeGroup": _eks_node_group,
+    "aws:index/getDefaultTags:getDefaultTags": _default_tags,
 }

@@ -107,6 +107,52 @@ def _role_assignment(ctx: MockContext) -> Outputs:
     return {"name": name, "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"}
 
 
+def _registry(ctx: MockContext) -> Outputs:
+    """ACR: the login server is the lowercased registry name under azurecr.io."""
+    name = ctx.inputs.get("registryName") or ctx.auto_name(50).replace("-", "")
+    return {
+        "name": name,
+        "id": _arm_id(ctx, f"Microsoft.ContainerRegistry/registries/{name}"),
+        "loginServer": f"{name.lower()}.azurecr.io",
+    }
+
+
+def _registry_task(ctx: MockContext) -> Outputs:
+    registry = ctx.inputs.get("registryName", "acr")
+    name = ctx.inputs.get("taskName") or ctx.auto_name(50)
+    return {"name": name, "id": _arm_id(ctx, f"Microsoft.ContainerRegistry/registries/{registry}/tasks/{name}")}
+
+
+def _postgres_server(ctx: MockContext) -> Outputs:
+    """A flexible server answers on <name>.postgres.database.azure.com, privately resolved in its VNet."""
+    name = ctx.inputs.get("serverName") or ctx.auto_name()
+    return {
+        "name": name,
+        "id": _arm_id(ctx, f"Microsoft.DBforPostgreSQL/flexibleServers/{name}"),
+        "fullyQualifiedDomainName": f"{name}.postgres.database.azure.com",
+        "state": "Ready",
+    }
+
+
+def _postgres_database(ctx: MockContext) -> Outputs:
+    server = ctx.inputs.get("serverName", "pg")
+    name = ctx.inputs.get("databaseName") or ctx.name
+    return {"name": name, "id": _arm_id(ctx, f"Microsoft.DBforPostgreSQL/flexibleServers/{server}/databases/{name}")}
+
+
+def _dns_zone_link(ctx: MockContext) -> Outputs:
+    zone = ctx.inputs.get("privateZoneName", "zone")
+    name = ctx.inputs.get("virtualNetworkLinkName") or ctx.auto_name(80)
+    return {"name": name, "id": _arm_id(ctx, f"Microsoft.Network/privateDnsZones/{zone}/virtualNetworkLinks/{name}")}
+
+
+def _lock(ctx: MockContext) -> Outputs:
+    """Locks live under the scope they lock, like role assignments."""
+    name = ctx.inputs.get("lockName") or ctx.auto_name(90)
+    scope = ctx.inputs.get("scope", f"/subscriptions/{SUBSCRIPTION_ID}")
+    return {"name": name, "id": f"{scope}/providers/Microsoft.Authorization/locks/{name}"}
+
+
 def _kubeconfig(cluster: str, user: str, credentials: dict[str, Any]) -> str:
     """A small kubeconfig, base64-encoded as AKS returns it."""
     config = {
@@ -164,6 +210,13 @@ OUTPUTS: OutputTable = {
     "azure-native:containerservice:ManagedCluster": _managed_cluster,
     "azure-native:containerservice:AgentPool": _agent_pool,
     "azure-native:authorization:RoleAssignment": _role_assignment,
+    "azure-native:authorization:ManagementLockByScope": _lock,
+    "azure-native:containerregistry:Registry": _registry,
+    "azure-native:containerregistry:Task": _registry_task,
+    "azure-native:dbforpostgresql:Server": _postgres_server,
+    "azure-native:dbforpostgresql:Database": _postgres_database,
+    "azure-native:privatedns:PrivateZone": named("privateZoneName", "Microsoft.Network/privateDnsZones"),
+    "azure-native:privatedns:VirtualNetworkLink": _dns_zone_link,
 }
 INVOKES: InvokeTable = {
     "azure-native:authorization:getClientConfig": _client_config,

@@ -1,0 +1,195 @@
+"""RDS for PostgreSQL implementation: private, encrypted, TLS-only, reachable from the cluster's nodes only.
+
+Choices the contract leaves to each cloud:
+- The password is a pulumi_random password, not RDS-managed (Secrets Manager): the contract's
+  connection string must carry it, and with a managed secret the program would have to read the
+  secret's value back (a data source per run, and the password in state all the same). It stays
+  a Pulumi secret from end to end; its alphabet (letters, digits, `-_.~`) is both accepted by RDS
+  and unreserved in URLs, so the connection string needs no escaping.
+- IAM database authentication is on as well, so workloads can use IRSA tokens instead.
+- The database sits in the cluster's private subnets; its security group admits 5432 from the
+  EKS node security group only (pods on the VPC CNI use their node's security groups) and has
+  no egress rule at all.
+- The engine version is the major only ("16"): with automatic minor upgrades RDS takes the
+  default minor and keeps it current; a major upgrade happens only when the config changes it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.metadata_db import offers_aws as offers
+from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs
+
+ENGINE = "postgres"
+PORT = 5432
+STORAGE_TYPE = "gp3"
+# gp3 for RDS for PostgreSQL: 20 GiB to 64 TiB ("Amazon RDS DB instance storage", User Guide).
+MIN_STORAGE_GB, MAX_STORAGE_GB = 20, 65536
+# The current RDS CA (RSA 2048, SHA256) whose server certificates RDS rotates automatically
+# ("Using SSL/TLS to encrypt a connection to a DB instance or cluster", User Guide).
+CA_CERT = "rds-ca-rsa2048-g1"
+# Performance Insights' free retention; valid values are 7, 31 x months and 731 (CreateDBInstance).
+# Its console becomes CloudWatch Database Insights (standard mode) in 2026; the API stays.
+INSIGHTS_RETENTION_DAYS = 7
+PASSWORD_LENGTH = 40  # RDS for PostgreSQL takes 8 to 128 characters
+# Unreserved in URLs (RFC 3986) and none of the characters RDS refuses (/ " @ and space).
+PASSWORD_SPECIALS = "-_.~"
+# Database and master user names: a letter, then letters, digits or underscores, at most 63.
+_PG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+# Pulumi names the instance `<name>-<7 hex>`; RDS identifiers are letters, digits and single
+# hyphens, start with a letter and have at most 63 characters.
+_IDENTIFIER_PREFIX = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
+MAX_IDENTIFIER_PREFIX = 63 - 8
+
+
+def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> DatabaseOutputs:
+    tier = _validate(name, args)
+    opts = args.target.child_options(parent)
+
+    subnets = aws.rds.SubnetGroup(
+        f"{name}-subnets",
+        description=f"Private subnets of the metadata database {name}",
+        subnet_ids=args.network.private_subnet_ids,
+        opts=opts,
+    )
+    firewall = _security_group(name, args, opts)
+    parameters = aws.rds.ParameterGroup(
+        f"{name}-params",
+        family=f"{ENGINE}{args.version}",
+        description=f"TLS-only connections to the metadata database {name}",
+        # 1 is already the default from PostgreSQL 15 on; set for every version so 14 is TLS-only too.
+        parameters=[{"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"}],
+        opts=opts,
+    )
+    password = random.RandomPassword(
+        f"{name}-password",
+        length=PASSWORD_LENGTH,
+        special=True,
+        override_special=PASSWORD_SPECIALS,
+        # Not the target's provider: that one is for aws resources, and the SDK refuses it here.
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    server = _instance(parent, name, args, tier, subnets, firewall, parameters, password)
+
+    connection_string = pulumi.Output.format(
+        "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require",
+        server.username,
+        password.result,
+        server.address,
+        server.port,
+        server.db_name,
+    )
+    return DatabaseOutputs(
+        host=server.address,
+        port=server.port,
+        database=server.db_name,
+        connection_string=pulumi.Output.secret(connection_string),
+    )
+
+
+def _validate(name: str, args: MetadataDbArgs) -> str:
+    """Fails before anything is registered; returns the instance class to use."""
+    tier = args.tier or offers.DEFAULT_TIERS["dev"]
+    if tier not in offers.TIERS:
+        raise ValueError(f"RDS instance class {tier!r} is not offered here; known: {', '.join(offers.TIERS)}")
+    if args.version not in offers.VERSIONS:
+        raise ValueError(f"PostgreSQL {args.version!r} is not offered on RDS; known: {sorted(offers.VERSIONS)}")
+    low, high = offers.BACKUP_DAYS
+    if not low <= args.backup_days <= high:
+        raise ValueError(f"backup_days must be {low} to {high} on RDS, got {args.backup_days}")
+    if not MIN_STORAGE_GB <= args.storage_gb <= MAX_STORAGE_GB:
+        raise ValueError(f"gp3 storage must be {MIN_STORAGE_GB} to {MAX_STORAGE_GB} GiB, got {args.storage_gb}")
+    if args.high_availability and not offers.supports_ha(tier):
+        raise ValueError(f"{tier} cannot be Multi-AZ")
+    for field, value in (("database_name", args.database_name), ("admin_user", args.admin_user)):
+        if not _PG_NAME.match(value):
+            raise ValueError(f"{field} {value!r}: a letter, then letters, digits or '_', at most 63")
+    if args.network.node_security_group_id is None:
+        raise ValueError("an RDS database needs the cluster's node security group (ClusterNetwork)")
+    if not _IDENTIFIER_PREFIX.match(name) or len(name) > MAX_IDENTIFIER_PREFIX:
+        raise ValueError(f"{name!r} cannot start an RDS identifier: lowercase letters, digits, single '-'")
+    return tier
+
+
+def _security_group(name: str, args: MetadataDbArgs, opts: pulumi.ResourceOptions) -> aws.ec2.SecurityGroup:
+    """PostgreSQL from the cluster's nodes, nothing else; no egress (the database opens no connections)."""
+    group = aws.ec2.SecurityGroup(
+        f"{name}-db",
+        # EC2 allows only a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* here.
+        description=f"PostgreSQL {name}: port {PORT} from the cluster nodes only",
+        vpc_id=args.network.network_id,
+        opts=opts,
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-from-nodes",
+        security_group_id=group.id,
+        referenced_security_group_id=args.network.node_security_group_id,
+        ip_protocol="tcp",
+        from_port=PORT,
+        to_port=PORT,
+        description="PostgreSQL from the EKS nodes and their pods",
+        opts=opts,
+    )
+    return group
+
+
+def _instance(
+    parent: pulumi.ComponentResource,
+    name: str,
+    args: MetadataDbArgs,
+    tier: str,
+    subnets: aws.rds.SubnetGroup,
+    firewall: aws.ec2.SecurityGroup,
+    parameters: aws.rds.ParameterGroup,
+    password: random.RandomPassword,
+) -> aws.rds.Instance:
+    protected = args.deletion_protection
+    return aws.rds.Instance(
+        name,
+        engine=ENGINE,
+        engine_version=args.version,
+        allow_major_version_upgrade=True,  # only a config change asks for one
+        auto_minor_version_upgrade=True,
+        instance_class=tier,
+        allocated_storage=args.storage_gb,
+        storage_type=STORAGE_TYPE,
+        storage_encrypted=True,  # with the account's aws/rds key
+        db_name=args.database_name,
+        username=args.admin_user,
+        password=password.result,
+        iam_database_authentication_enabled=True,
+        port=PORT,
+        db_subnet_group_name=subnets.name,
+        vpc_security_group_ids=[firewall.id],
+        publicly_accessible=False,
+        parameter_group_name=parameters.name,
+        ca_cert_identifier=CA_CERT,
+        multi_az=args.high_availability,
+        performance_insights_enabled=args.high_availability,
+        performance_insights_retention_period=INSIGHTS_RETENTION_DAYS if args.high_availability else None,
+        backup_retention_period=args.backup_days,
+        copy_tags_to_snapshot=True,
+        deletion_protection=protected,
+        # A protected database leaves a final snapshot and its automated backups when deleted.
+        skip_final_snapshot=not protected,
+        final_snapshot_identifier=final_snapshot_identifier(name) if protected else None,
+        delete_automated_backups=not protected,
+        opts=args.target.child_options(parent, keep=protected),
+    )
+
+
+def final_snapshot_identifier(name: str) -> str:
+    """`<project>-<stack>-<name>-final`: unique per account and region across this project's stacks.
+
+    Snapshot identifiers are letters, digits and single hyphens and start with a letter.
+    """
+    raw = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}-final".lower()
+    identifier = re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", raw)).strip("-")
+    if not identifier[:1].isalpha():
+        identifier = f"db-{identifier}"
+    return identifier[:255].rstrip("-")
