@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from components.target import Cloud
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
+from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.regions import REGIONS
 from stacks.validate import ConfigError, kind, string
 
@@ -40,6 +41,7 @@ class EnvironmentProfile:
     control_plane_logs: bool  # EKS control-plane logs to CloudWatch
     local_accounts: bool  # AKS local accounts; off means Entra ID only
     cluster: ClusterDefaults
+    data: DataDefaults
 
 
 PROFILES: dict[str, EnvironmentProfile] = {
@@ -56,6 +58,7 @@ PROFILES: dict[str, EnvironmentProfile] = {
         control_plane_logs=False,
         local_accounts=True,
         cluster=ClusterDefaults(system_min_nodes=1, system_max_nodes=2, open_api_allowed=True),
+        data=DataDefaults(environment="dev", acr_sku="Basic", highly_available=False),
     ),
     "prod": EnvironmentProfile(
         name="prod",
@@ -70,6 +73,7 @@ PROFILES: dict[str, EnvironmentProfile] = {
         control_plane_logs=True,
         local_accounts=False,
         cluster=ClusterDefaults(system_min_nodes=2, system_max_nodes=4, open_api_allowed=False),
+        data=DataDefaults(environment="prod", acr_sku="Premium", highly_available=True),
     ),
 }
 
@@ -95,6 +99,8 @@ class StackConfig:
     targets: tuple[TargetConfig, ...]
     noncurrent_version_days: int
     cluster: ClusterConfig
+    registry: RegistryConfig
+    database: DatabaseConfig
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,10 @@ KEYS: dict[str, KeySpec] = {
     ),
     "systemPool": KeySpec("object", "System node pool: {minNodes, maxNodes, machineTypes: {aws, gcp, azure}}."),
     "gpuPools": KeySpec("object", "GPU node pools: a list of {name, accelerator, minNodes, maxNodes, spot, ...}."),
+    "registry": KeySpec("object", "Image registry: {keepImages, untaggedDays, acrSku}."),
+    "database": KeySpec(
+        "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
+    ),
 }  # fmt: skip
 
 TARGET_KEYS = {"cloud", "region", "name", "project", "subscriptionId"}
@@ -174,6 +184,13 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
         targets=targets,
         noncurrent_version_days=days,
         cluster=parse_cluster(prefix, values, profile.cluster, [(t.name, t.cloud) for t in targets]),
+        registry=parse_registry(f"{prefix}registry", values.get("registry", {}), profile.data),
+        database=parse_database(
+            f"{prefix}database",
+            values.get("database", {}),
+            profile.data,
+            [(t.name, t.cloud, t.region) for t in targets],
+        ),
     )
 
 

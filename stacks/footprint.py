@@ -11,7 +11,9 @@ import pulumi_gcp as gcp
 from pulumi_azure_native import resources
 
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
+from components.metadata_db import MetadataDb, MetadataDbArgs
 from components.model_bucket import ModelBucket, ModelBucketArgs
+from components.registry import Registry, RegistryArgs
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
 from stacks.config import StackConfig, TargetConfig
@@ -24,6 +26,8 @@ class Footprint(pulumi.ComponentResource):
     target: Target
     bucket: ModelBucket
     cluster: GpuCluster
+    registry: Registry
+    database: MetadataDb
 
     def __init__(
         self,
@@ -55,7 +59,43 @@ class Footprint(pulumi.ComponentResource):
         self.cluster = GpuCluster(
             config.name, cluster_args(self.target, stack, network), pulumi.ResourceOptions(parent=self)
         )
-        self.register_outputs({"bucketUri": self.bucket.uri, "clusterName": self.cluster.cluster_name})
+        self.registry = Registry(
+            f"{config.name}-images",
+            RegistryArgs(
+                target=self.target,
+                puller=self.cluster.node_identity,
+                keep_images=stack.registry.keep_images,
+                untagged_days=stack.registry.untagged_days,
+                acr_sku=stack.registry.acr_sku,
+                zone_redundant=stack.registry.zone_redundant,
+                retain=env.protect_stateful,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        database = stack.database
+        self.database = MetadataDb(
+            f"{config.name}-metadata",
+            MetadataDbArgs(
+                target=self.target,
+                network=self.cluster.network,
+                version=database.version,
+                tier=database.tiers[config.cloud],
+                storage_gb=database.storage_gb,
+                backup_days=database.backup_days,
+                high_availability=database.high_availability,
+                deletion_protection=env.protect_stateful,
+                geo_redundant_backup=config.cloud == "azure" and database.geo_backup_for(config.region),
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs(
+            {
+                "bucketUri": self.bucket.uri,
+                "clusterName": self.cluster.cluster_name,
+                "imagePrefix": self.registry.image_prefix,
+                "databaseHost": self.database.host,
+            }
+        )
 
 
 def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, str]) -> Target:

@@ -41,4 +41,13 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
         },
     )
     pulumi.export("kubeconfigs", {name: fp.cluster.kubeconfig for name, fp in footprints.items()})
+    pulumi.export("imagePrefixes", {name: fp.registry.image_prefix for name, fp in footprints.items()})
+    pulumi.export(
+        "databases",
+        {
+            name: {"host": fp.database.host, "port": fp.database.port, "database": fp.database.database}
+            for name, fp in footprints.items()
+        },
+    )
+    pulumi.export("databaseUrls", {name: fp.database.connection_string for name, fp in footprints.items()})
     return footprints

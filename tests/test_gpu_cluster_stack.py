@@ -103,7 +103,7 @@ def test_system_pools_are_on_demand(stack_plan: Plan) -> None:
     [
         ("aws-us-east-1", {"t4", "t4od", "l4", "l4od"}),
         ("gcp-us-central1", {"t4", "t4od", "l4", "l4od"}),
-        ("azure-westeurope", {"t4", "t4od", "a10", "a10od"}),
+        ("azure-swedencentral", {"t4", "t4od", "a10", "a10od"}),
     ],
 )
 def test_prod_pools_follow_each_pools_clouds(prod_plan: Plan, target: str, pools: set[str]) -> None:

@@ -146,7 +146,7 @@ def test_prod_keeps_data(prod_plan: Plan) -> None:
         "aws-us-east-1",
         "aws-eu-west-1",
         "gcp-us-central1",
-        "azure-westeurope",
+        "azure-swedencentral",
     }
     assert all(r.protect and r.retain_on_delete for r in kept)
     assert all(r.inputs.get("forceDestroy", False) is False for r in kept)

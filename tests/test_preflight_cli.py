@@ -50,7 +50,7 @@ def test_plan_json_has_the_documented_shape(prod_json: dict) -> None:
 def test_prod_plan_has_a_model_bucket_and_storage_for_every_target(prod_json: dict) -> None:
     by_urn = {r["urn"]: r for r in prod_json["resources"]}
     targets = {r["name"] for r in prod_json["resources"] if r["type"] == "mlplatform:platform:Footprint"}
-    assert targets == {"aws-us-east-1", "aws-eu-west-1", "gcp-us-central1", "azure-westeurope"}
+    assert targets == {"aws-us-east-1", "aws-eu-west-1", "gcp-us-central1", "azure-swedencentral"}
     buckets = [r for r in prod_json["resources"] if r["type"] == "mlplatform:storage:ModelBucket"]
     assert not any(b["custom"] for b in buckets)
     assert {by_urn[b["parent"]]["name"] for b in buckets} == targets

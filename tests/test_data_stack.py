@@ -1,0 +1,97 @@
+"""Registry and MetadataDB in the shipped stacks: one of each per target, pull grants, no password in clear."""
+
+from __future__ import annotations
+
+import json
+
+from preflight.mock_tables.common import OUTPUTS as RANDOM_OUTPUTS
+from preflight.mock_tables.context import MockContext
+from preflight.plan import Plan, PlannedResource
+
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in AcrPull role definition id
+
+
+def per_target(plan: Plan, type_token: str) -> list[str]:
+    return sorted(plan.target_of(r) or "" for r in plan.of_type(type_token))
+
+
+def targets(plan: Plan) -> list[str]:
+    return sorted(plan.outputs["targets"])
+
+
+def test_a_registry_and_a_database_per_target(stack_plan: Plan) -> None:
+    assert per_target(stack_plan, "mlplatform:registry:Registry") == targets(stack_plan)
+    assert per_target(stack_plan, "mlplatform:database:MetadataDb") == targets(stack_plan)
+    assert sorted(stack_plan.outputs["imagePrefixes"]) == targets(stack_plan)
+    for name, database in stack_plan.outputs["databases"].items():
+        assert database["port"] == 5432 and database["database"] == "metadata", name
+
+
+def test_every_cluster_can_pull_from_its_registry(stack_plan: Plan) -> None:
+    for name, target in stack_plan.outputs["targets"].items():
+        mine = [r for r in stack_plan.resources if stack_plan.target_of(r) == name]
+        if target["cloud"] == "aws":
+            grants = [r for r in mine if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
+            assert any(g.inputs["policyArn"].endswith("/AmazonEC2ContainerRegistryReadOnly") for g in grants)
+        elif target["cloud"] == "gcp":
+            (grant,) = [r for r in mine if r.type.endswith("repositoryIamMember:RepositoryIamMember")]
+            (nodes,) = [r for r in mine if r.type == "gcp:serviceaccount/account:Account"]
+            assert grant.inputs["role"] == "roles/artifactregistry.reader"
+            assert grant.inputs["member"].startswith(f"serviceAccount:{nodes.inputs['accountId']}@")
+        else:
+            grants = [r for r in mine if r.type == "azure-native:authorization:RoleAssignment"]
+            (pull,) = [g for g in grants if g.inputs["roleDefinitionId"].endswith(ACR_PULL)]
+            (registry,) = [r for r in mine if r.type == "azure-native:containerregistry:Registry"]
+            assert "/Microsoft.ContainerRegistry/registries/" in pull.inputs["scope"]
+            assert registry.inputs["adminUserEnabled"] is False
+
+
+def test_databases_are_private_and_encrypted(stack_plan: Plan) -> None:
+    for rds in stack_plan.of_type("aws:rds/instance:Instance"):
+        assert rds.inputs["publiclyAccessible"] is False and rds.inputs["storageEncrypted"] is True
+    for sql in stack_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance"):
+        ip = sql.inputs["settings"]["ipConfiguration"]
+        assert ip["ipv4Enabled"] is False and ip["sslMode"] == "ENCRYPTED_ONLY"
+    for server in stack_plan.of_type("azure-native:dbforpostgresql:Server"):
+        assert server.inputs["network"]["publicNetworkAccess"] == "Disabled"
+
+
+def test_prod_databases_are_highly_available_and_protected(prod_plan: Plan) -> None:
+    for rds in prod_plan.of_type("aws:rds/instance:Instance"):
+        assert rds.inputs["multiAz"] and rds.inputs["deletionProtection"] and rds.protect
+    for sql in prod_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance"):
+        assert sql.inputs["settings"]["availabilityType"] == "REGIONAL" and sql.protect
+        assert sql.inputs["settings"]["deletionProtectionEnabled"] and sql.inputs["deletionProtection"]
+    for server in prod_plan.of_type("azure-native:dbforpostgresql:Server"):
+        assert server.inputs["highAvailability"]["mode"] == "ZoneRedundant" and server.protect
+        assert server.inputs["backup"]["geoRedundantBackup"] == "Enabled"  # swedencentral allows both
+
+
+def mock_passwords(plan: Plan) -> list[str]:
+    """The values the mocks gave every RandomPassword: what must never appear in the plan."""
+    make = RANDOM_OUTPUTS["random:index/randomPassword:RandomPassword"]
+    passwords = []
+    for resource in plan.of_type("random:index/randomPassword:RandomPassword"):
+        context = MockContext(resource.urn, resource.type, resource.name, resource.inputs, {})
+        passwords.append(make(context)["result"])
+    return passwords
+
+
+def test_no_password_in_clear_anywhere_in_the_plan(stack_plan: Plan) -> None:
+    passwords = mock_passwords(stack_plan)
+    assert len(passwords) == len(targets(stack_plan))
+    document = json.dumps(stack_plan.to_json())
+    assert not [p for p in passwords if p in document]
+    assert set(stack_plan.outputs["databaseUrls"].values()) == {"[secret]"}
+
+
+def password_inputs(plan: Plan) -> list[PlannedResource]:
+    keys = ("password", "masterPassword", "administratorLoginPassword")
+    return [r for r in plan.resources if any(k in r.inputs for k in keys)]
+
+
+def test_database_passwords_reach_the_servers_as_secrets(stack_plan: Plan) -> None:
+    for resource in password_inputs(stack_plan):
+        for key in ("password", "masterPassword", "administratorLoginPassword"):
+            if key in resource.inputs:
+                assert resource.inputs[key] == "[secret]", resource.urn
