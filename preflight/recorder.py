@@ -72,7 +72,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if is_stack:
             return resource_pb2.RegisterResourceResponse(urn=urn)
 
-        provider = self.recording.registrations.get(_provider_urn(request.provider) or "")
+        provider = self.recording.registrations.get(_provider_urn(_cloud_provider(request)) or "")
         context = MockContext(
             urn=urn,
             type=request.type,
@@ -149,6 +149,17 @@ def _mark_secret(state: struct_pb2.Struct, keys: Any) -> None:
 def _is_secret(value: struct_pb2.Value) -> bool:
     fields = value.struct_value.fields if value.WhichOneof("kind") == "struct_value" else {}
     return rpc._special_sig_key in fields and fields[rpc._special_sig_key].string_value == rpc._special_secret_sig
+
+
+def _cloud_provider(request: Any) -> str:
+    """The provider whose region the mocks should use: a component (pulumi-eks's Cluster) has
+    no provider of its own, only the map of providers it passes to its children."""
+    if request.provider:
+        return str(request.provider)
+    for package in (request.type.split(":")[0], "aws", "gcp", "azure-native"):
+        if package in request.providers:
+            return str(request.providers[package])
+    return ""
 
 
 def _provider_urn(reference: str) -> str | None:

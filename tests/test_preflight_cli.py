@@ -93,6 +93,12 @@ BAD_STACKS = {
         "  mlplatform:gpuPools: [{name: t4, accelerator: T4, spotMaxPrice: 0.3}]\n",
         "Pulumi.spot-cap-on-aws.yaml: mlplatform:gpuPools[0].spotMaxPrice: only Azure offers a spot price cap",
     ),
+    "old-postgres": (
+        "config:\n  mlplatform:environment: dev\n  mlplatform:owner: a\n  mlplatform:costCenter: b\n"
+        "  mlplatform:targets: [{cloud: azure, region: eastus}]\n"
+        "  mlplatform:database: {version: 12}\n",
+        "Pulumi.old-postgres.yaml: mlplatform:database.version: azure offers no PostgreSQL 12 for new servers",
+    ),
     "missing-owner": (
         "config:\n  mlplatform:environment: dev\n  mlplatform:costCenter: b\n"
         "  mlplatform:targets: [{cloud: aws, region: us-east-1}]\n",
