@@ -89,6 +89,37 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         _mark_secret(state, request.additionalSecretOutputs)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id if request.custom else "", object=state)
 
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        """`Resource.get(...)`: the engine reads an existing resource; we answer from the tables."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        properties = _plain_struct(request.properties)
+        with self._lock:
+            self.recording.registrations[urn] = PlannedResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=True,
+                parent=request.parent or None,
+                provider=_provider_urn(request.provider),
+                dependencies=tuple(sorted(set(request.dependencies))),
+                protect=False,
+                retain_on_delete=False,
+                inputs={"id": request.id, **properties},
+            )
+        provider = self.recording.registrations.get(_provider_urn(request.provider) or "")
+        context = MockContext(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            inputs={"id": request.id, **properties},
+            provider_inputs=provider.inputs if provider else {},
+        )
+        _, extra = plausible_outputs(context)
+        state = struct_pb2.Struct()
+        state.CopyFrom(request.properties)
+        state.update(extra)
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=state)
+
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         if request.urn.split("::")[2] == STACK_TYPE:
             self.recording.stack_outputs = _plain_struct(request.outputs)

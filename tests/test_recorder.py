@@ -46,3 +46,16 @@ def test_invokes_answer_from_the_mock_tables() -> None:
         pulumi.export("account", identity.account_id)
 
     assert program_plan(program).outputs["account"] == "123456789012"
+
+
+def test_reading_an_existing_resource_is_answered_and_recorded() -> None:
+    import pulumi_aws as aws
+
+    def program() -> None:
+        provider = aws.Provider("p", region="eu-west-1")
+        key = aws.kms.Key.get("existing", "1234abcd", opts=pulumi.ResourceOptions(provider=provider))
+        pulumi.export("arn", key.arn)
+
+    plan = program_plan(program)
+    assert plan.outputs["arn"].startswith("arn:aws:kms:eu-west-1:")
+    assert only(plan, "aws:kms/key:Key").inputs["id"] == "1234abcd"

@@ -25,6 +25,7 @@ class ModelBucket(pulumi.ComponentResource):
     serving_uri: pulumi.Output[str]
     bucket_name: pulumi.Output[str]
     resource_id: pulumi.Output[str]
+    encryption_key_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ModelBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:storage:ModelBucket", name, None, opts)
@@ -33,6 +34,7 @@ class ModelBucket(pulumi.ComponentResource):
         self.serving_uri = outputs.serving_uri
         self.bucket_name = outputs.bucket_name
         self.resource_id = outputs.resource_id
+        self.encryption_key_arn = outputs.encryption_key_arn
         self.register_outputs(
             {
                 "uri": self.uri,

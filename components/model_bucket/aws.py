@@ -79,6 +79,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
         serving_uri=pulumi.Output.concat("s3://", bucket.bucket),
         bucket_name=bucket.bucket,
         resource_id=bucket.arn,
+        encryption_key_arn=key.arn,
     )
 
 

@@ -34,3 +34,5 @@ class BucketOutputs:
     """The bucket (or Azure container) name, for grants and sync jobs."""
     resource_id: pulumi.Output[str]
     """What a cloud IAM grant points at: the S3 ARN, the GCS bucket, the storage account id."""
+    encryption_key_arn: pulumi.Output[str] | None = None
+    """AWS: the customer KMS key; a reader needs kms:Decrypt on it. None where the cloud's key suffices."""

@@ -1,0 +1,107 @@
+"""The ServingStack contract: in-cluster and cloud-neutral, one per footprint.
+
+Only the model reader's identity differs per cloud (identity_<cloud>.py): the Kubernetes
+service account's annotation or label, and the cloud-side grant that may only read the
+footprint's bucket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gpu_cluster.contract import WorkloadIdentity
+from components.target import Target
+
+NAMESPACE = "serving"
+SERVICE_ACCOUNT = "triton"
+HEALTH_PATH = "/v2/health/ready"  # Triton's readiness endpoint, served through the gateway
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One served version of a model: its own Deployment and a share of the traffic."""
+
+    name: str  # a DNS label, e.g. "v1"
+    path: str  # the model repository under the bucket's serving_uri, e.g. "fraud-detection/v1"
+    weight: int  # percent of the model's traffic; a model's versions add up to 100
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # a DNS label, also the Triton model name
+    versions: tuple[ModelVersion, ...]  # the first is stable, a second one the canary
+    accelerator: str  # the GPU pools it runs on (their mlplatform.io/accelerator label)
+    gpus_per_replica: int = 1
+    min_replicas: int = 1  # per version
+    max_replicas: int = 4  # per version
+    on_demand_floor: int = 0  # stable replicas that always run on on-demand GPU nodes
+
+    @property
+    def stable(self) -> ModelVersion:
+        return self.versions[0]
+
+    @property
+    def canary(self) -> ModelVersion | None:
+        return self.versions[1] if len(self.versions) > 1 else None
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    """The footprint's ModelBucket, as the model reader's grant needs it."""
+
+    serving_uri: pulumi.Output[str]  # s3://B, gs://B, as://A/C
+    bucket_name: pulumi.Output[str]  # S3/GCS bucket, Azure container
+    resource_id: pulumi.Output[str]  # S3 ARN, GCS bucket, Azure storage account id
+    encryption_key_arn: pulumi.Output[str] | None = None  # AWS: the bucket's KMS key (kms:Decrypt)
+
+
+@dataclass(frozen=True)
+class ServingStackArgs:
+    target: Target
+    k8s_provider: k8s.Provider
+    cluster_name: pulumi.Output[str]
+    identity: WorkloadIdentity
+    bucket: BucketAccess
+    models: tuple[ModelSpec, ...]
+    triton_image: str | None = None
+    """None: the pinned default in triton.py."""
+    needs_device_plugin: bool = False
+    """EKS's AL2023 NVIDIA AMI has the driver but not the Kubernetes device plugin; GKE and AKS
+    install their own."""
+    drain_seconds: int = 60
+    """How long a stopping pod keeps serving in-flight requests before it is killed."""
+
+
+@dataclass(frozen=True)
+class ReaderIdentity:
+    """What identity_<cloud>.py hands the model server: how its pods become the bucket reader."""
+
+    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment the model server needs to use the identity (e.g. AWS_REGION)."""
+    resources: list[pulumi.Resource] = field(default_factory=list)
+    """Cloud-side resources the pods should wait for (the role, the binding)."""
+
+
+@dataclass(frozen=True)
+class ServingOutputs:
+    gateway_address: pulumi.Output[str]  # hostname (EKS) or IP (GKE, AKS) of the ingress gateway
+    health_path: str = HEALTH_PATH
+
+
+@dataclass(frozen=True)
+class Addons:
+    """What addons.py installed, as the model workloads need it."""
+
+    gateway_address: pulumi.Output[str]
+    gateway_namespace: str  # where the Istio ingress gateway runs (allowed in by the NetworkPolicy)
+    gateway_selector: dict[str, str]  # the labels an Istio Gateway uses to select that gateway's pods
+    monitoring_namespace: str  # where Prometheus runs (allowed to scrape port 8002)
+    prometheus_url: str  # in-cluster URL KEDA queries, e.g. http://...svc:9090
+    pod_monitor_labels: dict[str, str]  # labels a PodMonitor needs for this Prometheus to select it
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """Releases that bring the CRDs and webhooks the model objects need: wait for them."""
