@@ -18,6 +18,7 @@ from components.target import Cloud
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.regions import REGIONS
+from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
 from stacks.validate import ConfigError, kind, string
 
 PROJECT = "mlplatform"
@@ -42,6 +43,7 @@ class EnvironmentProfile:
     local_accounts: bool  # AKS local accounts; off means Entra ID only
     cluster: ClusterDefaults
     data: DataDefaults
+    serving: ServingDefaults
 
 
 PROFILES: dict[str, EnvironmentProfile] = {
@@ -59,6 +61,7 @@ PROFILES: dict[str, EnvironmentProfile] = {
         local_accounts=True,
         cluster=ClusterDefaults(system_min_nodes=1, system_max_nodes=2, open_api_allowed=True),
         data=DataDefaults(environment="dev", acr_sku="Basic", highly_available=False),
+        serving=ServingDefaults(min_replicas=1, on_demand_floor=0, least_min_replicas=0),
     ),
     "prod": EnvironmentProfile(
         name="prod",
@@ -74,6 +77,7 @@ PROFILES: dict[str, EnvironmentProfile] = {
         local_accounts=False,
         cluster=ClusterDefaults(system_min_nodes=2, system_max_nodes=4, open_api_allowed=False),
         data=DataDefaults(environment="prod", acr_sku="Premium", highly_available=True),
+        serving=ServingDefaults(min_replicas=2, on_demand_floor=1, least_min_replicas=2),
     ),
 }
 
@@ -101,6 +105,7 @@ class StackConfig:
     cluster: ClusterConfig
     registry: RegistryConfig
     database: DatabaseConfig
+    models: tuple[ModelConfig, ...]
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ KEYS: dict[str, KeySpec] = {
     "systemPool": KeySpec("object", "System node pool: {minNodes, maxNodes, machineTypes: {aws, gcp, azure}}."),
     "gpuPools": KeySpec("object", "GPU node pools: a list of {name, accelerator, minNodes, maxNodes, spot, ...}."),
     "registry": KeySpec("object", "Image registry: {keepImages, untaggedDays, acrSku}."),
+    "models": KeySpec("object", "Served models: a list of {name, accelerator, stable, canary?, replicas, floor}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
     ),
@@ -175,6 +181,8 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
         )
 
     targets = _targets(f"{prefix}targets", values["targets"])
+    target_clouds = [(t.name, t.cloud) for t in targets]
+    cluster = parse_cluster(prefix, values, profile.cluster, target_clouds)
     return StackConfig(
         project=project,
         stack=stack,
@@ -183,13 +191,16 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
         cost_center=_tag_value(f"{prefix}costCenter", values["costCenter"]),
         targets=targets,
         noncurrent_version_days=days,
-        cluster=parse_cluster(prefix, values, profile.cluster, [(t.name, t.cloud) for t in targets]),
+        cluster=cluster,
         registry=parse_registry(f"{prefix}registry", values.get("registry", {}), profile.data),
         database=parse_database(
             f"{prefix}database",
             values.get("database", {}),
             profile.data,
             [(t.name, t.cloud, t.region) for t in targets],
+        ),
+        models=parse_models(
+            f"{prefix}models", values.get("models", []), profile.serving, cluster.gpu_pools, target_clouds
         ),
     )
 
