@@ -180,7 +180,16 @@ def test_compute_classes_are_applied_on_the_clusters_own_kubernetes_provider(pla
 
 def test_nodes_are_private_and_reach_public_registries_through_cloud_nat(plan: Plan) -> None:
     inputs = cluster(plan)
-    assert inputs["privateClusterConfig"] == {"enablePrivateNodes": True, "enablePrivateEndpoint": False}
+    private = inputs["privateClusterConfig"]
+    assert (private["enablePrivateNodes"], private["enablePrivateEndpoint"]) == (True, False)
+    control_plane = ipaddress.ip_network(private["masterIpv4CidrBlock"])
+    assert control_plane.prefixlen == 28
+    # The control plane may call the serving add-ons' webhooks on the nodes, and nothing else is opened.
+    firewall = only(plan, "gcp:compute/firewall:Firewall").inputs
+    assert firewall["sourceRanges"] == [str(control_plane)]
+    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["15017", "9443", "6443"]}]
+    node_sa = plan.of_type("gcp:container/nodePool:NodePool")[0].inputs["nodeConfig"]["serviceAccount"]
+    assert firewall["targetServiceAccounts"] == [node_sa]
     router = only(plan, "gcp:compute/router:Router")
     nat_resource = only(plan, "gcp:compute/routerNat:RouterNat")
     nat = nat_resource.inputs

@@ -62,6 +62,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     net = build_network(parent, name, args)
     nodes_sa, grants = _node_service_account(parent, name, args, project)
     cluster = _cluster(parent, name, args, project, net, zones)
+    _webhook_firewall(parent, name, args, project, net, nodes_sa)
     # Pool names are fixed (the ComputeClass names them), so a replaced pool must go before its successor.
     pool_opts = pulumi.ResourceOptions(depends_on=grants, delete_before_replace=True)
     system = _system_pool(parent, name, args, cluster, nodes_sa, pool_opts)
@@ -90,6 +91,32 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
             private_subnet_ids=pulumi.Output.all(net.subnetwork.self_link).apply(list),
         ),
         node_identity=nodes_sa.email,
+    )
+
+
+WEBHOOK_PORTS = ("15017", "9443", "6443")  # istiod's injector, KEDA's admission webhook, KEDA's metrics API
+
+
+def _webhook_firewall(
+    parent: pulumi.ComponentResource,
+    name: str,
+    args: GpuClusterArgs,
+    project: str,
+    net: NodeNetwork,
+    nodes_sa: gcp.serviceaccount.Account,
+) -> gcp.compute.Firewall:
+    """GKE lets a private cluster's control plane reach nodes on 443 and 10250 only; the serving
+    add-ons' webhooks listen elsewhere (cloud.google.com/service-mesh/docs/private-cluster-open-port)."""
+    return gcp.compute.Firewall(
+        f"{name}-control-plane-webhooks",
+        project=project,
+        network=net.network.self_link,
+        direction="INGRESS",
+        source_ranges=[str(net.ranges.control_plane)],
+        target_service_accounts=[nodes_sa.email],
+        allows=[{"protocol": "tcp", "ports": list(WEBHOOK_PORTS)}],
+        description="The GKE control plane calls the add-ons' admission webhooks and KEDA's metrics API",
+        opts=args.target.child_options(parent),
     )
 
 
@@ -234,7 +261,12 @@ def _cluster(
             "services_secondary_range_name": net.services_range_name,
         },
         # Private nodes; the control plane keeps its public endpoint, reachable only from `allowed`.
-        private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": False},
+        # An explicit control-plane range makes the source of its webhook calls known (below).
+        private_cluster_config={
+            "enable_private_nodes": True,
+            "enable_private_endpoint": False,
+            "master_ipv4_cidr_block": str(net.ranges.control_plane),
+        },
         master_authorized_networks_config={
             "cidr_blocks": [{"cidr_block": cidr, "display_name": f"allowed-{i}"} for i, cidr in enumerate(allowed)],
             "gcp_public_cidrs_access_enabled": False,

@@ -20,6 +20,7 @@ from components.gpu_cluster.contract import GpuClusterArgs
 NODE_PREFIX = 20  # up to 4,092 node IPs in the subnet
 POD_PREFIX = 14  # GKE's default pod range: 1,024 nodes at a /24 (110 pods) each
 SERVICE_PREFIX = 20  # 4,096 ClusterIP services
+CONTROL_PLANE_PREFIX = 28  # GKE requires a /28 for a private cluster's master_ipv4_cidr_block
 # Pods and services live in secondary ranges outside network_cidr, so the rest of
 # network_cidr stays free for what later lives beside the cluster (the metadata database).
 _PRIVATE_SPACES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -33,6 +34,7 @@ class Ranges:
     nodes: IPv4Network
     pods: IPv4Network
     services: IPv4Network
+    control_plane: IPv4Network  # the private cluster's control plane (a /28), the source of its webhook calls
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ def plan_ranges(network_cidr: str) -> Ranges:
     nodes = next(network.subnets(new_prefix=NODE_PREFIX)) if network.prefixlen < NODE_PREFIX else network
     pods = _first_free(POD_PREFIX, taken=[network])
     services = _first_free(SERVICE_PREFIX, taken=[network, pods])
-    return Ranges(nodes=nodes, pods=pods, services=services)
+    control_plane = _first_free(CONTROL_PLANE_PREFIX, taken=[network, pods, services])
+    return Ranges(nodes=nodes, pods=pods, services=services, control_plane=control_plane)
 
 
 def _first_free(prefix: int, taken: list[IPv4Network]) -> IPv4Network:
