@@ -69,8 +69,8 @@ class ServingStackArgs:
     triton_image: str | None = None
     """None: the pinned default in triton.py."""
     needs_device_plugin: bool = False
-    """EKS's AL2023 NVIDIA AMI has the driver but not the Kubernetes device plugin; GKE and AKS
-    install their own."""
+    """EKS's AL2023 NVIDIA AMI and AKS's GPU nodes have the driver but not the Kubernetes device
+    plugin (AWS: "Install Kubernetes device plugin for GPUs"; AKS: "Use GPUs on AKS"); GKE deploys its own."""
     drain_seconds: int = 60
     """How long a stopping pod keeps serving in-flight requests before it is killed."""
 

@@ -44,6 +44,12 @@ def _iam_role(ctx: MockContext) -> Outputs:
     return {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "uniqueId": f"AROA{ctx.digest(17).upper()}"}
 
 
+def _role_policy(ctx: MockContext) -> Outputs:
+    """An inline role policy's id is ROLE:POLICY."""
+    name = ctx.inputs.get("name") or ctx.auto_name(128)
+    return {"id": f"{ctx.inputs.get('role')}:{name}", "name": name}
+
+
 def _security_group(ctx: MockContext) -> Outputs:
     group_id = f"sg-{ctx.digest(17)}"
     name = ctx.inputs.get("name") or ctx.auto_name(255)
@@ -209,6 +215,7 @@ OUTPUTS: OutputTable = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc", None),
     "aws:ec2/eip:Eip": _eip,
     "aws:iam/role:Role": _iam_role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "eks:index:Cluster": _eks_cluster,
     "eks:index:ManagedNodeGroup": _eks_managed_node_group,
     "aws:ec2/securityGroup:SecurityGroup": _security_group,

@@ -107,6 +107,25 @@ def _role_assignment(ctx: MockContext) -> Outputs:
     return {"name": name, "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"}
 
 
+def _user_assigned_identity(ctx: MockContext) -> Outputs:
+    """A managed identity: its service principal (principalId) and application (clientId) GUIDs."""
+    name = ctx.inputs.get("resourceName") or ctx.auto_name(128)
+    return {
+        "name": name,
+        "id": _arm_id(ctx, f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}"),
+        "principalId": _guid(ctx, "principal"),
+        "clientId": _guid(ctx, "client"),
+        "tenantId": TENANT_ID,
+    }
+
+
+def _federated_credential(ctx: MockContext) -> Outputs:
+    identity = ctx.inputs.get("resourceName", "identity")
+    name = ctx.inputs.get("federatedIdentityCredentialResourceName") or ctx.auto_name(120)
+    path = f"Microsoft.ManagedIdentity/userAssignedIdentities/{identity}/federatedIdentityCredentials/{name}"
+    return {"name": name, "id": _arm_id(ctx, path)}
+
+
 def _registry(ctx: MockContext) -> Outputs:
     """ACR: the login server is the lowercased registry name under azurecr.io."""
     name = ctx.inputs.get("registryName") or ctx.auto_name(50).replace("-", "")
@@ -210,6 +229,8 @@ OUTPUTS: OutputTable = {
     "azure-native:containerservice:ManagedCluster": _managed_cluster,
     "azure-native:containerservice:AgentPool": _agent_pool,
     "azure-native:authorization:RoleAssignment": _role_assignment,
+    "azure-native:managedidentity:UserAssignedIdentity": _user_assigned_identity,
+    "azure-native:managedidentity:FederatedIdentityCredential": _federated_credential,
     "azure-native:authorization:ManagementLockByScope": _lock,
     "azure-native:containerregistry:Registry": _registry,
     "azure-native:containerregistry:Task": _registry_task,

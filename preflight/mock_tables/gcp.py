@@ -4,6 +4,7 @@ Artifact Registry paths, private service access ranges and Cloud SQL private add
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -97,6 +98,13 @@ def _zones(args: dict[str, Any]) -> Outputs:
     return {"id": f"projects/{project}/regions/{region}", "names": names, "project": project, "region": region}
 
 
+def _project_info(args: dict[str, Any]) -> Outputs:
+    """getProject: a stable 12-digit project number derived from the project id."""
+    project = str(args.get("projectId") or "preflight-project")
+    number = str(100000000000 + int(hashlib.sha1(project.encode()).hexdigest()[:10], 16) % 900000000000)
+    return {"id": f"projects/{project}", "projectId": project, "name": project, "number": number}
+
+
 def _artifact_repository(ctx: MockContext) -> Outputs:
     location = str(ctx.inputs.get("location") or _region(ctx))
     repository = ctx.inputs.get("repositoryId") or ctx.auto_name()
@@ -169,6 +177,7 @@ OUTPUTS: OutputTable = {
     "gcp:projects/iAMMember:IAMMember": _iam_member,
     "gcp:container/cluster:Cluster": _gke_cluster,
     "gcp:container/nodePool:NodePool": _gke_node_pool,
+    "gcp:storage/bucketIAMMember:BucketIAMMember": _iam_member,
     "gcp:artifactregistry/repository:Repository": _artifact_repository,
     "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": _iam_member,
     "gcp:compute/globalAddress:GlobalAddress": _global_address,
@@ -179,4 +188,5 @@ OUTPUTS: OutputTable = {
 }
 INVOKES: InvokeTable = {
     "gcp:compute/getZones:getZones": _zones,
+    "gcp:organizations/getProject:getProject": _project_info,
 }

@@ -1,0 +1,303 @@
+"""Cluster add-ons the model servers rely on, as Helm releases of their official charts, versions pinned.
+
+- the NVIDIA device plugin, where the cloud does not run one (it turns GPUs into `nvidia.com/gpu`);
+- Istio: base (CRDs), istiod (mTLS, routing, sidecar injection) and an ingress gateway behind a
+  LoadBalancer Service, the one public entry for every model;
+- kube-prometheus-stack: the Prometheus operator, its CRDs (PodMonitor, ServiceMonitor,
+  PrometheusRule) and a Prometheus that KEDA queries for Triton's metrics;
+- KEDA, whose ScaledObjects turn a Prometheus query into each model version's HPA.
+
+Every add-on pod runs on the system nodes, except the DaemonSets that must be on every node
+(node-exporter) or on the GPU nodes (the device plugin). Values are checked against each chart's
+values.yaml and templates at the pinned version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gpu_cluster.scheduling import AKS_SPOT_TAINT, GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_ROLE
+from components.serving_stack.contract import Addons, ServingStackArgs
+from components.target import Cloud
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    version: str
+    repo: str
+
+
+# Istio 1.31 is supported on Kubernetes 1.32 to 1.36 (istio.io, "Announcing Istio 1.31.0"); 1.31.1
+# (2026-09-21) is its newest patch with published release notes, and carries a CVE fix. Base, istiod
+# and the gateway must be one version.
+ISTIO_VERSION = "1.31.1"
+ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
+ISTIO_BASE = Chart("base", ISTIO_VERSION, ISTIO_REPO)
+ISTIOD = Chart("istiod", ISTIO_VERSION, ISTIO_REPO)
+ISTIO_GATEWAY = Chart("gateway", ISTIO_VERSION, ISTIO_REPO)
+# Device plugin 0.20.0: listed in the repository's index.yaml (gh-pages), tag v0.20.0.
+DEVICE_PLUGIN = Chart("nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin")
+# kube-prometheus-stack 88.5.3 (operator v0.93.1, kubeVersion >=1.25): tag kube-prometheus-stack-88.5.3.
+KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts")
+# KEDA 2.20 is tested on Kubernetes 1.33-1.35 (keda.sh, "Cluster" compatibility matrix); 2.21 starts
+# at 1.34. 2.20.2 is the newest 2.20 chart (kedacore/charts tag v2.20.2).
+KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
+
+ISTIO_NAMESPACE = "istio-system"  # istiod's global.istioNamespace default; base and istiod live here
+GATEWAY_NAMESPACE = "istio-ingress"
+MONITORING_NAMESPACE = "monitoring"
+KEDA_NAMESPACE = "keda"
+DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
+
+# The gateway chart names its Deployment and Service after the release, and labels its pods
+# app=<release> and istio=<release without "istio-"> (templates/_helpers.tpl, gateway.selectorLabels).
+GATEWAY_RELEASE = "istio-ingressgateway"
+GATEWAY_SELECTOR = {"istio": GATEWAY_RELEASE.removeprefix("istio-")}
+GATEWAY_STATUS_PORT = 15021  # the chart's status-port; Envoy answers /healthz/ready there
+GATEWAY_TRAFFIC_PORTS = (80, 443)  # the chart's http2 and https Service ports
+
+# kube-prometheus-stack names its Prometheus Service "<fullname>-prometheus" on port 9090
+# (templates/prometheus/service.yaml, values prometheus.service.port); fullname is pinned here so
+# the URL does not depend on the release name.
+PROMETHEUS_FULLNAME = "kube-prometheus-stack"
+PROMETHEUS_URL = f"http://{PROMETHEUS_FULLNAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
+
+TIMEOUT_SECONDS = 600  # Helm waits for readiness, including the gateway's load balancer address
+
+SYSTEM_NODES = {LABEL_ROLE: "system"}
+GPU_NODES = {LABEL_ROLE: "gpu"}
+# AKS's system pool here is tainted CriticalAddonsOnly=true:NoSchedule; the other clouds have no
+# such taint, and a toleration without a taint changes nothing.
+CRITICAL_ADDONS = {"key": "CriticalAddonsOnly", "operator": "Exists"}
+TOLERATE_EVERYTHING = {"operator": "Exists"}  # empty key + Exists matches every taint
+
+
+def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addons:
+    """Install the add-ons; models wait for the releases that bring their CRDs and webhooks."""
+    cloud = args.target.cloud
+    if args.needs_device_plugin:
+        _release(parent, f"{name}-device-plugin", args, DEVICE_PLUGIN, DEVICE_PLUGIN_NAMESPACE, device_plugin_values())
+    base = _release(parent, f"{name}-istio-base", args, ISTIO_BASE, ISTIO_NAMESPACE, {}, release="istio-base")
+    istiod = _release(parent, f"{name}-istiod", args, ISTIOD, ISTIO_NAMESPACE, istiod_values(), depends_on=[base])
+    # The gateway's pods are injected by istiod's webhook, so istiod must be ready first.
+    gateway = _release(
+        parent,
+        f"{name}-istio-gateway",
+        args,
+        ISTIO_GATEWAY,
+        GATEWAY_NAMESPACE,
+        gateway_values(cloud),
+        release=GATEWAY_RELEASE,
+        depends_on=[istiod],
+    )
+    monitoring = _release(
+        parent, f"{name}-monitoring", args, KUBE_PROMETHEUS_STACK, MONITORING_NAMESPACE, monitoring_values(cloud)
+    )
+    keda = _release(parent, f"{name}-keda", args, KEDA, KEDA_NAMESPACE, keda_values())
+    return Addons(
+        gateway_address=_gateway_address(parent, name, args, gateway),
+        gateway_namespace=GATEWAY_NAMESPACE,
+        gateway_selector=dict(GATEWAY_SELECTOR),
+        monitoring_namespace=MONITORING_NAMESPACE,
+        prometheus_url=PROMETHEUS_URL,
+        pod_monitor_labels={},  # the Prometheus selects every PodMonitor (monitoring_values)
+        ready=[base, istiod, monitoring, keda],
+    )
+
+
+def _release(
+    parent: pulumi.Resource,
+    resource_name: str,
+    args: ServingStackArgs,
+    chart: Chart,
+    namespace: str,
+    values: dict[str, Any],
+    *,
+    release: str | None = None,
+    depends_on: list[pulumi.Resource] | None = None,
+) -> k8s.helm.v3.Release:
+    """One pinned chart; a fixed release name (one of each per cluster) keeps the names charts derive stable."""
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=release or chart.name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts={"repo": chart.repo},
+        namespace=namespace,
+        create_namespace=True,
+        values=values,
+        timeout=TIMEOUT_SECONDS,
+        opts=pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider, depends_on=depends_on or []),
+    )
+
+
+def system_placement() -> dict[str, Any]:
+    """nodeSelector and tolerations that put a pod on the system nodes, on every cloud."""
+    return {"nodeSelector": dict(SYSTEM_NODES), "tolerations": [dict(CRITICAL_ADDONS)]}
+
+
+def device_plugin_values() -> dict[str, Any]:
+    """Only on GPU nodes, including AKS spot nodes (AKS taints them itself).
+
+    The chart's default affinity requires node-feature-discovery labels, which nothing here sets:
+    its node-selector terms (a list, which Helm replaces rather than merges) are replaced by ours.
+    """
+    spot_key, spot_value, spot_effect = AKS_SPOT_TAINT
+    return {
+        "nodeSelector": dict(GPU_NODES),
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": LABEL_ROLE, "operator": "In", "values": [GPU_NODES[LABEL_ROLE]]}]}
+                    ]
+                }
+            }
+        },
+        "tolerations": [
+            {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": GPU_TAINT_EFFECT},
+            {"key": spot_key, "operator": "Equal", "value": spot_value, "effect": spot_effect},
+        ],
+    }
+
+
+def istiod_values() -> dict[str, Any]:
+    """istiod on the system nodes; metrics merging kept on explicitly (it is the chart's default too).
+
+    With merging, each sidecar serves the app's metrics (Triton's :8002) merged with its own on the
+    plain-text port 15020, so Prometheus scrapes them without a mesh certificate under STRICT mTLS.
+    """
+    return {**system_placement(), "meshConfig": {"enablePrometheusMerge": True}}
+
+
+def gateway_values(cloud: Cloud) -> dict[str, Any]:
+    """The ingress gateway: two replicas on system nodes, spread over zones, behind a LoadBalancer."""
+    return {
+        **system_placement(),
+        "service": {"type": "LoadBalancer", "annotations": gateway_service_annotations(cloud)},
+        # One gateway serves every model: two replicas and a PDB keep it up through node drains.
+        # The chart creates the PDB only when autoscaling.minReplicas > 1 (poddisruptionbudget.yaml).
+        "autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 5},
+        "podDisruptionBudget": {"minAvailable": 1},
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": dict(GATEWAY_SELECTOR)},
+            }
+        ],
+    }
+
+
+def gateway_service_annotations(cloud: Cloud) -> dict[str, str]:
+    """What each cloud's load balancer controller needs to front the gateway well."""
+    if cloud == "aws":
+        # The in-tree AWS controller (no AWS Load Balancer Controller in these clusters) makes an
+        # NLB instead of a Classic ELB for this value (kubernetes.io, well-known annotations).
+        return {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+    if cloud == "azure":
+        return _azure_probe_annotations()
+    return {}  # GKE: a passthrough network load balancer, nothing to add
+
+
+def _azure_probe_annotations() -> dict[str, str]:
+    """Probe Envoy's readiness on the status port for the traffic ports; keep the status port private.
+
+    The chart's ports carry no appProtocol, so cloud-provider-azure would probe them with bare
+    TCP, which passes while Envoy is not ready; the global request-path annotation is ignored
+    without an HTTP protocol. Per-port annotations set protocol, port (a Service port number
+    resolves to its node port) and path. Source: cloud-provider-azure docs, "Custom Load Balancer
+    health probe for port" (its example is this Istio setup) and pkg/provider/azure_loadbalancer_healthprobe.go.
+    """
+    prefix = "service.beta.kubernetes.io"
+    annotations = {f"{prefix}/port_{GATEWAY_STATUS_PORT}_no_lb_rule": "true"}
+    for port in GATEWAY_TRAFFIC_PORTS:
+        annotations[f"{prefix}/port_{port}_health-probe_protocol"] = "http"
+        annotations[f"{prefix}/port_{port}_health-probe_port"] = str(GATEWAY_STATUS_PORT)
+        annotations[f"{prefix}/port_{port}_health-probe_request-path"] = "/healthz/ready"
+    return annotations
+
+
+def monitoring_values(cloud: Cloud) -> dict[str, Any]:
+    """Prometheus selecting monitors and rules from every namespace, on system nodes.
+
+    With *SelectorNilUsesHelmValues=false the chart renders empty selectors (match everything)
+    instead of `release: <name>`; its namespace selectors are already `{}`, all namespaces
+    (templates/prometheus/prometheus.yaml). Grafana is left out: the central view is the
+    operations issue's. Alertmanager stays, so the alert rules added later have somewhere to go.
+    """
+    placement = system_placement()
+    return {
+        "fullnameOverride": PROMETHEUS_FULLNAME,
+        "grafana": {"enabled": False},
+        "prometheus": {
+            "prometheusSpec": {
+                **placement,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+                "probeSelectorNilUsesHelmValues": False,
+                "scrapeConfigSelectorNilUsesHelmValues": False,
+            }
+        },
+        "alertmanager": {"alertmanagerSpec": placement},
+        "prometheusOperator": {**placement, "admissionWebhooks": {"patch": placement}},
+        "kube-state-metrics": placement,
+        # node-exporter is a DaemonSet that must run on every node, GPU and spot nodes included.
+        "prometheus-node-exporter": {"tolerations": [dict(TOLERATE_EVERYTHING)]},
+        **_control_plane_scrapes(cloud),
+    }
+
+
+def _control_plane_scrapes(cloud: Cloud) -> dict[str, Any]:
+    """Turn off scrapes of what a managed cluster hides or does not run, and their alerts with them.
+
+    etcd, the scheduler and the controller manager are behind the managed control plane on all three.
+    GKE Dataplane V2 uses neither kube-proxy nor iptables (GKE docs, "Dataplane V2"), AKS's Cilium
+    dataplane balances Services in eBPF instead of kube-proxy (Azure CNI powered by Cilium), and GKE
+    Standard's default DNS is kube-dns, not CoreDNS. The chart drops the matching alert rules too.
+    """
+    hidden = {"kubeEtcd": {"enabled": False}, "kubeScheduler": {"enabled": False}}
+    hidden["kubeControllerManager"] = {"enabled": False}
+    if cloud != "aws":
+        hidden["kubeProxy"] = {"enabled": False}
+    if cloud == "gcp":
+        hidden["coreDns"] = {"enabled": False}
+    return hidden
+
+
+def keda_values() -> dict[str, Any]:
+    """The chart's top-level nodeSelector/tolerations apply to the operator, metrics server and webhooks."""
+    return system_placement()
+
+
+def _gateway_address(
+    parent: pulumi.Resource, name: str, args: ServingStackArgs, gateway: k8s.helm.v3.Release
+) -> pulumi.Output[str]:
+    """Read the gateway chart's Service once Helm has seen its load balancer address.
+
+    Helm's wait treats a LoadBalancer Service as ready only once status.loadBalancer.ingress is set
+    (helm pkg/kube/ready.go), so the read after the release finds the address: a hostname on AWS,
+    an IP on GCP and Azure.
+    """
+    service_id = gateway.status.apply(lambda status: f"{status.namespace}/{status.name}")
+    service = k8s.core.v1.Service.get(
+        f"{name}-gateway-service",
+        service_id,
+        opts=pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider, depends_on=[gateway]),
+    )
+    return service.status.apply(_load_balancer_address)
+
+
+def _load_balancer_address(status: k8s.core.v1.outputs.ServiceStatus | None) -> str:
+    ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
+    for point in ingress:
+        if point.hostname or point.ip:
+            return str(point.hostname or point.ip)
+    raise ValueError(f"the {GATEWAY_RELEASE} Service has no load balancer address yet")
