@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+SCHEMAS := tests/k8s_schemas/node_modules/.installed
+
 .PHONY: venv plan test lint format bench preview up clean
 
 $(STAMP): requirements.txt
@@ -17,7 +19,12 @@ venv: $(STAMP)
 plan: $(STAMP)  ## the offline plan of a stack (STACK=dev by default)
 	$(PY) -m preflight plan --stack $(STACK)
 
-test: $(STAMP)  ## the whole test suite, offline
+# CRD validators for the custom resources the serving stack makes (pinned in package.json).
+$(SCHEMAS): tests/k8s_schemas/package.json
+	npm install --prefix tests/k8s_schemas --no-audit --no-fund --no-package-lock --loglevel=error
+	@touch $(SCHEMAS)
+
+test: $(STAMP) $(SCHEMAS)  ## the whole test suite, offline
 	$(PY) -m pytest -q
 
 lint: $(STAMP)  ## ruff and a type check against the SDKs' own type hints
@@ -39,4 +46,4 @@ up:  ## real CLI and credentials
 	pulumi up --stack $(STACK)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules

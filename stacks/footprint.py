@@ -14,10 +14,13 @@ from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPo
 from components.metadata_db import MetadataDb, MetadataDbArgs
 from components.model_bucket import ModelBucket, ModelBucketArgs
 from components.registry import Registry, RegistryArgs
+from components.serving_stack import ModelSpec, ModelVersion, ServingStack, ServingStackArgs
+from components.serving_stack.contract import BucketAccess
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
 from stacks.config import StackConfig, TargetConfig
 from stacks.regions import AZURE_REGIONS_WITHOUT_ZONES
+from stacks.serving_config import ModelConfig
 
 
 class Footprint(pulumi.ComponentResource):
@@ -28,6 +31,7 @@ class Footprint(pulumi.ComponentResource):
     cluster: GpuCluster
     registry: Registry
     database: MetadataDb
+    serving: ServingStack
 
     def __init__(
         self,
@@ -88,8 +92,27 @@ class Footprint(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+        self.serving = ServingStack(
+            f"{config.name}-serving",
+            ServingStackArgs(
+                target=self.target,
+                k8s_provider=self.cluster.k8s_provider,
+                cluster_name=self.cluster.cluster_name,
+                identity=self.cluster.identity,
+                bucket=BucketAccess(
+                    serving_uri=self.bucket.serving_uri,
+                    bucket_name=self.bucket.bucket_name,
+                    resource_id=self.bucket.resource_id,
+                    encryption_key_arn=self.bucket.encryption_key_arn,
+                ),
+                models=tuple(_model_spec(model) for model in stack.models),
+                needs_device_plugin=config.cloud in ("aws", "azure"),
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs(
             {
+                "gatewayAddress": self.serving.gateway_address,
                 "bucketUri": self.bucket.uri,
                 "clusterName": self.cluster.cluster_name,
                 "imagePrefix": self.registry.image_prefix,
@@ -184,3 +207,16 @@ def zoned(target: Target) -> bool:
 def network_cidr(index: int) -> str:
     """A /16 per target, distinct across the stack, so target networks could be peered later."""
     return f"10.{16 + index}.0.0/16"
+
+
+def _model_spec(model: ModelConfig) -> ModelSpec:
+    versions = [model.stable, *([model.canary] if model.canary else [])]
+    return ModelSpec(
+        name=model.name,
+        versions=tuple(ModelVersion(v.name, v.path, v.weight) for v in versions),
+        accelerator=model.accelerator,
+        gpus_per_replica=model.gpus_per_replica,
+        min_replicas=model.min_replicas,
+        max_replicas=model.max_replicas,
+        on_demand_floor=model.on_demand_floor,
+    )

@@ -41,6 +41,18 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
         },
     )
     pulumi.export("kubeconfigs", {name: fp.cluster.kubeconfig for name, fp in footprints.items()})
+    pulumi.export(
+        "endpoints",
+        {
+            name: {
+                "cloud": fp.target.cloud,
+                "region": fp.target.region,
+                "address": fp.serving.gateway_address,
+                "healthPath": fp.serving.health_path,
+            }
+            for name, fp in footprints.items()
+        },
+    )
     pulumi.export("imagePrefixes", {name: fp.registry.image_prefix for name, fp in footprints.items()})
     pulumi.export(
         "databases",

@@ -96,7 +96,8 @@ def _model(
     gpus = integer(f"{key}.gpusPerReplica", fields.get("gpusPerReplica", 1), 1, 16)
     _check_fits(key, accelerator, gpus, pools, target_clouds)
 
-    low = integer(f"{key}.minReplicas", fields.get("minReplicas", defaults.min_replicas), 0, MAX_REPLICAS)
+    # At least one: with no pod, nothing reports the pending requests that would scale it back up.
+    low = integer(f"{key}.minReplicas", fields.get("minReplicas", defaults.min_replicas), 1, MAX_REPLICAS)
     if low < defaults.least_min_replicas:
         raise ConfigError(
             f"{key}.minReplicas", f"prod keeps at least {defaults.least_min_replicas} replicas, got {low}"
@@ -117,8 +118,10 @@ def _model(
     if total != 100:
         where = f"{key}.canary.weight" if canary else f"{key}.stable.weight"
         raise ConfigError(where, f"the weights must add up to 100, they add up to {total}")
-    if canary and canary.name == stable.name:
-        raise ConfigError(f"{key}.canary.name", f"the canary must differ from the stable version {stable.name!r}")
+    if canary and canary.name in (stable.name, f"{stable.name}-floor"):
+        raise ConfigError(
+            f"{key}.canary.name", f"{canary.name!r} clashes with the stable version {stable.name!r} or its floor"
+        )
     return ModelConfig(name, accelerator, gpus, low, high, floor, stable, canary)
 
 

@@ -58,7 +58,8 @@ BAD = [
     (with_(accelerator="H100"), "mlplatform:models[0].accelerator", "no GPU pool with H100 on aws"),
     (with_(name="Fraud_Detection"), "mlplatform:models[0].name", "DNS label"),
     (with_(stable={"name": "v1", "path": "../secrets", "weight": 90}), "mlplatform:models[0].stable.path", "relative"),
-    (with_(canary={"name": "v1", "path": "x", "weight": 10}), "mlplatform:models[0].canary.name", "must differ"),
+    (with_(canary={"name": "v1", "path": "x", "weight": 10}), "mlplatform:models[0].canary.name", "clashes"),
+    (with_(canary={"name": "v1-floor", "path": "x", "weight": 10}), "mlplatform:models[0].canary.name", "its floor"),
     (with_(replicas=3), "mlplatform:models[0].replicas", "unknown key"),
 ]
 

@@ -84,6 +84,16 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     role = autoscaler.autoscaler_role(parent, name, args, cluster_name, cluster.oidc_provider_arn, cluster.oidc_issuer)
     values = autoscaler.chart_values(args, cluster_name, role.arn, autoscaler.expander_priorities(gpu_groups))
     autoscaler.install_autoscaler(parent, name, args, values, provider, depends_on=[system])
+    # EKS has no metrics-server by default; HPAs (KEDA's CPU trigger) need it. The EKS community
+    # add-on (Amazon EKS User Guide, "Community add-ons": Kubernetes Metrics Server).
+    aws.eks.Addon(
+        f"{name}-metrics-server",
+        cluster_name=cluster_name,
+        addon_name="metrics-server",
+        opts=pulumi.ResourceOptions.merge(
+            args.target.child_options(parent), pulumi.ResourceOptions(depends_on=[cluster, system])
+        ),
+    )
 
     return ClusterOutputs(
         # Read through the cluster so users of the name wait for the cluster to exist.

@@ -1,0 +1,41 @@
+"""ServingStack: GPU model serving on a footprint's cluster, through that cluster's kubernetes provider.
+
+Add-ons (device plugin where needed, Istio, kube-prometheus-stack, KEDA), then the model
+reader's cloud identity, then the models: Triton Deployments per version plus the on-demand
+floor, weighted routes, mTLS, autoscaling, disruption budgets and metrics.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import pulumi
+
+from components.serving_stack import addons, workloads
+from components.serving_stack.contract import (
+    HEALTH_PATH,
+    ModelSpec,
+    ModelVersion,
+    ReaderIdentity,
+    ServingStackArgs,
+)
+
+__all__ = ["ModelSpec", "ModelVersion", "ServingStack", "ServingStackArgs"]
+
+BindReader = Callable[[pulumi.ComponentResource, str, ServingStackArgs], ReaderIdentity]
+
+
+class ServingStack(pulumi.ComponentResource):
+    gateway_address: pulumi.Output[str]
+    health_path: str
+
+    def __init__(self, name: str, args: ServingStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplatform:serving:ServingStack", name, None, opts)
+        installed = addons.install(self, name, args)
+        bind: BindReader = importlib.import_module(f"components.serving_stack.identity_{args.target.cloud}").bind
+        reader = bind(self, name, args)
+        workloads.deploy_models(self, name, args, reader, installed)
+        self.gateway_address = installed.gateway_address
+        self.health_path = HEALTH_PATH
+        self.register_outputs({"gatewayAddress": self.gateway_address, "healthPath": self.health_path})

@@ -1,0 +1,161 @@
+"""Traffic to the model servers: Istio routes with canary weights, mutual TLS, and who may connect.
+
+Facts (Istio reference docs for networking.istio.io/v1 and security.istio.io/v1, read 2026-11,
+and the CRD schemas of @kubernetes-models/istio 3.0.1, generated from Istio 1.29.2's CRDs):
+- a Gateway selects the ingress gateway's pods by label, from any namespace; a VirtualService
+  names it as ``<namespace>/<name>``; VirtualServices bound to one gateway with the same host are
+  merged, so one per model can share ``hosts: ["*"]``;
+- a route's destination weights add up to 100; a subset is a DestinationRule's named label set;
+- ``retries``: attempts, perTryTimeout, retryOn (Envoy's x-envoy-retry-on values);
+- ``outlierDetection`` ejects an endpoint after consecutive 5xx; ``connectionPool`` caps what one
+  client Envoy sends to the service (the circuit breaker);
+- PeerAuthentication ``portLevelMtls`` applies only together with a workload ``selector``; its
+  key is the container (target) port.
+
+Why Triton's metrics port is PERMISSIVE rather than relying on Istio's metrics merging: merging
+republishes the app's metrics on the sidecar's port 15020 for annotation-based scrapers, but the
+PodMonitor (scaling.py) scrapes Triton's own port 8002 by name, from a Prometheus without a
+sidecar, which STRICT would refuse. So 8002 alone accepts plain text, and the NetworkPolicy lets
+only the monitoring namespace reach it; inference ports stay STRICT.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.serving_stack.contract import HEALTH_PATH, NAMESPACE, Addons, ModelSpec
+from components.serving_stack.triton import GRPC_PORT, HTTP_PORT, LABEL_APP, LABEL_VERSION, METRICS_PORT
+
+NETWORKING = "networking.istio.io/v1"
+SECURITY = "security.istio.io/v1"
+GATEWAY = "models"  # one Gateway in the serving namespace serves every model
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
+
+RETRIES = {"attempts": 2, "perTryTimeout": "30s", "retryOn": "5xx,reset,connect-failure"}
+# Past these, Envoy answers 503 at once instead of piling requests onto Triton's own queue.
+CONNECTION_POOL = {
+    "tcp": {"maxConnections": 256, "connectTimeout": "5s"},
+    "http": {"http1MaxPendingRequests": 128, "http2MaxRequests": 256, "maxRetries": 8},
+}
+# Eject a replica that keeps failing; never more than half, so a bad rollout cannot empty a subset.
+OUTLIER_DETECTION = {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s", "maxEjectionPercent": 50}
+
+
+def host(model: ModelSpec) -> str:
+    return f"{model.name}.{NAMESPACE}.svc.cluster.local"
+
+
+def _custom(
+    resource_name: str, api_version: str, kind: str, name: str, spec: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version=api_version,
+        kind=kind,
+        metadata={"name": name, "namespace": NAMESPACE},
+        spec=spec,
+        opts=opts,
+    )
+
+
+def gateway(resource_name: str, addons: Addons, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """Plain HTTP on the ingress gateway's port 80 for now; TLS arrives with GlobalDns."""
+    spec = {
+        "selector": dict(addons.gateway_selector),
+        "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}],
+    }
+    return _custom(resource_name, NETWORKING, "Gateway", GATEWAY, spec, opts)
+
+
+def weighted_destinations(model: ModelSpec) -> list[dict[str, Any]]:
+    """Stable and canary subsets with their configured weights: promotion and rollback are a config change."""
+    return [
+        {"destination": {"host": host(model), "subset": v.name, "port": {"number": HTTP_PORT}}, "weight": v.weight}
+        for v in model.versions
+    ]
+
+
+def http_routes(model: ModelSpec, *, health: bool) -> list[dict[str, Any]]:
+    """The model's own paths (not a longer model name sharing its prefix); the health path if asked."""
+    base = f"/v2/models/{model.name}"
+    routes = [
+        {
+            "name": "inference",
+            "match": [{"uri": {"exact": base}}, {"uri": {"prefix": f"{base}/"}}],
+            "route": weighted_destinations(model),
+            "retries": dict(RETRIES),
+        }
+    ]
+    if health:  # GlobalDns probes the gateway here; any ready replica of this model answers
+        destination = {"host": host(model), "port": {"number": HTTP_PORT}}
+        routes.insert(
+            0, {"name": "health", "match": [{"uri": {"exact": HEALTH_PATH}}], "route": [{"destination": destination}]}
+        )
+    return routes
+
+
+def virtual_service(
+    resource_name: str, model: ModelSpec, *, health: bool, opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    spec = {"hosts": ["*"], "gateways": [f"{NAMESPACE}/{GATEWAY}"], "http": http_routes(model, health=health)}
+    return _custom(resource_name, NETWORKING, "VirtualService", model.name, spec, opts)
+
+
+def destination_rule(
+    resource_name: str, model: ModelSpec, opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    spec = {
+        "host": host(model),
+        "trafficPolicy": {"connectionPool": CONNECTION_POOL, "outlierDetection": OUTLIER_DETECTION},
+        "subsets": [{"name": v.name, "labels": {LABEL_VERSION: v.name}} for v in model.versions],
+    }
+    return _custom(resource_name, NETWORKING, "DestinationRule", model.name, spec, opts)
+
+
+def namespace_mtls(resource_name: str, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """STRICT for every workload in the namespace: only mesh peers with a certificate get in."""
+    return _custom(resource_name, SECURITY, "PeerAuthentication", "default", {"mtls": {"mode": "STRICT"}}, opts)
+
+
+def metrics_port_mtls(
+    resource_name: str, model: ModelSpec, opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    """The model's pods stay STRICT except Triton's metrics port, which Prometheus scrapes in plain text."""
+    spec = {
+        "selector": {"matchLabels": {LABEL_APP: model.name}},
+        "mtls": {"mode": "STRICT"},
+        "portLevelMtls": {str(METRICS_PORT): {"mode": "PERMISSIVE"}},
+    }
+    return _custom(resource_name, SECURITY, "PeerAuthentication", f"{model.name}-metrics", spec, opts)
+
+
+def _from_namespace(namespace: str, *ports: int) -> k8s.networking.v1.NetworkPolicyIngressRuleArgsDict:
+    return {
+        "from_": [{"namespace_selector": {"match_labels": {NAMESPACE_LABEL: namespace}}}],
+        "ports": [{"protocol": "TCP", "port": port} for port in ports],
+    }
+
+
+def network_policy(
+    resource_name: str, model: ModelSpec, addons: Addons, opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """Only the gateway reaches inference (HTTP, gRPC) and only the monitoring namespace the metrics.
+
+    Enforced on every cluster (GpuCluster: VPC CNI network policy, Dataplane V2, Cilium).
+    """
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata={"name": model.name, "namespace": NAMESPACE},
+        spec={
+            "pod_selector": {"match_labels": {LABEL_APP: model.name}},
+            "policy_types": ["Ingress"],
+            "ingress": [
+                _from_namespace(addons.gateway_namespace, HTTP_PORT, GRPC_PORT),
+                _from_namespace(addons.monitoring_namespace, METRICS_PORT),
+            ],
+        },
+        opts=opts,
+    )

@@ -1,0 +1,287 @@
+"""NVIDIA Triton Inference Server as the model server: the pod template of every model Deployment.
+
+One template per model version, the same on every cloud except for what a cloud adds to its GPU
+nodes (components/gpu_cluster/scheduling.py): AKS taints its spot pools, GKE taints the pools of
+a compute class and wants the class in the node selector.
+
+Facts, with where they were read (2026-11):
+- Image: ``nvcr.io/nvidia/tritonserver:26.05-py3``. Release 2.69.0 (NGC 26.05) is the first whose
+  release notes list "Azure Managed Identity" for as:// model repositories (GitHub release
+  v2.69.0; server PR 8652, core PR 468, both in r26.05 and not in r26.04): with
+  ``AZURE_STORAGE_AUTH_TYPE=default`` Triton uses the Azure SDK's DefaultAzureCredential, whose
+  chain has the WorkloadIdentityCredential (azure-identity-cpp 1.6.0 and later). s3:// (IRSA)
+  and gs:// (GKE Workload Identity) go through the AWS and Google SDKs' default chains.
+- The image's ``triton-server`` user is uid 1000 and gid 1000 (server build.py asserts both) and
+  has no home directory (``useradd`` without ``-m``).
+- Flags (server src/command_line_parser.cc, v2.69.0): ``--model-repository``, ``--http-port``,
+  ``--grpc-port``, ``--metrics-port``, ``--strict-readiness`` (a bool: true/false),
+  ``--exit-timeout-secs`` ("when exiting, wait for in-flight inferences to finish").
+- A remote repository is copied into a temporary directory under /tmp before loading (core
+  src/filesystem/implementations/common.h, ``kDefaultMountDirectory``), so /tmp must be writable
+  and as large as the model; the Python backend exchanges tensors through /dev/shm.
+- Health: ``/v2/health/live`` and ``/v2/health/ready`` on the HTTP port (KServe v2 protocol); with
+  strict readiness, ready means every model in the repository is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gpu_cluster.gcp_compute_class import CLASS_LABEL, class_name
+from components.gpu_cluster.scheduling import (
+    AKS_SPOT_TAINT,
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    LABEL_ACCELERATOR,
+    LABEL_CAPACITY,
+    LABEL_ROLE,
+)
+from components.serving_stack.contract import (
+    HEALTH_PATH,
+    SERVICE_ACCOUNT,
+    ModelSpec,
+    ModelVersion,
+    ReaderIdentity,
+    ServingStackArgs,
+)
+from components.target import Cloud
+
+TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:26.05-py3"
+CONTAINER = "triton"
+TRITON_UID = 1000  # the image's triton-server user and group
+
+HTTP_PORT, GRPC_PORT, METRICS_PORT = 8000, 8001, 8002
+# Container port names (at most 15 characters); the PodMonitor scrapes "metrics".
+PORT_NAMES = {HTTP_PORT: "http", GRPC_PORT: "grpc", METRICS_PORT: "metrics"}
+READY_PATH = HEALTH_PATH  # /v2/health/ready, also what GlobalDns probes through the gateway
+LIVE_PATH = "/v2/health/live"
+
+# Pod labels: Istio's conventional app/version (subsets match on version), and the Deployment a
+# pod belongs to, which the PodMonitor copies onto Triton's metrics for the autoscaler's query.
+LABEL_APP = "app"
+LABEL_VERSION = "version"
+LABEL_DEPLOYMENT = "mlplatform.io/deployment"
+
+# Per GPU, sized so one replica fits the smallest catalogued GPU machine (4 vCPUs, 15 GiB: GCP's
+# n1-standard-4 with a T4) beside the DaemonSets and the Istio sidecar. Memory limit = request:
+# a GPU pod that outgrows its memory should fail alone, not push its node into eviction.
+CPU_REQUEST_PER_GPU = 2
+CPU_LIMIT_PER_GPU = 3
+MEMORY_GIB_PER_GPU = 8
+SHM_SIZE = "1Gi"
+
+ENDPOINT_GRACE_SECONDS = 10  # preStop: the gateway's Envoy and kube-proxy drop the pod before SIGTERM
+TERMINATION_MARGIN_SECONDS = 10  # after Triton's own exit timeout, before SIGKILL
+STARTUP_BUDGET_SECONDS = 900  # copying and loading a large model from the bucket
+PROGRESS_DEADLINE_SECONDS = 1800  # a GPU node from zero, a ~10 GB image pull, then the model
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One Deployment of a model: a version's autoscaled replicas, or the stable version's floor."""
+
+    model: ModelSpec
+    version: ModelVersion
+    floor: bool = False
+
+    @property
+    def name(self) -> str:
+        suffix = "-floor" if self.floor else ""
+        return f"{self.model.name}-{self.version.name}{suffix}"
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """Immutable in a Deployment: the model and the Deployment, never the version it serves."""
+        return {LABEL_APP: self.model.name, LABEL_DEPLOYMENT: self.name}
+
+    def labels(self, reader: ReaderIdentity) -> dict[str, str]:
+        return {**reader.pod_labels, **self.selector, LABEL_VERSION: self.version.name}
+
+
+def image(args: ServingStackArgs) -> str:
+    return args.triton_image or TRITON_IMAGE
+
+
+def repository(args: ServingStackArgs, version: ModelVersion) -> pulumi.Output[str]:
+    """``<serving_uri>/<path>``: s3://B/p, gs://B/p or as://A/C/p."""
+    return args.bucket.serving_uri.apply(lambda uri: f"{uri.rstrip('/')}/{version.path.strip('/')}")
+
+
+def server_args(args: ServingStackArgs, version: ModelVersion) -> list[pulumi.Input[str]]:
+    return [
+        pulumi.Output.concat("--model-repository=", repository(args, version)),
+        f"--http-port={HTTP_PORT}",
+        f"--grpc-port={GRPC_PORT}",
+        f"--metrics-port={METRICS_PORT}",
+        "--strict-readiness=true",  # ready only once every model is loaded
+        f"--exit-timeout-secs={args.drain_seconds}",  # in-flight requests finish after SIGTERM
+    ]
+
+
+def termination_grace_seconds(args: ServingStackArgs) -> int:
+    """Longer than the preStop wait plus Triton's drain, so the kubelet never cuts the drain short."""
+    return ENDPOINT_GRACE_SECONDS + args.drain_seconds + TERMINATION_MARGIN_SECONDS
+
+
+def resources(gpus: int) -> k8s.core.v1.ResourceRequirementsArgsDict:
+    """GPUs are requested whole (requests = limits is the only form Kubernetes allows for them)."""
+    memory = f"{MEMORY_GIB_PER_GPU * gpus}Gi"
+    return {
+        "requests": {"cpu": str(CPU_REQUEST_PER_GPU * gpus), "memory": memory, "nvidia.com/gpu": str(gpus)},
+        "limits": {"cpu": str(CPU_LIMIT_PER_GPU * gpus), "memory": memory, "nvidia.com/gpu": str(gpus)},
+    }
+
+
+def probe(path: str, *, period: int, timeout: int, failures: int = 3) -> k8s.core.v1.ProbeArgsDict:
+    return {
+        "http_get": {"path": path, "port": PORT_NAMES[HTTP_PORT]},
+        "period_seconds": period,
+        "timeout_seconds": timeout,
+        "failure_threshold": failures,
+    }
+
+
+def container_security() -> k8s.core.v1.SecurityContextArgsDict:
+    """Restricted Pod Security: non-root, no escalation, no capabilities, the runtime's seccomp profile."""
+    return {
+        "run_as_non_root": True,
+        "run_as_user": TRITON_UID,
+        "run_as_group": TRITON_UID,
+        "allow_privilege_escalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "read_only_root_filesystem": True,  # /tmp and /dev/shm are emptyDirs
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
+
+
+def environment(reader: ReaderIdentity) -> list[k8s.core.v1.EnvVarArgsDict]:
+    """The identity's variables, and HOME on the writable /tmp (the image's user has no home)."""
+    env: dict[str, pulumi.Input[str]] = {"HOME": "/tmp", **reader.env}
+    return [{"name": key, "value": value} for key, value in sorted(env.items())]
+
+
+def container(args: ServingStackArgs, workload: Workload, reader: ReaderIdentity) -> k8s.core.v1.ContainerArgsDict:
+    return {
+        "name": CONTAINER,
+        "image": image(args),
+        "command": ["tritonserver"],
+        "args": server_args(args, workload.version),
+        "ports": [{"name": port_name, "container_port": port} for port, port_name in PORT_NAMES.items()],
+        "env": environment(reader),
+        "resources": resources(workload.model.gpus_per_replica),
+        "security_context": container_security(),
+        "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}, {"name": "dshm", "mount_path": "/dev/shm"}],
+        # The image has coreutils; an exec sleep works whether or not the kubelet's sleep action is on.
+        "lifecycle": {"pre_stop": {"exec_": {"command": ["sleep", str(ENDPOINT_GRACE_SECONDS)]}}},
+        # Startup waits out the model's copy and load; then readiness gates traffic and liveness
+        # restarts a server that stopped answering.
+        "startup_probe": probe(READY_PATH, period=10, timeout=5, failures=STARTUP_BUDGET_SECONDS // 10),
+        "readiness_probe": probe(READY_PATH, period=5, timeout=3),
+        "liveness_probe": probe(LIVE_PATH, period=10, timeout=5),
+    }
+
+
+def node_selector(cloud: Cloud, accelerator: str) -> dict[str, str]:
+    """GPU nodes of the model's accelerator; on GKE also its compute class (spot first, then fallback)."""
+    selector = {LABEL_ROLE: "gpu", LABEL_ACCELERATOR: accelerator.lower()}
+    if cloud == "gcp":
+        selector[CLASS_LABEL] = class_name(accelerator)
+    return selector
+
+
+def tolerations(cloud: Cloud, accelerator: str, *, spot: bool) -> list[k8s.core.v1.TolerationArgsDict]:
+    """The GPU taint everywhere, the taints a cloud adds itself, and AKS's spot taint only where spot is allowed."""
+    found: list[k8s.core.v1.TolerationArgsDict] = [
+        {"key": GPU_TAINT_KEY, "operator": "Equal", "value": GPU_TAINT_VALUE, "effect": GPU_TAINT_EFFECT}
+    ]
+    if cloud == "azure" and spot:
+        key, value, effect = AKS_SPOT_TAINT
+        found.append({"key": key, "operator": "Equal", "value": value, "effect": effect})
+    if cloud == "gcp":
+        found.append(
+            {"key": CLASS_LABEL, "operator": "Equal", "value": class_name(accelerator), "effect": "NoSchedule"}
+        )
+    return found
+
+
+def affinity(*, floor: bool) -> k8s.core.v1.AffinityArgsDict:
+    """The floor must run on on-demand nodes; the versions prefer spot but may take on-demand (fallback) nodes."""
+    if floor:
+        term: k8s.core.v1.NodeSelectorTermArgsDict = {
+            "match_expressions": [{"key": LABEL_CAPACITY, "operator": "In", "values": ["on-demand"]}]
+        }
+        return {
+            "node_affinity": {"required_during_scheduling_ignored_during_execution": {"node_selector_terms": [term]}}
+        }
+    preferred: k8s.core.v1.PreferredSchedulingTermArgsDict = {
+        "weight": 100,
+        "preference": {"match_expressions": [{"key": LABEL_CAPACITY, "operator": "In", "values": ["spot"]}]},
+    }
+    return {"node_affinity": {"preferred_during_scheduling_ignored_during_execution": [preferred]}}
+
+
+def zone_spread(workload: Workload) -> k8s.core.v1.TopologySpreadConstraintArgsDict:
+    """Across zones when capacity allows; never left Pending for it (GPU capacity is what it is)."""
+    return {
+        "max_skew": 1,
+        "topology_key": "topology.kubernetes.io/zone",
+        "when_unsatisfiable": "ScheduleAnyway",
+        "label_selector": {"match_labels": workload.selector},
+    }
+
+
+def pod_template(
+    args: ServingStackArgs, workload: Workload, reader: ReaderIdentity
+) -> k8s.core.v1.PodTemplateSpecArgsDict:
+    accelerator, cloud = workload.model.accelerator, args.target.cloud
+    return {
+        "metadata": {
+            "labels": workload.labels(reader),
+            # kubectl logs/exec pick Triton rather than the injected Istio proxy.
+            "annotations": {"kubectl.kubernetes.io/default-container": CONTAINER},
+        },
+        "spec": {
+            "service_account_name": SERVICE_ACCOUNT,
+            # Workload identity comes through its own projected token (IRSA, Azure) or the GKE
+            # metadata server, and Istio mounts its own: Triton never talks to the Kubernetes API.
+            "automount_service_account_token": False,
+            "security_context": {
+                "run_as_non_root": True,
+                "run_as_user": TRITON_UID,
+                "run_as_group": TRITON_UID,
+                "fs_group": TRITON_UID,
+                "seccomp_profile": {"type": "RuntimeDefault"},
+            },
+            "containers": [container(args, workload, reader)],
+            "volumes": [
+                {"name": "tmp", "empty_dir": {}},  # the local copy of the model repository
+                {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": SHM_SIZE}},
+            ],
+            "node_selector": node_selector(cloud, accelerator),
+            "tolerations": tolerations(cloud, accelerator, spot=not workload.floor),
+            "affinity": affinity(floor=workload.floor),
+            "topology_spread_constraints": [zone_spread(workload)],
+            "termination_grace_period_seconds": termination_grace_seconds(args),
+        },
+    }
+
+
+def deployment_spec(
+    args: ServingStackArgs, workload: Workload, reader: ReaderIdentity, replicas: int | None
+) -> k8s.apps.v1.DeploymentSpecArgsDict:
+    """replicas=None leaves the count to the autoscaler (KEDA's HPA owns it; Pulumi must not reset it)."""
+    spec: k8s.apps.v1.DeploymentSpecArgsDict = {
+        "selector": {"match_labels": workload.selector},
+        "template": pod_template(args, workload, reader),
+        # A new pod is ready before an old one goes: serving capacity never dips during a rollout.
+        "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": 1, "max_unavailable": 0}},
+        "progress_deadline_seconds": PROGRESS_DEADLINE_SECONDS,
+        "revision_history_limit": 3,
+    }
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return spec

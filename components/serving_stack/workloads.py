@@ -1,0 +1,149 @@
+"""The model workloads of a ServingStack: per model a Service, a Deployment per version, the on-demand
+floor, Istio routes, autoscaling, a disruption budget and the metrics scrape.
+
+Scheduling, per model (labels from components/gpu_cluster/scheduling.py):
+- version Deployments (stable, canary) prefer spot GPU nodes and may land on the on-demand
+  fallback nodes; KEDA sizes each between the model's min and max replicas;
+- the floor is its own Deployment of ``on_demand_floor`` stable replicas that require on-demand
+  nodes, so a mass spot reclaim never takes a model to zero (a Deployment's replicas share one
+  pod template, so "some on on-demand" cannot be one Deployment). Its pods bring a fallback node
+  up from zero; they carry the stable version's labels, so the stable route reaches them too.
+
+Every Kubernetes object is made on the cluster's provider and waits for the namespace; custom
+resources and pods also wait for the add-ons that bring their CRDs and webhooks (Istio's sidecar
+injector must be up before a pod is created, or that pod runs outside the mesh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.serving_stack import scaling, traffic
+from components.serving_stack.contract import (
+    NAMESPACE,
+    SERVICE_ACCOUNT,
+    Addons,
+    ModelSpec,
+    ReaderIdentity,
+    ServingStackArgs,
+)
+from components.serving_stack.triton import (
+    GRPC_PORT,
+    HTTP_PORT,
+    LABEL_APP,
+    METRICS_PORT,
+    PORT_NAMES,
+    Workload,
+    deployment_spec,
+)
+
+# Istio picks a Service port's protocol from its name, "<protocol>[-<suffix>]" (istio.io,
+# "Explicit protocol selection"); the metrics port is plain HTTP.
+SERVICE_PORT_NAMES = {HTTP_PORT: "http", GRPC_PORT: "grpc", METRICS_PORT: "http-metrics"}
+# Pulumi waits for a Deployment to be available: a GPU node from zero, the image and the model take a while.
+ROLLOUT_TIMEOUT = pulumi.CustomTimeouts(create="30m", update="30m")
+
+
+@dataclass(frozen=True)
+class _Options:
+    """Resource options by what an object waits for."""
+
+    plain: pulumi.ResourceOptions  # namespaced built-in objects: the namespace
+    custom: pulumi.ResourceOptions  # custom resources: the namespace and the CRDs' releases
+    pods: pulumi.ResourceOptions  # Deployments: also the service account, the identity, the sidecar injector
+
+
+def deploy_models(
+    parent: pulumi.Resource, name: str, args: ServingStackArgs, reader: ReaderIdentity, addons: Addons
+) -> None:
+    """Everything in the serving namespace, for every model in args.models."""
+    base = pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider)
+    namespace = k8s.core.v1.Namespace(
+        f"{name}-namespace",
+        metadata={"name": NAMESPACE, "labels": {"istio-injection": "enabled"}},  # Istio's sidecar in every pod
+        opts=base,
+    )
+    plain = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace]))
+    account = k8s.core.v1.ServiceAccount(
+        f"{name}-service-account",
+        metadata={"name": SERVICE_ACCOUNT, "namespace": NAMESPACE, "annotations": reader.service_account_annotations},
+        opts=plain,
+    )
+    options = _Options(
+        plain=plain,
+        custom=pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace, *addons.ready])),
+        pods=pulumi.ResourceOptions.merge(
+            base,
+            pulumi.ResourceOptions(
+                depends_on=[namespace, account, *reader.resources, *addons.ready], custom_timeouts=ROLLOUT_TIMEOUT
+            ),
+        ),
+    )
+    traffic.gateway(f"{name}-gateway", addons, options.custom)
+    traffic.namespace_mtls(f"{name}-mtls", options.custom)
+    for index, model in enumerate(args.models):
+        _serve(name, args, model, reader, addons, options, health=index == 0)
+
+
+def _serve(
+    name: str,
+    args: ServingStackArgs,
+    model: ModelSpec,
+    reader: ReaderIdentity,
+    addons: Addons,
+    options: _Options,
+    *,
+    health: bool,
+) -> None:
+    """One model: its Service and Deployments, then its routes, scaling and scrape."""
+    prefix = f"{name}-{model.name}"
+    _service(prefix, model, options.plain)
+    for version in model.versions:
+        workload = Workload(model, version)
+        deployment = _deployment(f"{name}-{workload.name}", args, workload, reader, None, options.pods)
+        # KEDA's admission webhook reads the target Deployment's CPU requests (cpu trigger): it must exist first.
+        after = pulumi.ResourceOptions.merge(options.custom, pulumi.ResourceOptions(depends_on=[deployment]))
+        scaling.scaled_object(f"{name}-{workload.name}", workload, addons, after)
+    if model.on_demand_floor > 0:
+        floor = Workload(model, model.stable, floor=True)
+        _deployment(f"{name}-{floor.name}", args, floor, reader, model.on_demand_floor, options.pods)
+
+    traffic.virtual_service(prefix, model, health=health, opts=options.custom)
+    traffic.destination_rule(prefix, model, options.custom)
+    traffic.metrics_port_mtls(f"{prefix}-metrics", model, options.custom)
+    traffic.network_policy(prefix, model, addons, options.plain)
+    scaling.disruption_budget(prefix, model, options.plain)
+    scaling.pod_monitor(prefix, model, addons, options.custom)
+
+
+def _service(resource_name: str, model: ModelSpec, opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
+    """The model's replicas of every version (the floor included); subsets split them by version."""
+    ports: list[k8s.core.v1.ServicePortArgsDict] = [
+        {"name": SERVICE_PORT_NAMES[port], "port": port, "target_port": PORT_NAMES[port], "protocol": "TCP"}
+        for port in (HTTP_PORT, GRPC_PORT, METRICS_PORT)
+    ]
+    return k8s.core.v1.Service(
+        resource_name,
+        metadata={"name": model.name, "namespace": NAMESPACE, "labels": {LABEL_APP: model.name}},
+        spec={"type": "ClusterIP", "selector": {LABEL_APP: model.name}, "ports": ports},
+        opts=opts,
+    )
+
+
+def _deployment(
+    resource_name: str,
+    args: ServingStackArgs,
+    workload: Workload,
+    reader: ReaderIdentity,
+    replicas: int | None,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apps.v1.Deployment:
+    return k8s.apps.v1.Deployment(
+        resource_name,
+        metadata={"name": workload.name, "namespace": NAMESPACE, "labels": workload.selector},
+        spec=deployment_spec(args, workload, reader, replicas),
+        opts=opts,
+    )

@@ -1,0 +1,110 @@
+"""Validate a plan's Kubernetes objects against official schemas, since mocks accept anything.
+
+- Built-in kinds: the Kubernetes 1.33 OpenAPI schemas in `kubernetes-validate` (requirements.txt),
+  in strict mode, so an unknown or misspelled field fails too.
+- Custom resources (Istio, KEDA, prometheus-operator): the JSON schemas of their CRDs, through the
+  pinned @kubernetes-models packages in tests/k8s_schemas/package.json, run by validate.mjs on Node.
+  Their validators check types, enums and required fields; like a CRD's structural schema they do
+  not reject unknown fields.
+- Helm releases are left out: what a chart renders is the chart's business.
+
+A planned `kubernetes:<group>/<version>:<Kind>` resource records its inputs as the object itself
+(apiVersion, kind, metadata, spec, ...) in camelCase, so the inputs are the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate  # type: ignore[import-untyped]
+
+from preflight.plan import Plan
+
+KUBERNETES_VERSION = "1.33"
+SCHEMA_DIR = Path(__file__).with_name("k8s_schemas")
+VALIDATOR = SCHEMA_DIR / "validate.mjs"
+PACKAGES = ("istio", "keda", "prometheus-operator")
+INSTALL = "npm install --prefix tests/k8s_schemas --no-audit --no-fund --no-package-lock"
+NOT_MANIFESTS = ("kubernetes:helm.sh/",)  # Helm releases
+PLACEHOLDERS = ("[unknown]", "[secret]")  # what the recorder writes for values it cannot know
+
+
+def manifests(plan: Plan) -> list[dict[str, Any]]:
+    """Every Kubernetes object the plan would apply, as a manifest."""
+    found = []
+    for resource in plan.resources:
+        if not resource.custom or not resource.type.startswith("kubernetes:"):
+            continue
+        if resource.type.startswith(NOT_MANIFESTS) or not {"apiVersion", "kind"} <= resource.inputs.keys():
+            continue
+        found.append(dict(resource.inputs))
+    return found
+
+
+def describe(manifest: dict[str, Any]) -> str:
+    meta = manifest.get("metadata") or {}
+    return f"{manifest.get('apiVersion')} {manifest.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+def builtin_error(manifest: dict[str, Any]) -> str | None:
+    """The 1.33 schema's complaint about a built-in object, or None if it is valid.
+
+    Raises kubernetes_validate.SchemaNotFoundError for a kind Kubernetes does not define (a custom resource).
+    """
+    try:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        where = ".".join(str(part) for part in error.path) or "(root)"
+        return f"{describe(manifest)}: {where}: {error.message}"
+    return None
+
+
+def split(objects: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Validate the built-in objects; return their errors and the custom resources left over."""
+    errors, custom = [], []
+    for manifest in objects:
+        try:
+            error = builtin_error(manifest)
+        except kubernetes_validate.SchemaNotFoundError:
+            custom.append(manifest)
+            continue
+        if error:
+            errors.append(error)
+    return errors, custom
+
+
+def custom_validator_missing() -> str | None:
+    """Why custom resources cannot be checked here, or None when Node and the packages are installed."""
+    if shutil.which("node") is None:
+        return "node is not installed (the CRD validators run on Node)"
+    missing = [p for p in PACKAGES if not (SCHEMA_DIR / "node_modules" / "@kubernetes-models" / p).is_dir()]
+    if missing:
+        return f"@kubernetes-models/{', '.join(missing)} not installed: run `{INSTALL}`"
+    return None
+
+
+def custom_errors(objects: list[dict[str, Any]]) -> list[str]:
+    """Each custom resource against its CRD's schema; an object with no schema there is an error too."""
+    if not objects:
+        return []
+    result = subprocess.run(
+        ["node", str(VALIDATOR)],
+        input=json.dumps(objects),
+        capture_output=True,
+        text=True,
+        cwd=SCHEMA_DIR,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"validate.mjs failed ({result.returncode}): {result.stderr.strip()}")
+    return [f"{problem['object']}: {problem['error']}" for problem in json.loads(result.stdout)]
+
+
+def placeholders(objects: list[dict[str, Any]]) -> list[str]:
+    """Objects carrying values the plan could not know: their schema check would prove little."""
+    return [describe(m) for m in objects if any(p in json.dumps(m) for p in PLACEHOLDERS)]
