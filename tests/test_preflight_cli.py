@@ -99,6 +99,13 @@ BAD_STACKS = {
         "  mlplatform:database: {version: 12}\n",
         "Pulumi.old-postgres.yaml: mlplatform:database.version: azure offers no PostgreSQL 12 for new servers",
     ),
+    "bad-weights": (
+        "config:\n  mlplatform:environment: dev\n  mlplatform:owner: a\n  mlplatform:costCenter: b\n"
+        "  mlplatform:targets: [{cloud: gcp, region: us-central1, project: ml-test-123}]\n"
+        "  mlplatform:models: [{name: m, accelerator: T4, stable: {name: v1, path: m/v1, weight: 80},"
+        " canary: {name: v2, path: m/v2, weight: 10}}]\n",
+        "Pulumi.bad-weights.yaml: mlplatform:models[0].canary.weight: the weights must add up to 100",
+    ),
     "missing-owner": (
         "config:\n  mlplatform:environment: dev\n  mlplatform:costCenter: b\n"
         "  mlplatform:targets: [{cloud: aws, region: us-east-1}]\n",
