@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 import pytest
 from pulumi_azure_native import resources
 
+from components import irsa
 from components.gpu_cluster.contract import WorkloadIdentity
 from components.serving_stack import identity_aws, identity_azure, identity_gcp
 from components.serving_stack.contract import BucketAccess, ReaderIdentity, ServingStackArgs
@@ -196,9 +197,9 @@ def test_aws_service_account_names_the_role_and_triton_gets_the_region(aws_plan:
 
 
 def test_aws_issuer_host_is_the_url_without_scheme_or_trailing_slash() -> None:
-    assert identity_aws.issuer_host(f"https://{EKS_ISSUER_HOST}/") == EKS_ISSUER_HOST
+    assert irsa.issuer_host(f"https://{EKS_ISSUER_HOST}/") == EKS_ISSUER_HOST
     with pytest.raises(ValueError, match="https"):
-        identity_aws.issuer_host(EKS_ISSUER_HOST)
+        irsa.issuer_host(EKS_ISSUER_HOST)
 
 
 @pytest.mark.parametrize(

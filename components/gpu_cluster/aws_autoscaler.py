@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.contract import GpuClusterArgs, GpuPool
 from components.gpu_cluster.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, LABEL_ROLE
+from components.irsa import trust_policy
 
 CHART = "cluster-autoscaler"
 CHART_REPO = "https://kubernetes.github.io/autoscaler"
@@ -132,7 +133,7 @@ def autoscaler_role(
         f"{name}-autoscaler",
         description=f"cluster-autoscaler of EKS cluster {cluster_name}",
         assume_role_policy=pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
-            lambda values: _trust_policy(values[0], values[1])
+            lambda values: trust_policy(values[0], values[1], NAMESPACE, SERVICE_ACCOUNT)
         ),
         opts=opts,
     )
@@ -143,28 +144,6 @@ def autoscaler_role(
         opts=opts,
     )
     return role
-
-
-def _trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
-    """Web identity from the cluster's OIDC provider, for one service account, with the STS audience."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{oidc_issuer}:sub": f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
-                            f"{oidc_issuer}:aud": "sts.amazonaws.com",
-                        }
-                    },
-                }
-            ],
-        }
-    )
 
 
 def _permissions(cluster_name: str, region: str) -> str:

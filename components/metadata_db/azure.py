@@ -20,6 +20,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, dbforpostgresql, privatedns
 
+from components.global_names import unique_name
 from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs
 from components.metadata_db.offers_azure import (
     BACKUP_DAYS,
@@ -163,20 +164,13 @@ def _server(
     password: pulumi.Output[str],
 ) -> dbforpostgresql.Server:
     target = args.target
-    suffix = random.RandomString(
-        f"{name}-suffix",
-        length=SUFFIX_LENGTH,
-        upper=False,
-        special=False,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
     # The link first: the server's name must resolve in the VNet as soon as the server exists.
     opts = pulumi.ResourceOptions.merge(
         target.child_options(parent, keep=args.deletion_protection), pulumi.ResourceOptions(depends_on=[link])
     )
     return dbforpostgresql.Server(
         name,
-        server_name=suffix.result.apply(lambda s: f"{name}-{s}"),
+        server_name=unique_name(parent, name, f"{name}-", SUFFIX_LENGTH),
         resource_group_name=target.require_resource_group(),
         location=target.region,
         version=dbforpostgresql.PostgresMajorVersion(args.version),

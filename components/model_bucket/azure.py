@@ -7,9 +7,9 @@ is also why Triton reads it as as://ACCOUNT/CONTAINER through the default creden
 from __future__ import annotations
 
 import pulumi
-import pulumi_random as random
 from pulumi_azure_native import storage
 
+from components.global_names import unique_name
 from components.model_bucket.contract import BucketOutputs, ModelBucketArgs
 
 CONTAINER = "models"
@@ -23,16 +23,10 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
     kept = target.child_options(parent, keep=args.retain)
 
     # Account names are global, 3-24 lowercase letters and digits: a stable random suffix.
-    suffix = random.RandomString(
-        f"{name}-suffix",
-        length=12,
-        upper=False,
-        special=False,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
+    account_name = unique_name(parent, name, "models", 12)
     account = storage.StorageAccount(
         name,
-        account_name=suffix.result.apply(lambda s: f"models{s}"),
+        account_name=account_name,
         resource_group_name=resource_group,
         location=target.region,
         kind="StorageV2",

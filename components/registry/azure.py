@@ -14,9 +14,9 @@ import base64
 import re
 
 import pulumi
-import pulumi_random as random
 from pulumi_azure_native import authorization, containerregistry
 
+from components.global_names import unique_name
 from components.registry.contract import RegistryArgs, RegistryOutputs
 from components.registry.offers_azure import (
     ACR_SKUS,
@@ -74,20 +74,13 @@ def _name_prefix(name: str) -> str:
 def _registry(parent: pulumi.ComponentResource, name: str, args: RegistryArgs) -> containerregistry.Registry:
     target = args.target
     # Registry names are global: a stable random suffix, as the model bucket's account has.
-    suffix = random.RandomString(
-        f"{name}-suffix",
-        length=SUFFIX_LENGTH,
-        upper=False,
-        special=False,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
     prefix = _name_prefix(name)
     zone_redundancy = (
         containerregistry.ZoneRedundancy.ENABLED if args.zone_redundant else containerregistry.ZoneRedundancy.DISABLED
     )
     return containerregistry.Registry(
         name,
-        registry_name=suffix.result.apply(lambda s: f"{prefix}{s}"),
+        registry_name=unique_name(parent, name, prefix, SUFFIX_LENGTH),
         resource_group_name=target.require_resource_group(),
         location=target.region,
         sku={"name": args.acr_sku},

@@ -11,15 +11,14 @@ only list the bucket, read its objects and decrypt them with the bucket's KMS ke
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
 
+from components.irsa import issuer_host, trust_policy
 from components.serving_stack.contract import NAMESPACE, SERVICE_ACCOUNT, ReaderIdentity, ServingStackArgs
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
-STS_AUDIENCE = "sts.amazonaws.com"
 # aws-sdk-cpp takes the client's region from AWS_DEFAULT_REGION, then AWS_REGION, and its
 # web-identity provider builds the STS endpoint from AWS_DEFAULT_REGION only; Triton's docs
 # point to the AWS CLI variables (docs/user_guide/model_repository.md, "S3"). Set both.
@@ -40,7 +39,7 @@ def bind(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> ReaderId
         f"{name}-reader",
         description=f"Model reader of {name}: {NAMESPACE}/{SERVICE_ACCOUNT} reads the model bucket",
         assume_role_policy=pulumi.Output.all(provider_arn, args.identity.oidc_issuer_url).apply(
-            lambda values: trust_policy(values[0], issuer_host(values[1]))
+            lambda values: trust_policy(values[0], issuer_host(values[1]), NAMESPACE, SERVICE_ACCOUNT)
         ),
         opts=opts,
     )
@@ -56,37 +55,6 @@ def bind(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> ReaderId
         service_account_annotations={ROLE_ANNOTATION: role.arn},
         env=dict.fromkeys(REGION_ENV, args.target.region),
         resources=[role, policy],
-    )
-
-
-def issuer_host(issuer_url: str) -> str:
-    """'https://oidc.eks.R.amazonaws.com/id/X' -> 'oidc.eks.R.amazonaws.com/id/X', the prefix of
-    IRSA's condition keys (IAM names them by the provider URL without its scheme)."""
-    parts = urlsplit(issuer_url)
-    if parts.scheme != "https" or not parts.netloc:
-        raise ValueError(f"not an https OIDC issuer URL: {issuer_url!r}")
-    return parts.netloc + parts.path.rstrip("/")
-
-
-def trust_policy(oidc_provider_arn: str, issuer: str) -> str:
-    """Web identity from this cluster's OIDC provider, for one service account, with STS's audience."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{issuer}:sub": f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
-                            f"{issuer}:aud": STS_AUDIENCE,
-                        }
-                    },
-                }
-            ],
-        }
     )
 
 
