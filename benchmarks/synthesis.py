@@ -98,9 +98,9 @@ def main() -> None:
     print(f"first synthesis in a fresh process (imports included): {time.perf_counter() - start:.2f} s\n")
 
     print(f"{'stack':<28} {'resources':>9} {'preflight':>9} {'bare SDK':>9} {'ratio':>7} {'ms/res':>9}")
-    _, prod_seconds, _ = row("prod (Pulumi.prod.yaml)", load_stack(PROJECT_DIR, "prod"))
-    for cloud in ("aws", "gcp", "azure"):
-        row(f"{cloud} only, 4 regions", generated_stack({cloud: 4}))
+    prod = row("prod (Pulumi.prod.yaml)", load_stack(PROJECT_DIR, "prod"))
+    prod_seconds = prod[1]
+    single_cloud = [row(f"{cloud} only, 4 regions", generated_stack({cloud: 4})) for cloud in ("aws", "gcp", "azure")]
     growth = [row(f"{n} target(s), all clouds", generated_stack(split(n))) for n in (1, 3, 6, 12)]
 
     small, large = growth[0], growth[-1]
@@ -109,7 +109,7 @@ def main() -> None:
         f" (per resource {1000 * small[1] / small[0]:.2f} -> {1000 * large[1] / large[0]:.2f} ms)"
     )
     print(f"targets: prod <= 5 s: {'met' if prod_seconds <= 5 else 'MISSED'} ({prod_seconds:.2f} s); ", end="")
-    worst = max(r[1] / r[2] for r in growth)
+    worst = max(r[1] / r[2] for r in [prod, *single_cloud, *growth])
     print(f"per-resource cost <= 1.5x bare SDK: {'met' if worst <= 1.5 else 'MISSED'} (worst {worst:.2f}x)")
 
 
