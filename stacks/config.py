@@ -17,6 +17,7 @@ from typing import Any, Literal
 from components.target import Cloud
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
+from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, parse_dns
 from stacks.regions import REGIONS
 from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
 from stacks.validate import ConfigError, kind, string
@@ -44,6 +45,7 @@ class EnvironmentProfile:
     cluster: ClusterDefaults
     data: DataDefaults
     serving: ServingDefaults
+    dns: DnsDefaults
 
 
 PROFILES: dict[str, EnvironmentProfile] = {
@@ -62,6 +64,9 @@ PROFILES: dict[str, EnvironmentProfile] = {
         cluster=ClusterDefaults(system_min_nodes=1, system_max_nodes=2, open_api_allowed=True),
         data=DataDefaults(environment="dev", acr_sku="Basic", highly_available=False),
         serving=ServingDefaults(min_replicas=1, on_demand_floor=0, least_min_replicas=0),
+        dns=DnsDefaults(
+            required=False, health_check_interval=30, failure_threshold=3, ttl=60, max_failover_seconds=None
+        ),
     ),
     "prod": EnvironmentProfile(
         name="prod",
@@ -78,6 +83,13 @@ PROFILES: dict[str, EnvironmentProfile] = {
         cluster=ClusterDefaults(system_min_nodes=2, system_max_nodes=4, open_api_allowed=False),
         data=DataDefaults(environment="prod", acr_sku="Premium", highly_available=True),
         serving=ServingDefaults(min_replicas=2, on_demand_floor=1, least_min_replicas=2),
+        dns=DnsDefaults(
+            required=True,
+            health_check_interval=10,
+            failure_threshold=2,
+            ttl=20,
+            max_failover_seconds=MAX_PROD_FAILOVER_SECONDS,
+        ),
     ),
 }
 
@@ -106,6 +118,7 @@ class StackConfig:
     registry: RegistryConfig
     database: DatabaseConfig
     models: tuple[ModelConfig, ...]
+    dns: DnsConfig | None
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,7 @@ KEYS: dict[str, KeySpec] = {
     "gpuPools": KeySpec("object", "GPU node pools: a list of {name, accelerator, minNodes, maxNodes, spot, ...}."),
     "registry": KeySpec("object", "Image registry: {keepImages, untaggedDays, acrSku}."),
     "models": KeySpec("object", "Served models: a list of {name, accelerator, stable, canary?, replicas, floor}."),
+    "dns": KeySpec("object", "Global DNS: {zone, mode, ttl, healthCheckInterval, failureThreshold, ...}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
     ),
@@ -202,6 +216,7 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
         models=parse_models(
             f"{prefix}models", values.get("models", []), profile.serving, cluster.gpu_pools, target_clouds
         ),
+        dns=parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets]),
     )
 
 

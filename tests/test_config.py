@@ -18,6 +18,7 @@ GOOD: dict[str, Any] = {
     "costCenter": "ml-serving",
     "targets": [{"cloud": "aws", "region": "us-east-1"}],
     "apiAllowedCidrs": ["203.0.113.0/24"],
+    "dns": {"zone": "ml.example.com"},
 }
 
 
