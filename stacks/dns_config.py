@@ -120,7 +120,7 @@ def parse_dns(
         zone=zone,
         create_zone=boolean(f"{key}.createZone", fields.get("createZone", False)),
         record_name=record,
-        mode=mode,  # type: ignore[arg-type]  # checked against MODES above
+        mode=mode,  # checked against MODES above
         ttl=ttl,
         health_check_interval=interval,
         failure_threshold=threshold,
