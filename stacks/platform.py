@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pulumi
 import pulumi.runtime.config as runtime_config
+import pulumi_aws as aws
 
+from components.global_dns import GlobalDns
+from components.global_dns.contract import DnsEndpoint, GlobalDnsArgs
+from components.global_dns.regions import aws_latency_region
 from components.tags import required_tags
 from stacks.config import ConfigError, StackConfig, parse_stack_config
+from stacks.dns_config import DnsConfig
 from stacks.footprint import Footprint, network_cidr
 
 
@@ -62,4 +67,46 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
         },
     )
     pulumi.export("databaseUrls", {name: fp.database.connection_string for name, fp in footprints.items()})
+    if config.dns is not None:
+        global_dns = _global_dns(config.dns, footprints, tags)
+        pulumi.export("globalUrl", pulumi.Output.concat("https://", global_dns.global_host))
+        pulumi.export("failoverSeconds", config.dns.failover_seconds)
     return footprints
+
+
+def _global_dns(dns: DnsConfig, footprints: dict[str, Footprint], tags: dict[str, str]) -> GlobalDns:
+    """One host name in front of every target; the only edges between clouds lead into it."""
+    # Route 53 is a global service whose API lives in us-east-1.
+    provider = aws.Provider("global-dns", region="us-east-1", default_tags={"tags": tags})
+    endpoints = []
+    for name, fp in footprints.items():
+        locations = dns.geo.get(name)
+        endpoints.append(
+            DnsEndpoint(
+                target=name,
+                cloud=fp.target.cloud,
+                region=fp.target.region,
+                address=fp.serving.gateway_address,
+                health_path=fp.serving.health_path,
+                latency_region=aws_latency_region(fp.target.cloud, fp.target.region),
+                weight=dns.weights.get(name, 1),
+                continents=locations.continents if locations else (),
+                countries=locations.countries if locations else (),
+            )
+        )
+    return GlobalDns(
+        "global",
+        GlobalDnsArgs(
+            provider=provider,
+            zone_name=dns.zone,
+            create_zone=dns.create_zone,
+            mode=dns.mode,
+            endpoints=tuple(endpoints),
+            record_name=dns.record_name,
+            ttl=dns.ttl,
+            health_check_interval=dns.health_check_interval,
+            failure_threshold=dns.failure_threshold,
+            primary=dns.primary,
+            geo_default=dns.geo_default,
+        ),
+    )

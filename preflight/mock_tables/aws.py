@@ -163,6 +163,41 @@ def _eks_managed_node_group(ctx: MockContext) -> Outputs:
     return {**_plain_references(ctx), "placementGroupName": ""}
 
 
+def _route53_zone_outputs(zone_id: str, name: str, seed: str) -> Outputs:
+    """A public hosted zone: id Z plus 13 characters, and its delegation set's four name servers."""
+    n = int(seed[:6], 16)
+    servers = [f"ns-{(n + i * 512) % 2048}.awsdns-{(n + i) % 64:02d}.{tld}" for i, tld in enumerate(_AWSDNS_TLDS)]
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "name": name,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "nameServers": servers,
+        "primaryNameServer": servers[0],
+    }
+
+
+_AWSDNS_TLDS = ("com", "net", "org", "co.uk")
+
+
+def _route53_zone(ctx: MockContext) -> Outputs:
+    name = str(ctx.inputs.get("name") or ctx.name).rstrip(".")
+    return _route53_zone_outputs(f"Z{ctx.digest(13).upper()}", name, ctx.digest(6))
+
+
+def _route53_health_check(ctx: MockContext) -> Outputs:
+    """Health check ids are UUIDs; the ARN has neither region nor account."""
+    check_id = ctx.uuid()
+    return {"id": check_id, "arn": f"arn:aws:route53:::healthcheck/{check_id}"}
+
+
+def _route53_record(ctx: MockContext) -> Outputs:
+    """The provider's record id is ZONE_NAME_TYPE[_SET], and fqdn the name as Route 53 stores it."""
+    name = str(ctx.inputs.get("name", "")).rstrip(".").lower()
+    parts = [ctx.inputs.get("zoneId"), name, ctx.inputs.get("type"), ctx.inputs.get("setIdentifier")]
+    return {"id": "_".join(str(part) for part in parts if part), "fqdn": name}
+
+
 def generic(ctx: MockContext) -> Outputs:
     service = ctx.type.split(":")[1].split("/")[0]
     return {"arn": f"arn:aws:{service}:{ctx.region}:{ACCOUNT_ID}:{ctx.name}"}
@@ -204,6 +239,13 @@ def _eks_node_group(args: dict[str, Any]) -> Outputs:
     }
 
 
+def _route53_get_zone(args: dict[str, Any]) -> Outputs:
+    """An existing public zone looked up by name: the same id for the same name on every run."""
+    name = str(args.get("name") or "example.com").rstrip(".")
+    seed = hashlib.sha1(name.encode()).hexdigest()
+    return {**_route53_zone_outputs(f"Z{seed[:13].upper()}", name, seed), "privateZone": False}
+
+
 OUTPUTS: OutputTable = {
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:kms/key:Key": _kms_key,
@@ -225,10 +267,14 @@ OUTPUTS: OutputTable = {
     "aws:rds/instance:Instance": _rds_instance,
     "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": _ecr_template,
     "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": _ecr_registry_setting,
+    "aws:route53/zone:Zone": _route53_zone,
+    "aws:route53/healthCheck:HealthCheck": _route53_health_check,
+    "aws:route53/record:Record": _route53_record,
 }
 INVOKES: InvokeTable = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:eks/getNodeGroup:getNodeGroup": _eks_node_group,
     "aws:index/getDefaultTags:getDefaultTags": _default_tags,
+    "aws:route53/getZone:getZone": _route53_get_zone,
 }
