@@ -23,8 +23,12 @@ from stacks.validate import ConfigError, boolean, integer, mapping, string, stri
 MODES: tuple[RoutingMode, ...] = ("latency", "failover", "weighted", "geo")
 DNS_KEYS = {
     "zone", "createZone", "recordName", "mode", "ttl", "healthCheckInterval", "failureThreshold",
-    "primary", "weights", "geo", "default",
+    "primary", "weights", "geo", "default", "peakRps", "rpsPerReplica",
 }  # fmt: skip
+# The drill's capacity check: the traffic the platform must carry at peak, and what one Triton
+# replica serves. Defaults are placeholders to replace with a load test's figures.
+DEFAULT_PEAK_RPS = 100
+DEFAULT_RPS_PER_REPLICA = 10
 GEO_KEYS = {"continents", "countries"}
 # Route 53 health checkers report a status change to its DNS servers within seconds of the
 # failure threshold being reached; 10 s covers that agreement and the name servers' update.
@@ -55,6 +59,8 @@ class DnsConfig:
     weights: Mapping[str, int] = field(default_factory=dict)
     geo: Mapping[str, GeoLocations] = field(default_factory=dict)
     geo_default: str | None = None
+    peak_rps: int = DEFAULT_PEAK_RPS
+    rps_per_replica: int = DEFAULT_RPS_PER_REPLICA
 
     @property
     def global_host(self) -> str:
@@ -124,6 +130,10 @@ def parse_dns(
         ttl=ttl,
         health_check_interval=interval,
         failure_threshold=threshold,
+        peak_rps=integer(f"{key}.peakRps", fields.get("peakRps", DEFAULT_PEAK_RPS), 1, 10_000_000),
+        rps_per_replica=integer(
+            f"{key}.rpsPerReplica", fields.get("rpsPerReplica", DEFAULT_RPS_PER_REPLICA), 1, 100_000
+        ),
     )
     if mode == "latency":
         _check_latency(key, targets)
