@@ -9,6 +9,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from preflight.drill import drill_config, run_drill
+from preflight.drill import render_text as render_drill
 from preflight.errors import InputError
 from preflight.plan import Plan, render_text
 from preflight.stack_files import load_stack
@@ -46,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     plan.add_argument("--json", metavar="FILE", help="also write the plan as JSON to FILE ('-' for stdout)")
     plan.set_defaults(handler=_plan_command)
+
+    drill = commands.add_parser("drill", help="work out on the plan what clients get when targets fail")
+    drill.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    drill.add_argument("--fail", action="append", required=True, metavar="TARGET", help="a target that fails (repeat)")
+    drill.add_argument("--json", action="store_true", help="print the result as JSON")
+    drill.set_defaults(handler=_drill_command)
     return parser
 
 
@@ -70,6 +78,18 @@ def _plan_command(args: argparse.Namespace) -> int:
         _write_json(Path(args.json), plan.to_json())
         print(f"\nPlan written to {args.json}")
     return EXIT_OK
+
+
+def _drill_command(args: argparse.Namespace) -> int:
+    """Exit 0 when every client region keeps an answer and the survivors carry the peak, else 1."""
+    config, failed = drill_config(args.project_dir, args.stack, args.fail)
+    report = run_drill(plan_stack(args.project_dir, args.stack), config, failed)
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2, sort_keys=True)
+        print()
+    else:
+        print(render_drill(report))
+    return report.exit_code
 
 
 def _write_json(path: Path, document: dict) -> None:
