@@ -5,7 +5,8 @@
   LoadBalancer Service, the one public entry for every model;
 - kube-prometheus-stack: the Prometheus operator, its CRDs (PodMonitor, ServiceMonitor,
   PrometheusRule) and a Prometheus that KEDA queries for Triton's metrics;
-- KEDA, whose ScaledObjects turn a Prometheus query into each model version's HPA.
+- KEDA, whose ScaledObjects turn a Prometheus query into each model version's HPA;
+- with TLS only, cert-manager, which keeps the gateway's certificate for the global host (tls.py).
 
 Every add-on pod runs on the system nodes, except the DaemonSets that must be on every node
 (node-exporter) or on the GPU nodes (the device plugin). Values are checked against each chart's
@@ -47,6 +48,13 @@ KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "88.5.3", "https://promet
 # KEDA 2.20 is tested on Kubernetes 1.33-1.35 (keda.sh, "Cluster" compatibility matrix); 2.21 starts
 # at 1.34. 2.20.2 is the newest 2.20 chart (kedacore/charts tag v2.20.2).
 KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
+# --- TLS (tls.py): cert-manager, installed only for a stack with TLS ---
+# cert-manager 1.21 supports Kubernetes 1.33 to 1.36 (cert-manager.io, "Supported Releases"); v1.21.1
+# (2026-07-29) is its newest patch. Route 53's serviceAccountRef auth, which tls.py uses, exists since
+# v1.15.0. The chart's versions carry the "v" (cert-manager/cert-manager deploy/charts, set by the release).
+CERT_MANAGER = Chart("cert-manager", "v1.21.1", "https://charts.jetstack.io")
+CERT_MANAGER_NAMESPACE = "cert-manager"
+# --- end TLS ---
 
 ISTIO_NAMESPACE = "istio-system"  # istiod's global.istioNamespace default; base and istiod live here
 GATEWAY_NAMESPACE = "istio-ingress"
@@ -77,8 +85,11 @@ CRITICAL_ADDONS = {"key": "CriticalAddonsOnly", "operator": "Exists"}
 TOLERATE_EVERYTHING = {"operator": "Exists"}  # empty key + Exists matches every taint
 
 
-def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addons:
-    """Install the add-ons; models wait for the releases that bring their CRDs and webhooks."""
+def install(parent: pulumi.Resource, name: str, args: ServingStackArgs, *, cert_manager: bool = False) -> Addons:
+    """Install the add-ons; models wait for the releases that bring their CRDs and webhooks.
+
+    cert_manager: also cert-manager (TLS for the global host, tls.py), in `Addons.ready` with the others.
+    """
     cloud = args.target.cloud
     if args.needs_device_plugin:
         _release(parent, f"{name}-device-plugin", args, DEVICE_PLUGIN, DEVICE_PLUGIN_NAMESPACE, device_plugin_values())
@@ -99,6 +110,11 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addon
         parent, f"{name}-monitoring", args, KUBE_PROMETHEUS_STACK, MONITORING_NAMESPACE, monitoring_values(cloud)
     )
     keda = _release(parent, f"{name}-keda", args, KEDA, KEDA_NAMESPACE, keda_values())
+    ready: list[pulumi.Resource] = [base, istiod, monitoring, keda]
+    if cert_manager:  # --- TLS (tls.py): its CRDs and webhook serve the ClusterIssuer and Certificate ---
+        ready.append(
+            _release(parent, f"{name}-cert-manager", args, CERT_MANAGER, CERT_MANAGER_NAMESPACE, cert_manager_values())
+        )
     return Addons(
         gateway_address=_gateway_address(parent, name, args, gateway),
         gateway_namespace=GATEWAY_NAMESPACE,
@@ -106,7 +122,7 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addon
         monitoring_namespace=MONITORING_NAMESPACE,
         prometheus_url=PROMETHEUS_URL,
         pod_monitor_labels={},  # the Prometheus selects every PodMonitor (monitoring_values)
-        ready=[base, istiod, monitoring, keda],
+        ready=ready,
     )
 
 
@@ -275,6 +291,27 @@ def _control_plane_scrapes(cloud: Cloud) -> dict[str, Any]:
 def keda_values() -> dict[str, Any]:
     """The chart's top-level nodeSelector/tolerations apply to the operator, metrics server and webhooks."""
     return system_placement()
+
+
+# --- TLS (tls.py) ---
+def cert_manager_values() -> dict[str, Any]:
+    """CRDs from the chart (kept if the release goes), every component on the system nodes.
+
+    Values checked against the chart's values.yaml and values.schema.json at v1.21.1: the top-level
+    nodeSelector/tolerations are the controller's; webhook, cainjector and startupapicheck have their own.
+    The webhook listens on 10250 (the chart's webhook.securePort), which GKE's private control plane may
+    reach without a firewall rule (unlike istiod's 15017).
+    """
+    return {
+        "crds": {"enabled": True, "keep": True},
+        **system_placement(),
+        "webhook": system_placement(),
+        "cainjector": system_placement(),
+        "startupapicheck": system_placement(),
+    }
+
+
+# --- end TLS ---
 
 
 def _gateway_address(

@@ -21,6 +21,7 @@ only the monitoring namespace reach it; inference ports stay STRICT.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -61,13 +62,57 @@ def _custom(
     )
 
 
-def gateway(resource_name: str, addons: Addons, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    """Plain HTTP on the ingress gateway's port 80 for now; TLS arrives with GlobalDns."""
-    spec = {
-        "selector": dict(addons.gateway_selector),
-        "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}],
-    }
+# --- TLS (tls.py): the HTTPS server. Without it the Gateway stays plain HTTP on port 80. ---
+
+
+def _http_server() -> dict[str, Any]:
+    return {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}
+
+
+@dataclass(frozen=True)
+class HttpsServer:
+    """The gateway's HTTPS server: the certificate's names and the Secret (in the gateway's namespace) holding it."""
+
+    hosts: tuple[str, ...]
+    credential_name: str
+
+
+def gateway(
+    resource_name: str, addons: Addons, opts: pulumi.ResourceOptions, https: HttpsServer | None = None
+) -> k8s.apiextensions.CustomResource:
+    """Plain HTTP on port 80 without TLS; with TLS, HTTPS on 443 and port 80 only redirecting to it."""
+    spec = {"selector": dict(addons.gateway_selector), "servers": gateway_servers(https)}
     return _custom(resource_name, NETWORKING, "Gateway", GATEWAY, spec, opts)
+
+
+def gateway_servers(https: HttpsServer | None) -> list[dict[str, Any]]:
+    """The Gateway's servers.
+
+    HTTPS terminates TLS (SIMPLE) with the certificate cert-manager keeps in `credential_name`, TLS 1.2
+    at least (Route 53's HTTPS checkers speak up to 1.2). Its hosts are the certificate's names plus
+    "*": Istio drops the SNI match from a filter chain whose hosts include "*" (pilot/pkg/networking/core/
+    listener.go, toFilterChainMatch), so a client_hello naming anything, or nothing, still completes a
+    handshake with this certificate. That is what Route 53's checkers send for an EKS gateway (the NLB's
+    own name as SNI, then no SNI on the retry), and what a client reaching a gateway by its own address
+    sends; GKE and AKS gateways are probed with the global host as SNI.
+
+    Port 80 stays, only answering 301 to https: the gateway chart's Service keeps port 80 open on every
+    cloud's load balancer (and EKS's NLB health-checks it with TCP), and a client that typed http:// gets
+    a pointer instead of a reset. No route serves plain HTTP.
+    """
+    if https is None:
+        return [_http_server()]
+    return [
+        {
+            "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+            "hosts": [*https.hosts, "*"],
+            "tls": {"mode": "SIMPLE", "credentialName": https.credential_name, "minProtocolVersion": "TLSV1_2"},
+        },
+        {**_http_server(), "tls": {"httpsRedirect": True}},
+    ]
+
+
+# --- end TLS ---
 
 
 def weighted_destinations(model: ModelSpec) -> list[dict[str, Any]]:

@@ -44,6 +44,12 @@ def _iam_role(ctx: MockContext) -> Outputs:
     return {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "uniqueId": f"AROA{ctx.digest(17).upper()}"}
 
 
+def _iam_oidc_provider(ctx: MockContext) -> Outputs:
+    """An IAM OIDC identity provider is named by its URL without the scheme, path and trailing slash kept."""
+    name = str(ctx.inputs.get("url", "")).removeprefix("https://")
+    return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{name}"}
+
+
 def _role_policy(ctx: MockContext) -> Outputs:
     """An inline role policy's id is ROLE:POLICY."""
     name = ctx.inputs.get("name") or ctx.auto_name(128)
@@ -258,6 +264,7 @@ OUTPUTS: OutputTable = {
     "aws:ec2/eip:Eip": _eip,
     "aws:iam/role:Role": _iam_role,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _iam_oidc_provider,
     "eks:index:Cluster": _eks_cluster,
     "eks:index:ManagedNodeGroup": _eks_managed_node_group,
     "aws:ec2/securityGroup:SecurityGroup": _security_group,
