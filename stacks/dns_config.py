@@ -23,7 +23,7 @@ from stacks.validate import ConfigError, boolean, integer, mapping, string, stri
 MODES: tuple[RoutingMode, ...] = ("latency", "failover", "weighted", "geo")
 DNS_KEYS = {
     "zone", "createZone", "recordName", "mode", "ttl", "healthCheckInterval", "failureThreshold",
-    "primary", "weights", "geo", "default", "peakRps", "rpsPerReplica",
+    "primary", "weights", "geo", "default", "peakRps", "rpsPerReplica", "acmeEmail",
 }  # fmt: skip
 # The drill's capacity check: the traffic the platform must carry at peak, and what one Triton
 # replica serves. Defaults are placeholders to replace with a load test's figures.
@@ -61,6 +61,8 @@ class DnsConfig:
     geo_default: str | None = None
     peak_rps: int = DEFAULT_PEAK_RPS
     rps_per_replica: int = DEFAULT_RPS_PER_REPLICA
+    acme_email: str = ""
+    """Let's Encrypt account contact for the global host's certificates; default hostmaster@<zone>."""
 
     @property
     def global_host(self) -> str:
@@ -131,6 +133,7 @@ def parse_dns(
         health_check_interval=interval,
         failure_threshold=threshold,
         peak_rps=integer(f"{key}.peakRps", fields.get("peakRps", DEFAULT_PEAK_RPS), 1, 10_000_000),
+        acme_email=_email(f"{key}.acmeEmail", fields.get("acmeEmail", f"hostmaster@{zone}")),
         rps_per_replica=integer(
             f"{key}.rpsPerReplica", fields.get("rpsPerReplica", DEFAULT_RPS_PER_REPLICA), 1, 100_000
         ),
@@ -148,6 +151,13 @@ def parse_dns(
     default = string(f"{key}.default", fields.get("default"))
     _known(f"{key}.default", default, names)
     return _with(config, geo=geo, geo_default=default)
+
+
+def _email(key: str, value: Any) -> str:
+    email = string(key, value)
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise ConfigError(key, f"{email!r} is not an e-mail address")
+    return email
 
 
 def _with(config: DnsConfig, **changes: Any) -> DnsConfig:

@@ -16,6 +16,7 @@ from components.model_bucket import ModelBucket, ModelBucketArgs
 from components.registry import Registry, RegistryArgs
 from components.serving_stack import ModelSpec, ModelVersion, ServingStack, ServingStackArgs
 from components.serving_stack.contract import BucketAccess
+from components.serving_stack.tls import TlsSettings
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
 from stacks.config import StackConfig, TargetConfig
@@ -32,6 +33,7 @@ class Footprint(pulumi.ComponentResource):
     registry: Registry
     database: MetadataDb
     serving: ServingStack
+    serving_args: ServingStackArgs
 
     def __init__(
         self,
@@ -92,24 +94,23 @@ class Footprint(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        self.serving = ServingStack(
-            f"{config.name}-serving",
-            ServingStackArgs(
-                target=self.target,
-                k8s_provider=self.cluster.k8s_provider,
-                cluster_name=self.cluster.cluster_name,
-                identity=self.cluster.identity,
-                bucket=BucketAccess(
-                    serving_uri=self.bucket.serving_uri,
-                    bucket_name=self.bucket.bucket_name,
-                    resource_id=self.bucket.resource_id,
-                    encryption_key_arn=self.bucket.encryption_key_arn,
-                ),
-                models=tuple(_model_spec(model) for model in stack.models),
-                needs_device_plugin=config.cloud in ("aws", "azure"),
+        self.serving_args = ServingStackArgs(
+            target=self.target,
+            k8s_provider=self.cluster.k8s_provider,
+            cluster_name=self.cluster.cluster_name,
+            identity=self.cluster.identity,
+            bucket=BucketAccess(
+                serving_uri=self.bucket.serving_uri,
+                bucket_name=self.bucket.bucket_name,
+                resource_id=self.bucket.resource_id,
+                encryption_key_arn=self.bucket.encryption_key_arn,
             ),
-            pulumi.ResourceOptions(parent=self),
+            models=tuple(_model_spec(model) for model in stack.models),
+            needs_device_plugin=config.cloud in ("aws", "azure"),
+            # GlobalDns health-checks HTTPS on 443, so TLS is on whenever there is global DNS.
+            tls=TlsSettings((stack.dns.global_host,)) if stack.dns is not None else None,
         )
+        self.serving = ServingStack(f"{config.name}-serving", self.serving_args, pulumi.ResourceOptions(parent=self))
         self.register_outputs(
             {
                 "gatewayAddress": self.serving.gateway_address,

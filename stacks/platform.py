@@ -7,8 +7,15 @@ import pulumi.runtime.config as runtime_config
 import pulumi_aws as aws
 
 from components.global_dns import GlobalDns
+from components.global_dns.acme_federation import acme_role, challenge_name
 from components.global_dns.contract import DnsEndpoint, GlobalDnsArgs
 from components.global_dns.regions import aws_latency_region
+from components.serving_stack.tls import (
+    CERT_MANAGER_NAMESPACE,
+    SOLVER_SERVICE_ACCOUNT,
+    gateway_namespace,
+    issue_certificate,
+)
 from components.tags import required_tags
 from stacks.config import ConfigError, StackConfig, parse_stack_config
 from stacks.dns_config import DnsConfig
@@ -68,16 +75,17 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     )
     pulumi.export("databaseUrls", {name: fp.database.connection_string for name, fp in footprints.items()})
     if config.dns is not None:
-        global_dns = _global_dns(config.dns, footprints, tags)
+        # Route 53 is a global service whose API lives in us-east-1.
+        dns_provider = aws.Provider("global-dns", region="us-east-1", default_tags={"tags": tags})
+        global_dns = _global_dns(config.dns, footprints, dns_provider)
+        _certificates(config.dns, footprints, global_dns, dns_provider)
         pulumi.export("globalUrl", pulumi.Output.concat("https://", global_dns.global_host))
         pulumi.export("failoverSeconds", config.dns.failover_seconds)
     return footprints
 
 
-def _global_dns(dns: DnsConfig, footprints: dict[str, Footprint], tags: dict[str, str]) -> GlobalDns:
+def _global_dns(dns: DnsConfig, footprints: dict[str, Footprint], provider: aws.Provider) -> GlobalDns:
     """One host name in front of every target; the only edges between clouds lead into it."""
-    # Route 53 is a global service whose API lives in us-east-1.
-    provider = aws.Provider("global-dns", region="us-east-1", default_tags={"tags": tags})
     endpoints = []
     for name, fp in footprints.items():
         locations = dns.geo.get(name)
@@ -110,3 +118,37 @@ def _global_dns(dns: DnsConfig, footprints: dict[str, Footprint], tags: dict[str
             geo_default=dns.geo_default,
         ),
     )
+
+
+def _certificates(
+    dns: DnsConfig, footprints: dict[str, Footprint], global_dns: GlobalDns, provider: aws.Provider
+) -> None:
+    """Every gateway proves the global host by DNS-01 on the zone, with no AWS key in any cluster:
+    an AWS role per cluster trusts that cluster's OIDC issuer (the DNS-01 edges between clouds)."""
+    for name, fp in footprints.items():
+        identity = fp.cluster.identity
+        acme = acme_role(
+            global_dns,
+            f"global-{name}-dns01",
+            provider,
+            global_dns.zone_id,
+            dns.zone,
+            [challenge_name(dns.global_host)],
+            identity.oidc_issuer_url,
+            fp.target.cloud,
+            CERT_MANAGER_NAMESPACE,
+            SOLVER_SERVICE_ACCOUNT,
+            # The DNS provider uses the EKS targets' account, where IAM allows one provider per issuer URL.
+            oidc_provider_arn=identity.oidc_provider_arn if fp.target.cloud == "aws" else None,
+        )
+        issue_certificate(
+            fp.serving,
+            f"{name}-serving",
+            fp.serving_args,
+            [dns.global_host],
+            global_dns.zone_id,
+            acme.arn,
+            dns.acme_email,
+            fp.serving.addons.ready,
+            namespace=gateway_namespace(fp.serving.addons),
+        )

@@ -27,7 +27,7 @@ from preflight.plan import Plan
 KUBERNETES_VERSION = "1.33"
 SCHEMA_DIR = Path(__file__).with_name("k8s_schemas")
 VALIDATOR = SCHEMA_DIR / "validate.mjs"
-PACKAGES = ("istio", "keda", "prometheus-operator")
+PACKAGES = ("istio", "keda", "prometheus-operator", "cert-manager")
 INSTALL = "npm install --prefix tests/k8s_schemas --no-audit --no-fund --no-package-lock"
 NOT_MANIFESTS = ("kubernetes:helm.sh/",)  # Helm releases
 PLACEHOLDERS = ("[unknown]", "[secret]")  # what the recorder writes for values it cannot know

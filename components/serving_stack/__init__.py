@@ -15,6 +15,7 @@ import pulumi
 from components.serving_stack import addons, workloads
 from components.serving_stack.contract import (
     HEALTH_PATH,
+    Addons,
     ModelSpec,
     ModelVersion,
     ReaderIdentity,
@@ -29,10 +30,12 @@ BindReader = Callable[[pulumi.ComponentResource, str, ServingStackArgs], ReaderI
 class ServingStack(pulumi.ComponentResource):
     gateway_address: pulumi.Output[str]
     health_path: str
+    addons: Addons
 
     def __init__(self, name: str, args: ServingStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:serving:ServingStack", name, None, opts)
-        installed = addons.install(self, name, args)
+        installed = addons.install(self, name, args, cert_manager=args.tls is not None)
+        self.addons = installed
         bind: BindReader = importlib.import_module(f"components.serving_stack.identity_{args.target.cloud}").bind
         reader = bind(self, name, args)
         workloads.deploy_models(self, name, args, reader, installed)

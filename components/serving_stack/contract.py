@@ -8,12 +8,16 @@ footprint's bucket.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.contract import WorkloadIdentity
 from components.target import Target
+
+if TYPE_CHECKING:
+    from components.serving_stack.tls import TlsSettings
 
 NAMESPACE = "serving"
 SERVICE_ACCOUNT = "triton"
@@ -73,6 +77,8 @@ class ServingStackArgs:
     plugin (AWS: "Install Kubernetes device plugin for GPUs"; AKS: "Use GPUs on AKS"); GKE deploys its own."""
     drain_seconds: int = 60
     """How long a stopping pod keeps serving in-flight requests before it is killed."""
+    tls: TlsSettings | None = None
+    """HTTPS for the global host on the gateway (with GlobalDns); the certificate is issued after it."""
 
 
 @dataclass(frozen=True)

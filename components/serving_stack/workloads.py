@@ -82,7 +82,7 @@ def deploy_models(
             ),
         ),
     )
-    traffic.gateway(f"{name}-gateway", addons, options.custom)
+    traffic.gateway(f"{name}-gateway", addons, options.custom, args.tls.server if args.tls else None)
     traffic.namespace_mtls(f"{name}-mtls", options.custom)
     for index, model in enumerate(args.models):
         _serve(name, args, model, reader, addons, options, health=index == 0)

@@ -13,6 +13,7 @@ const PACKAGES = {
   "telemetry.istio.io": "@kubernetes-models/istio",
   "keda.sh": "@kubernetes-models/keda",
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+  "cert-manager.io": "@kubernetes-models/cert-manager",
 };
 
 async function modelClass(apiVersion, kind) {
