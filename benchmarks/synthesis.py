@@ -69,6 +69,16 @@ def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> Sta
         "costCenter": "bench",
         "targets": targets,
         "apiAllowedCidrs": ["203.0.113.0/24"],
+        # Weighted: latency routing would refuse two targets near one AWS region (aws us-east-1, gcp us-east4).
+        "dns": {"zone": "bench.example.com", "mode": "weighted"},
+        "models": [
+            {
+                "name": "fraud-detection",
+                "accelerator": "T4",
+                "stable": {"name": "v1", "path": "fraud-detection/v1", "weight": 90},
+                "canary": {"name": "v2", "path": "fraud-detection/v2", "weight": 10},
+            }
+        ],
     }
     return config_from_mapping("mlplatform", f"bench{len(targets)}", values)
 
