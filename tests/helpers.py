@@ -41,3 +41,18 @@ def provider_json(plan: Plan, resource: PlannedResource, key: str) -> Any:
     assert provider is not None
     value = provider.inputs.get(key)
     return json.loads(value) if isinstance(value, str) else value
+
+
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def mock_passwords(plan: Plan) -> list[str]:
+    """The value preflight's mocks gave each RandomPassword (derived from its URN, as the recorder
+    does): what a test searches the plan for, to prove no password appears in clear."""
+    from preflight.mock_outputs import MockContext, plausible_outputs
+
+    passwords = []
+    for resource in plan.of_type(RANDOM_PASSWORD):
+        _, outputs = plausible_outputs(MockContext(resource.urn, resource.type, resource.name, resource.inputs, {}))
+        passwords.append(str(outputs["result"]))
+    return passwords

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from preflight.mock_tables.common import OUTPUTS as RANDOM_OUTPUTS
-from preflight.mock_tables.context import MockContext
 from preflight.plan import Plan, PlannedResource
+from tests.helpers import mock_passwords
 
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in AcrPull role definition id
 
@@ -65,16 +64,6 @@ def test_prod_databases_are_highly_available_and_protected(prod_plan: Plan) -> N
     for server in prod_plan.of_type("azure-native:dbforpostgresql:Server"):
         assert server.inputs["highAvailability"]["mode"] == "ZoneRedundant" and server.protect
         assert server.inputs["backup"]["geoRedundantBackup"] == "Enabled"  # swedencentral allows both
-
-
-def mock_passwords(plan: Plan) -> list[str]:
-    """The values the mocks gave every RandomPassword: what must never appear in the plan."""
-    make = RANDOM_OUTPUTS["random:index/randomPassword:RandomPassword"]
-    passwords = []
-    for resource in plan.of_type("random:index/randomPassword:RandomPassword"):
-        context = MockContext(resource.urn, resource.type, resource.name, resource.inputs, {})
-        passwords.append(make(context)["result"])
-    return passwords
 
 
 def test_no_password_in_clear_anywhere_in_the_plan(stack_plan: Plan) -> None:

@@ -14,11 +14,9 @@ from components.gpu_cluster.contract import ClusterNetwork
 from components.metadata_db import MetadataDb, MetadataDbArgs, offers_aws
 from components.metadata_db.aws import final_snapshot_identifier
 from components.target import Target
-from preflight.mock_tables import common
-from preflight.mock_tables.context import MockContext
 from preflight.plan import Plan
 from preflight.synthesize import ProgramError
-from tests.helpers import only, program_plan
+from tests.helpers import mock_passwords, only, program_plan
 
 INSTANCE = "aws:rds/instance:Instance"
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -75,10 +73,8 @@ def plan(request: pytest.FixtureRequest, dev: Plan, prod: Plan) -> Plan:
 
 
 def mock_password(plan: Plan) -> str:
-    """What the mock answered for the password: the same function, on the same URN."""
-    resource = only(plan, PASSWORD)
-    context = MockContext(resource.urn, resource.type, resource.name, resource.inputs, {})
-    return str(common.OUTPUTS[PASSWORD](context)["result"])
+    (password,) = mock_passwords(plan)
+    return password
 
 
 # --- the password -------------------------------------------------------------------------

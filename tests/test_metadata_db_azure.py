@@ -17,11 +17,10 @@ from pulumi_azure_native import resources
 from components.gpu_cluster.contract import ClusterNetwork
 from components.metadata_db import MetadataDb, MetadataDbArgs, offers_azure
 from components.target import Target
-from preflight.mock_outputs import MockContext, plausible_outputs
 from preflight.plan import Plan
 from preflight.synthesize import ProgramError
 from stacks.regions import AZURE_REGIONS
-from tests.helpers import only, program_plan
+from tests.helpers import mock_passwords, only, program_plan
 
 SERVER = "azure-native:dbforpostgresql:Server"
 DATABASE = "azure-native:dbforpostgresql:Database"
@@ -105,11 +104,8 @@ def server(plan: Plan) -> dict[str, Any]:
 
 
 def mock_password(plan: Plan) -> str:
-    """The value the recorder gave the random password: the same table, the same URN."""
-    resource = only(plan, PASSWORD)
-    context = MockContext(resource.urn, resource.type, resource.name, resource.inputs, provider_inputs={})
-    _, outputs = plausible_outputs(context)
-    return str(outputs["result"])
+    (password,) = mock_passwords(plan)
+    return password
 
 
 def test_every_azure_child_is_parented_on_the_target_provider_in_the_resource_group(plan: Plan) -> None:

@@ -17,11 +17,9 @@ import pytest
 from components.gpu_cluster.contract import ClusterNetwork
 from components.metadata_db import MetadataDb, MetadataDbArgs, offers_gcp
 from components.target import Target
-from preflight.mock_tables.common import OUTPUTS as COMMON_OUTPUTS
-from preflight.mock_tables.context import MockContext
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError
-from tests.helpers import only, program_plan
+from tests.helpers import mock_passwords, only, program_plan
 
 INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
@@ -101,10 +99,8 @@ def settings(plan: Plan) -> dict[str, Any]:
 
 
 def mock_password(plan: Plan) -> str:
-    """The value preflight's mock gives the RandomPassword: derived from its URN, as common.py does."""
-    resource = only(plan, PASSWORD)
-    context = MockContext(resource.urn, resource.type, resource.name, resource.inputs, {})
-    return str(COMMON_OUTPUTS[PASSWORD](context)["result"])
+    (password,) = mock_passwords(plan)
+    return password
 
 
 def test_private_services_access_reserves_a_range_on_the_clusters_vpc(plan: Plan) -> None:
