@@ -23,7 +23,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.metadata_db import offers_aws as offers
-from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs
+from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs, connection_string
 
 ENGINE = "postgres"
 PORT = 5432
@@ -76,19 +76,12 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
     )
     server = _instance(parent, name, args, tier, subnets, firewall, parameters, password)
 
-    connection_string = pulumi.Output.format(
-        "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require",
-        server.username,
-        password.result,
-        server.address,
-        server.port,
-        server.db_name,
-    )
+    url = connection_string(server.username, password.result, server.address, server.port, server.db_name)
     return DatabaseOutputs(
         host=server.address,
         port=server.port,
         database=server.db_name,
-        connection_string=pulumi.Output.secret(connection_string),
+        connection_string=url,
     )
 
 

@@ -21,7 +21,7 @@ import pulumi_random as random
 from pulumi_azure_native import authorization, dbforpostgresql, privatedns
 
 from components.global_names import unique_name
-from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs
+from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs, connection_string
 from components.metadata_db.offers_azure import (
     BACKUP_DAYS,
     DEFAULT_TIERS,
@@ -82,15 +82,11 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
         _delete_lock(parent, name, args, server)
 
     host = server.fully_qualified_domain_name
-    credentials = pulumi.Output.concat(args.admin_user, ":", password.result)
-    connection = pulumi.Output.concat(
-        "postgresql://", credentials, "@", host, f":{PORT}/", database.name, "?sslmode=require"
-    )
     return DatabaseOutputs(
         host=host,
         port=pulumi.Output.from_input(PORT),
         database=database.name,
-        connection_string=pulumi.Output.secret(connection),
+        connection_string=connection_string(args.admin_user, password.result, host, PORT, database.name),
     )
 
 

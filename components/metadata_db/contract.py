@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pulumi
 
@@ -42,3 +43,20 @@ class DatabaseOutputs:
     database: pulumi.Output[str]
     connection_string: pulumi.Output[str]
     """postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=require: a Pulumi secret, always."""
+
+
+def connection_string(
+    user: pulumi.Input[str],
+    password: pulumi.Input[str],
+    host: pulumi.Input[str],
+    port: pulumi.Input[int],
+    database: pulumi.Input[str],
+) -> pulumi.Output[str]:
+    """postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=require, user and password URL-encoded,
+    a secret whatever its parts are."""
+
+    def render(values: list[object]) -> str:
+        name, secret, address, number, db = (str(v) for v in values)
+        return f"postgresql://{quote(name, safe='')}:{quote(secret, safe='')}@{address}:{number}/{db}?sslmode=require"
+
+    return pulumi.Output.secret(pulumi.Output.all(user, password, host, port, database).apply(render))

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.metadata_db import offers_gcp as offers
-from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs
+from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs, connection_string
 
 EDITION = "ENTERPRISE"
 PORT = 5432
@@ -85,7 +84,9 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
         host=instance.private_ip_address,
         port=pulumi.Output.from_input(PORT),
         database=database.name,
-        connection_string=_connection_string(user, password, instance, database),
+        connection_string=connection_string(
+            user.name, password.result, instance.private_ip_address, PORT, database.name
+        ),
     )
 
 
@@ -195,19 +196,3 @@ def _instance(
         },
         opts=pulumi.ResourceOptions.merge(target.child_options(parent, keep=protect), extra),
     )
-
-
-def _connection_string(
-    user: gcp.sql.User,
-    password: random.RandomPassword,
-    instance: gcp.sql.DatabaseInstance,
-    database: gcp.sql.Database,
-) -> pulumi.Output[str]:
-    """postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=require, secret because the password is."""
-
-    def render(values: list[str]) -> str:
-        name, secret, host, db = values
-        return f"postgresql://{quote(name, safe='')}:{quote(secret, safe='')}@{host}:{PORT}/{db}?sslmode=require"
-
-    joined = pulumi.Output.all(user.name, password.result, instance.private_ip_address, database.name)
-    return pulumi.Output.secret(joined.apply(render))
