@@ -13,12 +13,17 @@ from preflight.drill import drill_config, run_drill
 from preflight.drill import render_text as render_drill
 from preflight.errors import InputError
 from preflight.plan import Plan, render_text
+from preflight.plan_file import load_plan
+from preflight.policy_packs import PolicyPackError, load_policy_config, run_policy_packs
+from preflight.policy_report import PolicyReport
+from preflight.policy_report import render_text as render_policy
 from preflight.stack_files import load_stack
 from preflight.synthesize import PROJECT_DIR, ProgramError, synthesize
 from stacks.config import ConfigError, parse_stack_config
 
 EXIT_OK = 0
 EXIT_PROGRAM_FAILED = 1
+EXIT_MANDATORY_VIOLATION = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -37,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("preflight: set PREFLIGHT_DEBUG=1 for the traceback", file=sys.stderr)
         return EXIT_PROGRAM_FAILED
+    except PolicyPackError as error:
+        print(f"preflight: {error}", file=sys.stderr)
+        return EXIT_PROGRAM_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="synthesize a stack offline and show what it would create")
     plan.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     plan.add_argument("--json", metavar="FILE", help="also write the plan as JSON to FILE ('-' for stdout)")
+    _add_policy_options(plan)
     plan.set_defaults(handler=_plan_command)
 
     drill = commands.add_parser("drill", help="work out on the plan what clients get when targets fail")
@@ -54,7 +63,24 @@ def _parser() -> argparse.ArgumentParser:
     drill.add_argument("--fail", action="append", required=True, metavar="TARGET", help="a target that fails (repeat)")
     drill.add_argument("--json", action="store_true", help="print the result as JSON")
     drill.set_defaults(handler=_drill_command)
+
+    policy = commands.add_parser("policy", help="check a stack or a plan graph with the policy packs")
+    source = policy.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help="stack name: synthesizes Pulumi.<stack>.yaml")
+    source.add_argument("--graph", type=Path, metavar="FILE.json", help="a graph in the plan JSON shape")
+    policy.add_argument("--json", action="store_true", help="print the violations as JSON")
+    _add_policy_options(policy)
+    policy.set_defaults(handler=_policy_command)
     return parser
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pack", action="append", type=Path, metavar="DIR", help="a policy pack directory (repeat; default: policies/)"
+    )
+    parser.add_argument(
+        "--policy-config", type=Path, metavar="FILE.json", help="policy config, as for pulumi --policy-pack-config"
+    )
 
 
 def plan_stack(project_dir: Path, stack: str) -> Plan:
@@ -68,16 +94,39 @@ def plan_stack(project_dir: Path, stack: str) -> Plan:
 
 
 def _plan_command(args: argparse.Namespace) -> int:
+    """The plan with what the policy packs say of it; the gate itself is `preflight policy`."""
     plan = plan_stack(args.project_dir, args.stack)
+    report = _check_policies(args, plan)
+    document = {**plan.to_json(), "policy": report.to_json()}
     if args.json == "-":
-        json.dump(plan.to_json(), sys.stdout, indent=2, sort_keys=True)
+        json.dump(document, sys.stdout, indent=2, sort_keys=True)
         print()
         return EXIT_OK
     print(render_text(plan))
+    print()
+    print(render_policy(report, plan))
     if args.json:
-        _write_json(Path(args.json), plan.to_json())
+        _write_json(Path(args.json), document)
         print(f"\nPlan written to {args.json}")
     return EXIT_OK
+
+
+def _policy_command(args: argparse.Namespace) -> int:
+    """Exit 1 when any mandatory policy is violated, as `pulumi preview --policy-pack` fails."""
+    plan = load_plan(args.graph) if args.graph else plan_stack(args.project_dir, args.stack)
+    report = _check_policies(args, plan)
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2, sort_keys=True)
+        print()
+    else:
+        print(render_policy(report, plan))
+    return EXIT_MANDATORY_VIOLATION if report.mandatory else EXIT_OK
+
+
+def _check_policies(args: argparse.Namespace, plan: Plan) -> PolicyReport:
+    packs = args.pack or [args.project_dir / "policies"]
+    config = load_policy_config(args.policy_config) if args.policy_config else {}
+    return run_policy_packs(plan, packs, config)
 
 
 def _drill_command(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""Rule families of the mlplatform policy pack, one module each."""

@@ -1,0 +1,270 @@
+"""Run real policy packs over a plan through Pulumi's Analyzer gRPC protocol, as the engine does.
+
+Each pack runs as its own process (`python -m pulumi.policy`, the launcher the CLI uses for
+Python packs), binds a loopback port and prints it. preflight then does what `pulumi
+preview --policy-pack` does with it: GetAnalyzerInfo, Configure with the reconciled policy
+config (schema defaults, the pack's initial config, the user's config file, validated
+against each policy's schema), Analyze once per resource with its provider, and
+AnalyzeStack once with every resource, its parent and its dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+import jsonschema
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from preflight.errors import InputError
+from preflight.plan import Plan, PlannedResource
+from preflight.policy_report import PolicyReport, Violation
+
+START_TIMEOUT_SECONDS = 60.0
+LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY, "disabled": analyzer_pb2.DISABLED}
+LEVEL_NAMES = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.REMEDIATE: "mandatory",  # a violation left after remediation blocks like a mandatory one
+    analyzer_pb2.DISABLED: "disabled",
+}
+
+
+class PolicyPackError(Exception):
+    """A pack that would not start or answer: str() is the one line to print."""
+
+
+def run_policy_packs(plan: Plan, pack_dirs: list[Path], config: Mapping[str, Any] | None = None) -> PolicyReport:
+    """Analyze the plan with every pack (in parallel, one process each) and gather the violations."""
+    for pack_dir in pack_dirs:
+        if not (pack_dir / "PulumiPolicy.yaml").is_file():
+            raise InputError(f"{pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
+    with ThreadPoolExecutor(max_workers=max(len(pack_dirs), 1)) as pool:
+        results = list(pool.map(lambda pack_dir: _run_pack(plan, pack_dir, config or {}), pack_dirs))
+    names = tuple(name for name, _ in results)
+    violations = tuple(violation for _, found in results for violation in found)
+    return PolicyReport(packs=names, resources=len(plan.resources), violations=violations)
+
+
+def load_policy_config(path: Path) -> dict[str, Any]:
+    """A policy config file as `pulumi preview --policy-pack-config` takes it: JSON, policy name to level or object."""
+    try:
+        document = json.loads(path.read_text())
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the policy config ({error.strerror})") from None
+    except ValueError as error:
+        raise InputError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{path}: a policy config is a JSON object of policy name to level or settings")
+    return document
+
+
+def _run_pack(plan: Plan, pack_dir: Path, config: Mapping[str, Any]) -> tuple[str, list[Violation]]:
+    with _pack_process(pack_dir, plan.project, plan.stack) as stub:
+        info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+        stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=reconcile_config(info, config)))
+        requests = _Requests(plan)
+        found: list[tuple[str, analyzer_pb2.AnalyzeDiagnostic]] = []
+        for resource in plan.resources:
+            # A violation reported without a URN is about the resource analyzed, as the engine reads it.
+            found += [(d.urn or resource.urn, d) for d in stub.Analyze(requests.analyze(resource)).diagnostics]
+        found += [(d.urn, d) for d in stub.AnalyzeStack(requests.analyze_stack()).diagnostics]
+    violations = [
+        Violation(
+            pack=d.policyPackName or info.name,
+            policy=d.policyName,
+            urn=urn,
+            message=d.message,
+            level=LEVEL_NAMES.get(d.enforcementLevel, "advisory"),
+        )
+        for urn, d in found
+    ]
+    return info.name, violations
+
+
+@contextmanager
+def _pack_process(pack_dir: Path, project: str, stack: str) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """Start the pack the way the engine does and yield a stub on the port it prints."""
+    environment = {**os.environ, "PULUMI_PROJECT": project, "PULUMI_STACK": stack, "PULUMI_DRY_RUN": "true"}
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir.resolve())],
+        cwd=pack_dir,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        port = _read_port(process, pack_dir)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=START_TIMEOUT_SECONDS)
+            yield analyzer_pb2_grpc.AnalyzerStub(channel)
+    except grpc.RpcError as error:
+        raise PolicyPackError(f"{pack_dir}: the policy pack failed: {_rpc_message(error)}") from None
+    finally:
+        process.kill()
+        process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
+
+
+def _read_port(process: subprocess.Popen[bytes], pack_dir: Path) -> int:
+    assert process.stdout is not None and process.stderr is not None
+    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_SECONDS)
+    line = process.stdout.readline().decode().strip() if ready else ""
+    if line.isdigit():
+        return int(line)
+    if process.poll() is None:
+        process.kill()
+    errors = process.stderr.read().decode().strip().splitlines()
+    reason = errors[-1] if errors else f"no port printed within {START_TIMEOUT_SECONDS:.0f} s"
+    raise PolicyPackError(f"{pack_dir}: the policy pack did not start: {reason}")
+
+
+def _rpc_message(error: grpc.RpcError) -> str:
+    details = getattr(error, "details", lambda: None)()
+    return str(details or error).strip().splitlines()[-1]
+
+
+# --- policy config, reconciled as the engine does ---------------------------------------------
+
+
+def reconcile_config(info: analyzer_pb2.AnalyzerInfo, user: Mapping[str, Any]) -> dict[str, analyzer_pb2.PolicyConfig]:
+    """Every policy's level and properties: schema defaults < pack initial config < the user's file.
+
+    The key "all" sets the level of every policy, as in Pulumi's policy config files.
+    Properties are validated against the policy's schema; a bad value is an InputError.
+    """
+    policies = {policy.name: policy for policy in info.policies}
+    unknown = sorted(set(user) - set(policies) - {"all"})
+    if unknown:
+        raise InputError(f"policy config: pack '{info.name}' has no policy named {', '.join(unknown)}")
+    configured: dict[str, analyzer_pb2.PolicyConfig] = {}
+    for name, policy in policies.items():
+        level = policy.enforcementLevel
+        schema = _schema_of(policy)
+        properties = {key: spec["default"] for key, spec in schema["properties"].items() if "default" in spec}
+        for layer in (_initial_config(info, name), _as_layer(user.get("all"), "all"), _as_layer(user.get(name), name)):
+            level_name = layer.pop("enforcementLevel", None)
+            if level_name is not None:
+                level = LEVELS[level_name]
+            properties.update(layer)
+        try:
+            jsonschema.validate(properties, schema)
+        except jsonschema.ValidationError as error:
+            where = ".".join(str(part) for part in error.absolute_path)
+            raise InputError(f"policy config: {name}.{where}: {error.message}") from None
+        struct = struct_pb2.Struct()
+        struct.update(properties)
+        configured[name] = analyzer_pb2.PolicyConfig(enforcementLevel=level, properties=struct)
+    return configured
+
+
+def _schema_of(policy: analyzer_pb2.PolicyInfo) -> dict[str, Any]:
+    properties = {key: _plain(value) for key, value in policy.configSchema.properties.items()}
+    return {"type": "object", "properties": properties, "required": list(policy.configSchema.required)}
+
+
+def _initial_config(info: analyzer_pb2.AnalyzerInfo, name: str) -> dict[str, Any]:
+    if name not in info.initialConfig:
+        return {}
+    initial = info.initialConfig[name]
+    layer: dict[str, Any] = {key: _plain(value) for key, value in initial.properties.items()}
+    if initial.enforcementLevel != analyzer_pb2.ADVISORY:  # proto3: 0 (advisory) is also "not set"
+        layer["enforcementLevel"] = LEVEL_NAMES[initial.enforcementLevel]
+    return layer
+
+
+def _as_layer(value: Any, name: str) -> dict[str, Any]:
+    """A user config entry: a level name, or an object with an optional enforcementLevel."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        value = {"enforcementLevel": value}
+    if not isinstance(value, dict):
+        raise InputError(f"policy config: {name}: expected a level or an object, got {type(value).__name__}")
+    level = value.get("enforcementLevel")
+    if level is not None and level not in LEVELS:
+        raise InputError(f"policy config: {name}.enforcementLevel: '{level}' is not one of {', '.join(LEVELS)}")
+    if name == "all" and set(value) - {"enforcementLevel"}:
+        raise InputError("policy config: all: only enforcementLevel can be set for every policy")
+    return dict(value)
+
+
+def _plain(value: Any) -> Any:
+    """A protobuf Struct/ListValue/Value as plain Python."""
+    if isinstance(value, struct_pb2.Struct):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, struct_pb2.ListValue):
+        return [_plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# --- requests ------------------------------------------------------------------------------------------
+
+
+class _Requests:
+    """The Analyze and AnalyzeStack messages for a plan; each resource's Struct is built once."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self._structs: dict[str, struct_pb2.Struct] = {}
+
+    def _struct(self, resource: PlannedResource) -> struct_pb2.Struct:
+        struct = self._structs.get(resource.urn)
+        if struct is None:
+            struct = struct_pb2.Struct()
+            struct.update(resource.inputs)
+            self._structs[resource.urn] = struct
+        return struct
+
+    def _provider(self, resource: PlannedResource) -> analyzer_pb2.AnalyzerProviderResource | None:
+        provider = self._plan.get(resource.provider) if resource.provider else None
+        if provider is None:
+            return None
+        return analyzer_pb2.AnalyzerProviderResource(
+            type=provider.type, properties=self._struct(provider), urn=provider.urn, name=provider.name
+        )
+
+    @staticmethod
+    def _options(resource: PlannedResource) -> analyzer_pb2.AnalyzerResourceOptions:
+        return analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent or "")
+
+    def analyze(self, resource: PlannedResource) -> analyzer_pb2.AnalyzeRequest:
+        return analyzer_pb2.AnalyzeRequest(
+            type=resource.type,
+            properties=self._struct(resource),
+            urn=resource.urn,
+            name=resource.name,
+            options=self._options(resource),
+            provider=self._provider(resource),
+        )
+
+    def analyze_stack(self) -> analyzer_pb2.AnalyzeStackRequest:
+        return analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=resource.type,
+                    properties=self._struct(resource),
+                    urn=resource.urn,
+                    name=resource.name,
+                    options=self._options(resource),
+                    provider=self._provider(resource),
+                    parent=resource.parent or "",
+                    dependencies=list(resource.dependencies),
+                )
+                for resource in self._plan.resources
+            ]
+        )
