@@ -27,23 +27,25 @@ $(SCHEMAS): tests/k8s_schemas/package.json
 test: $(STAMP) $(SCHEMAS)  ## the whole test suite, offline
 	$(PY) -m pytest -q
 
-lint: $(STAMP)  ## ruff and a type check against the SDKs' own type hints
+lint: $(STAMP)  ## ruff, a type check against the SDKs' own type hints, actionlint on the users' workflows
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/actionlint
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: $(STAMP)  ## synthesis figures (see README)
+bench: $(STAMP)  ## synthesis and policy figures (see README)
 	$(PY) benchmarks/synthesis.py
+	$(PY) benchmarks/policy.py
 
-preview:  ## real CLI and credentials: pulumi preview --stack $(STACK)
-	pulumi preview --stack $(STACK)
+preview:  ## real CLI and credentials: pulumi preview --stack $(STACK) with the policy pack
+	pulumi preview --stack $(STACK) --policy-pack policies
 
-up:  ## real CLI and credentials
-	pulumi up --stack $(STACK)
+up:  ## real CLI and credentials, with the policy pack
+	pulumi up --stack $(STACK) --policy-pack policies
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules policies/venv

@@ -114,7 +114,7 @@ def _plan_command(args: argparse.Namespace) -> int:
 def _policy_command(args: argparse.Namespace) -> int:
     """Exit 1 when any mandatory policy is violated, as `pulumi preview --policy-pack` fails."""
     plan = load_plan(args.graph) if args.graph else plan_stack(args.project_dir, args.stack)
-    report = _check_policies(args, plan)
+    report = _check_policies(args, plan, required=True)
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=2, sort_keys=True)
         print()
@@ -123,8 +123,10 @@ def _policy_command(args: argparse.Namespace) -> int:
     return EXIT_MANDATORY_VIOLATION if report.mandatory else EXIT_OK
 
 
-def _check_policies(args: argparse.Namespace, plan: Plan) -> PolicyReport:
-    packs = args.pack or [args.project_dir / "policies"]
+def _check_policies(args: argparse.Namespace, plan: Plan, *, required: bool = False) -> PolicyReport:
+    """Run the packs given, else the project's own policies/ (when it has one, or fail if required)."""
+    default = args.project_dir / "policies"
+    packs = args.pack or ([default] if (default / "PulumiPolicy.yaml").is_file() or required else [])
     config = load_policy_config(args.policy_config) if args.policy_config else {}
     return run_policy_packs(plan, packs, config)
 

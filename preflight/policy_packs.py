@@ -15,9 +15,9 @@ import os
 import select
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,65 +70,101 @@ def load_policy_config(path: Path) -> dict[str, Any]:
 
 
 def _run_pack(plan: Plan, pack_dir: Path, config: Mapping[str, Any]) -> tuple[str, list[Violation]]:
-    with _pack_process(pack_dir, plan.project, plan.stack) as stub:
-        info = stub.GetAnalyzerInfo(empty_pb2.Empty())
-        stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=reconcile_config(info, config)))
+    with RunningPolicyPack(pack_dir, plan.project, plan.stack) as pack:
+        pack.configure(config)
+        return pack.name, pack.analyze(plan)
+
+
+class RunningPolicyPack:
+    """One policy pack process, started the way the engine starts it, and a client on its port.
+
+    Used as a context manager; the process is killed on exit. One process can analyze many
+    plans (the tests do), each after a configure().
+    """
+
+    def __init__(self, pack_dir: Path, project: str, stack: str) -> None:
+        self._pack_dir = pack_dir
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close(), after the process
+        environment = {**os.environ, "PULUMI_PROJECT": project, "PULUMI_STACK": stack, "PULUMI_DRY_RUN": "true"}
+        self._process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir.resolve())],
+            cwd=pack_dir,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+        )
+        try:
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{self._read_port()}")
+            self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+            self.info: analyzer_pb2.AnalyzerInfo = self._call(self._stub.GetAnalyzerInfo, empty_pb2.Empty())
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def name(self) -> str:
+        return str(self.info.name)
+
+    def __enter__(self) -> RunningPolicyPack:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if hasattr(self, "_channel"):
+            self._channel.close()
+        self._process.kill()
+        self._process.wait()
+        if self._process.stdout:
+            self._process.stdout.close()
+        self._errors.close()
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """Send every policy's level and properties, reconciled from the user's config."""
+        request = analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=reconcile_config(self.info, config))
+        self._call(self._stub.Configure, request)
+
+    def analyze(self, plan: Plan) -> list[Violation]:
+        """Analyze per resource with its provider, then AnalyzeStack once, as a preview does."""
         requests = _Requests(plan)
-        found: list[tuple[str, analyzer_pb2.AnalyzeDiagnostic]] = []
+        found: list[tuple[str, Any]] = []
         for resource in plan.resources:
             # A violation reported without a URN is about the resource analyzed, as the engine reads it.
-            found += [(d.urn or resource.urn, d) for d in stub.Analyze(requests.analyze(resource)).diagnostics]
-        found += [(d.urn, d) for d in stub.AnalyzeStack(requests.analyze_stack()).diagnostics]
-    violations = [
-        Violation(
-            pack=d.policyPackName or info.name,
-            policy=d.policyName,
-            urn=urn,
-            message=d.message,
-            level=LEVEL_NAMES.get(d.enforcementLevel, "advisory"),
-        )
-        for urn, d in found
-    ]
-    return info.name, violations
+            response = self._call(self._stub.Analyze, requests.analyze(resource))
+            found += [(d.urn or resource.urn, d) for d in response.diagnostics]
+        response = self._call(self._stub.AnalyzeStack, requests.analyze_stack())
+        found += [(d.urn, d) for d in response.diagnostics]
+        return [
+            Violation(
+                pack=d.policyPackName or self.name,
+                policy=d.policyName,
+                urn=urn,
+                message=d.message,
+                level=LEVEL_NAMES.get(d.enforcementLevel, "advisory"),
+            )
+            for urn, d in found
+        ]
 
+    def _call(self, method: Any, request: Any) -> Any:
+        try:
+            return method(request, timeout=START_TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            raise PolicyPackError(f"{self._pack_dir}: the policy pack failed: {_rpc_message(error)}") from None
 
-@contextmanager
-def _pack_process(pack_dir: Path, project: str, stack: str) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    """Start the pack the way the engine does and yield a stub on the port it prints."""
-    environment = {**os.environ, "PULUMI_PROJECT": project, "PULUMI_STACK": stack, "PULUMI_DRY_RUN": "true"}
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir.resolve())],
-        cwd=pack_dir,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        port = _read_port(process, pack_dir)
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            grpc.channel_ready_future(channel).result(timeout=START_TIMEOUT_SECONDS)
-            yield analyzer_pb2_grpc.AnalyzerStub(channel)
-    except grpc.RpcError as error:
-        raise PolicyPackError(f"{pack_dir}: the policy pack failed: {_rpc_message(error)}") from None
-    finally:
-        process.kill()
-        process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
-
-
-def _read_port(process: subprocess.Popen[bytes], pack_dir: Path) -> int:
-    assert process.stdout is not None and process.stderr is not None
-    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_SECONDS)
-    line = process.stdout.readline().decode().strip() if ready else ""
-    if line.isdigit():
-        return int(line)
-    if process.poll() is None:
-        process.kill()
-    errors = process.stderr.read().decode().strip().splitlines()
-    reason = errors[-1] if errors else f"no port printed within {START_TIMEOUT_SECONDS:.0f} s"
-    raise PolicyPackError(f"{pack_dir}: the policy pack did not start: {reason}")
+    def _read_port(self) -> int:
+        stdout = self._process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], START_TIMEOUT_SECONDS)
+        line = stdout.readline().decode().strip() if ready else ""
+        if line.isdigit():
+            return int(line)
+        self._process.kill()
+        self._process.wait()
+        self._errors.seek(0)
+        errors = self._errors.read().decode().strip().splitlines()
+        reason = errors[-1] if errors else f"no port printed within {START_TIMEOUT_SECONDS:.0f} s"
+        raise PolicyPackError(f"{self._pack_dir}: the policy pack did not start: {reason}")
 
 
 def _rpc_message(error: grpc.RpcError) -> str:

@@ -41,6 +41,8 @@ class PolicyReport:
 
 def render_text(report: PolicyReport, plan: Plan) -> str:
     """One block per resource with violations, mandatory ones first; a summary line on top."""
+    if not report.packs:
+        return "No policy pack was run (the project has no policies/ directory)."
     advisory = len(report.violations) - len(report.mandatory)
     lines = [
         f"{plan.project}/{plan.stack}: {report.resources} resources checked by policy pack(s) "

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from preflight.cli import plan_stack
 from preflight.plan import Plan
+from preflight.policy_packs import RunningPolicyPack
 from preflight.synthesize import PROJECT_DIR
+from tests.policy_helpers import PACK_DIR, STACK
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +26,10 @@ def prod_plan() -> Plan:
 @pytest.fixture(scope="session", params=["dev", "prod"])
 def stack_plan(request: pytest.FixtureRequest, dev_plan: Plan, prod_plan: Plan) -> Plan:
     return dev_plan if request.param == "dev" else prod_plan
+
+
+@pytest.fixture(scope="session")
+def policy_pack() -> Iterator[RunningPolicyPack]:
+    """The real policy pack, one process for the session, answering over the analyzer protocol."""
+    with RunningPolicyPack(PACK_DIR, "mlplatform", STACK) as pack:
+        yield pack

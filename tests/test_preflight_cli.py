@@ -47,6 +47,12 @@ def test_plan_json_has_the_documented_shape(prod_json: dict) -> None:
             assert reference is None or reference in urns, f"{resource['urn']} points at unknown {reference}"
 
 
+def test_plan_json_carries_the_policy_packs_verdict(prod_json: dict) -> None:
+    policy = prod_json["policy"]
+    assert policy["packs"] == ["mlplatform"] and policy["resources"] == len(prod_json["resources"])
+    assert policy["violations"] == []
+
+
 def test_prod_plan_has_a_model_bucket_and_storage_for_every_target(prod_json: dict) -> None:
     by_urn = {r["urn"]: r for r in prod_json["resources"]}
     targets = {r["name"] for r in prod_json["resources"] if r["type"] == "mlplatform:platform:Footprint"}
