@@ -104,6 +104,16 @@ def _s3_bucket_policy(props: Mapping[str, Any]) -> list[str]:
     return _public_statements(props.get("policy"))
 
 
+def _s3_bucket(props: Mapping[str, Any]) -> list[str]:
+    """A Bucket's own canned ACL, its inline grants ({type, uri, permissions}) and its inline policy."""
+    problems = _s3_acl(props)
+    for grant in items(props.get("grants")):
+        if field(grant, "uri") in _PUBLIC_S3_GRANTEES:
+            permissions = ", ".join(str(p) for p in items(field(grant, "permissions")))
+            problems.append(f"bucket grants {permissions} to {field(grant, 'uri')}.")
+    return problems + _s3_bucket_policy(props)
+
+
 def _gcs_bucket(props: Mapping[str, Any]) -> list[str]:
     if props.get("publicAccessPrevention") != "enforced":
         return ["publicAccessPrevention must be 'enforced' so no IAM grant or ACL can make the bucket public."]
@@ -126,7 +136,8 @@ no_public_storage = _resource_policy(
     "No bucket, container or object is readable by the public.",
     {
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _s3_public_access_block,
-        "aws:s3/bucket:Bucket": _s3_acl,
+        "aws:s3/bucket:Bucket": _s3_bucket,
+        "aws:s3/bucketV2:BucketV2": _s3_bucket,
         "aws:s3/bucketAcl:BucketAcl": _s3_acl,
         "aws:s3/bucketAclV2:BucketAclV2": _s3_acl,
         "aws:s3/bucketPolicy:BucketPolicy": _s3_bucket_policy,
@@ -165,6 +176,7 @@ storage_encrypted = _resource_policy(
     "Buckets, storage accounts and volumes are encrypted at rest.",
     {
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _s3_encryption,
+        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": _s3_encryption,
         "aws:ebs/volume:Volume": _ebs_volume,
         "azure-native:storage:StorageAccount": _azure_storage_encryption,
     },
@@ -362,17 +374,36 @@ _AZURE_LOCKS = (
 )
 
 
+_DELETE_BLOCKING_LEVELS = ("CanNotDelete", "ReadOnly")  # a ReadOnly lock forbids deletion too
+
+
 def _locked(server: PolicyResource, locks: list[PolicyResource]) -> bool:
-    """A CanNotDelete lock on the server itself (by dependency or scope) or on its resource group."""
-    name = str(server.props.get("serverName") or "")
-    group = str(server.props.get("resourceGroupName") or "")
+    """A CanNotDelete (or ReadOnly) lock on the server itself or on its resource group.
+
+    A lock covers the server when it depends on it, when its scope is the server's or its
+    resource group's ID, when it is a resource-level lock naming the server, or when it is a
+    resource-group-level lock on the server's group. Azure resource IDs are case-insensitive.
+    """
+    name = str(server.props.get("serverName") or "").lower()
+    group = str(server.props.get("resourceGroupName") or "").lower()
     for lock in locks:
-        if lock.props.get("level") != "CanNotDelete":
+        if lock.props.get("level") not in _DELETE_BLOCKING_LEVELS:
             continue
-        scope = str(lock.props.get("scope") or "")
-        if server in lock.dependencies or (name and scope.endswith(f"/flexibleServers/{name}")):
+        if server in lock.dependencies:
             return True
-        if lock.resource_type.endswith("ResourceGroupLevel") and group and lock.props.get("resourceGroupName") == group:
+        scope = str(lock.props.get("scope") or "").lower().rstrip("/")
+        if name and scope.endswith(f"/flexibleservers/{name}"):
+            return True
+        if group and scope.endswith(f"/resourcegroups/{group}"):
+            return True
+        lock_group = str(lock.props.get("resourceGroupName") or "").lower()
+        if not group or lock_group != group:
+            continue
+        if lock.resource_type.endswith("ResourceGroupLevel"):
+            return True
+        named = str(lock.props.get("resourceName") or "").lower()
+        kind = str(lock.props.get("resourceType") or "").lower()
+        if lock.resource_type.endswith("ResourceLevel") and name and named == name and kind == "flexibleservers":
             return True
     return False
 
@@ -387,7 +418,7 @@ def _unprotected(resource: PolicyResource, locks: list[PolicyResource]) -> str |
             return "settings.deletionProtectionEnabled must be true (and deletionProtection not false)."
         return None
     if resource.resource_type == "azure-native:dbforpostgresql:Server":
-        return None if _locked(resource, locks) else "no CanNotDelete management lock covers the server."
+        return None if _locked(resource, locks) else "no CanNotDelete (or ReadOnly) management lock covers the server."
     return None
 
 
