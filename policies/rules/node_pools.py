@@ -25,12 +25,22 @@ FALLBACK_LABEL = "mlplatform.io/fallback"
 _AWS_GPU_FAMILY = re.compile(r"^(g|gr|p)\d")
 # GCP machine families with GPUs attached by the machine type itself (A2/A3/A4: A100/H100/B200, G2/G4: L4/RTX).
 _GCP_GPU_MACHINE = re.compile(r"^(a2|a3|a4|g2|g4)-")
-# Azure's GPU sizes are the N family: NC, ND, NG, NV.
+# Azure's GPU sizes are the N family: NC, ND, NG, NV; the vCPU count after the letters is the size in the series.
 _AZURE_GPU_SIZE = re.compile(r"^Standard_N[CDGV]", re.IGNORECASE)
+_AZURE_SIZE_VCPUS = re.compile(r"^(Standard_N[A-Z])\d+", re.IGNORECASE)
+# A GCP zone (us-central1-a), as opposed to a region (us-central1).
+_GCP_ZONE = re.compile(r"^[a-z]+-[a-z]+\d+-[a-z]$")
+# GKE spreads a regional cluster's nodes over three of the region's zones unless told otherwise.
+_GKE_DEFAULT_REGIONAL_ZONES = 3
 
 
 @dataclass(frozen=True)
 class NodePool:
+    """One node pool. accelerator is the kind of GPU ('' for none), written so that two pools of
+    the same GPU agree whatever their size: the EC2 family (g6), the Azure series without its vCPU
+    count (Standard_NCas_T4_v3), the GKE guest accelerator (nvidia-tesla-t4) or GPU machine series
+    (g2-standard). min_size and max_size count nodes in all of the pool's zones."""
+
     cloud: str
     name: str
     cluster: str
@@ -66,8 +76,8 @@ def _labels(value: Any) -> dict[str, str]:
 def _aws_managed(props: Mapping[str, Any], name: str) -> list[NodePool]:
     machine_types = tuple(str(t) for t in items(props.get("instanceTypes")))
     ami_type = str(props.get("amiType") or "")
-    gpu_types = [t for t in machine_types if _AWS_GPU_FAMILY.match(t)]
-    accelerator = ",".join(sorted(gpu_types)) or (ami_type if ("NVIDIA" in ami_type or "GPU" in ami_type) else "")
+    gpu_families = {t.split(".")[0] for t in machine_types if _AWS_GPU_FAMILY.match(t)}
+    accelerator = ",".join(sorted(gpu_families)) or (ami_type if ("NVIDIA" in ami_type or "GPU" in ami_type) else "")
     cluster = props.get("cluster") if isinstance(props.get("cluster"), str) else props.get("clusterName")
     return [
         NodePool(
@@ -95,7 +105,7 @@ def _aws_self_managed(props: Mapping[str, Any], name: str) -> list[NodePool]:
             name=name,
             cluster=cluster if isinstance(cluster, str) else "",
             machine_types=(machine_type,) if machine_type else (),
-            accelerator=(machine_type or "gpu") if gpu else "",
+            accelerator=(machine_type.split(".")[0] or "gpu") if gpu else "",
             spot=bool(props.get("spotPrice")),
             labels=_labels(props.get("labels")),
             min_size=number(props.get("minSize"), 1.0),
@@ -104,16 +114,27 @@ def _aws_self_managed(props: Mapping[str, Any], name: str) -> list[NodePool]:
     ]
 
 
-def _gcp_pool(pool: Mapping[str, Any], name: str, cluster: str) -> NodePool:
+def _gcp_cluster_zones(location: Any, node_locations: Any) -> int:
+    """How many zones a GKE cluster puts its nodes in (a zonal cluster's nodeLocations leave out its own zone)."""
+    zonal = bool(_GCP_ZONE.match(str(location or "")))
+    listed = len(items(node_locations))
+    if listed:
+        return listed + 1 if zonal else listed
+    return 1 if zonal else _GKE_DEFAULT_REGIONAL_ZONES
+
+
+def _gcp_pool(pool: Mapping[str, Any], name: str, cluster: str, cluster_zones: int) -> NodePool:
+    """A GKE pool; its node counts (but not its totals) are per zone, in its own zones or else its cluster's."""
     config = mapping(pool.get("nodeConfig"))
     machine_type = str(config.get("machineType") or "")
-    accelerators = sorted(str(field(a, "type") or "") for a in items(config.get("guestAccelerators")))
-    accelerator = ",".join(a for a in accelerators if a)
-    if not accelerator and _GCP_GPU_MACHINE.match(machine_type):
-        accelerator = machine_type.split("-")[0]
+    if _GCP_GPU_MACHINE.match(machine_type):  # the machine brings its GPU; guestAccelerators may or may not say so
+        accelerator = "-".join(machine_type.split("-")[:2])
+    else:
+        accelerators = sorted({str(field(a, "type") or "") for a in items(config.get("guestAccelerators"))})
+        accelerator = ",".join(a for a in accelerators if a)
     autoscaling = mapping(pool.get("autoscaling"))
-    fixed = number(pool.get("nodeCount", pool.get("initialNodeCount")), 0.0)
-    zones = max(len(items(pool.get("nodeLocations"))), 1)
+    zones = len(items(pool.get("nodeLocations"))) or cluster_zones
+    fixed = number(pool.get("nodeCount", pool.get("initialNodeCount")), 0.0) * zones
     if autoscaling:
         min_size = number(autoscaling.get("totalMinNodeCount"), number(autoscaling.get("minNodeCount")) * zones)
         max_size = number(autoscaling.get("totalMaxNodeCount"), number(autoscaling.get("maxNodeCount")) * zones)
@@ -134,18 +155,20 @@ def _gcp_pool(pool: Mapping[str, Any], name: str, cluster: str) -> NodePool:
 
 def _gcp_node_pool(props: Mapping[str, Any], name: str) -> list[NodePool]:
     cluster = "/".join(str(props.get(key) or "") for key in ("project", "location", "cluster"))
-    return [_gcp_pool(props, name, cluster)]
+    # The cluster's nodeLocations are not among the pool's inputs: a regional cluster counts as GKE's default.
+    return [_gcp_pool(props, name, cluster, _gcp_cluster_zones(props.get("location"), None))]
 
 
 def _gcp_cluster(props: Mapping[str, Any], name: str) -> list[NodePool]:
-    pools = [_gcp_pool(mapping(pool), name, name) for pool in items(props.get("nodePools"))]
+    zones = _gcp_cluster_zones(props.get("location"), props.get("nodeLocations"))
+    pools = [_gcp_pool(mapping(pool), name, name, zones) for pool in items(props.get("nodePools"))]
     if props.get("nodeConfig") is not None and not is_true(props.get("removeDefaultNodePool")):
         default = {
             "name": "default-pool",
             "nodeConfig": props.get("nodeConfig"),
             "nodeCount": props.get("initialNodeCount"),
         }
-        pools.append(_gcp_pool(default, name, name))
+        pools.append(_gcp_pool(default, name, name, zones))
     return pools
 
 
@@ -158,7 +181,7 @@ def _azure_pool(pool: Mapping[str, Any], name: str, cluster: str) -> NodePool:
         name=str(pool.get("agentPoolName") or pool.get("name") or name),
         cluster=cluster,
         machine_types=(vm_size,) if vm_size else (),
-        accelerator=vm_size if _AZURE_GPU_SIZE.match(vm_size) else "",
+        accelerator=_AZURE_SIZE_VCPUS.sub(r"\1", vm_size) if _AZURE_GPU_SIZE.match(vm_size) else "",
         spot=str(pool.get("scaleSetPriority") or "Regular").lower() == "spot",
         labels=_labels(pool.get("nodeLabels")),
         min_size=number(pool.get("minCount"), count) if autoscaling else count,
