@@ -9,6 +9,10 @@ import sys
 import traceback
 from pathlib import Path
 
+from preflight.compare import compare_gpu, render_comparison
+from preflight.cost import price_plan
+from preflight.cost_diff import diff_costs, render_markdown
+from preflight.cost_render import render_cost
 from preflight.drill import drill_config, run_drill
 from preflight.drill import render_text as render_drill
 from preflight.errors import InputError
@@ -19,6 +23,8 @@ from preflight.policy_report import PolicyReport
 from preflight.policy_report import render_text as render_policy
 from preflight.stack_files import load_stack
 from preflight.synthesize import PROJECT_DIR, ProgramError, synthesize
+from preflight.timeline import build_timeline
+from preflight.timeline import render_text as render_timeline
 from stacks.config import ConfigError, parse_stack_config
 
 EXIT_OK = 0
@@ -71,6 +77,25 @@ def _parser() -> argparse.ArgumentParser:
     policy.add_argument("--json", action="store_true", help="print the violations as JSON")
     _add_policy_options(policy)
     policy.set_defaults(handler=_policy_command)
+
+    cost = commands.add_parser("cost", help="monthly cost per target at idle and at peak, from the price table")
+    cost.add_argument("--stack", required=True, help="stack name: synthesizes Pulumi.<stack>.yaml")
+    cost.add_argument("--against", type=Path, metavar="BASE.json", help="a base plan JSON: the change, as Markdown")
+    cost.add_argument("--json", action="store_true", help="print the figures as JSON")
+    cost.set_defaults(handler=_cost_command)
+
+    compare = commands.add_parser("compare", help="the same GPU workload priced on each cloud, cheapest first")
+    compare.add_argument("--gpu", required=True, help="accelerator: T4, L4, A10G, A10, A100 or H100")
+    compare.add_argument("--hours", required=True, type=float, help="GPU hours of the workload")
+    compare.add_argument("--count", type=int, default=1, help="GPUs used at once (default 1)")
+    compare.add_argument("--spot", action="store_true", help="price spot capacity instead of on demand")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.set_defaults(handler=_compare_command)
+
+    timeline = commands.add_parser("timeline", help="how long `pulumi up` takes: the critical path of the plan")
+    timeline.add_argument("--stack", required=True, help="stack name: synthesizes Pulumi.<stack>.yaml")
+    timeline.add_argument("--json", action="store_true", help="print the timeline as JSON")
+    timeline.set_defaults(handler=_timeline_command)
     return parser
 
 
@@ -97,7 +122,9 @@ def _plan_command(args: argparse.Namespace) -> int:
     """The plan with what the policy packs say of it; the gate itself is `preflight policy`."""
     plan = plan_stack(args.project_dir, args.stack)
     report = _check_policies(args, plan)
-    document = {**plan.to_json(), "policy": report.to_json()}
+    cost = price_plan(plan)
+    timeline = build_timeline(plan)
+    document = {**plan.to_json(), "policy": report.to_json(), "cost": cost.to_json(), "timeline": timeline.to_json()}
     if args.json == "-":
         json.dump(document, sys.stdout, indent=2, sort_keys=True)
         print()
@@ -105,6 +132,8 @@ def _plan_command(args: argparse.Namespace) -> int:
     print(render_text(plan))
     print()
     print(render_policy(report, plan))
+    print(f"\nMonthly cost: {cost.idle:,.2f} {cost.currency} idle, {cost.peak:,.2f} at peak (preflight cost)")
+    print(f"Deploy: about {timeline.critical_minutes:.0f} min on the critical path (preflight timeline)")
     if args.json:
         _write_json(Path(args.json), document)
         print(f"\nPlan written to {args.json}")
@@ -121,6 +150,37 @@ def _policy_command(args: argparse.Namespace) -> int:
     else:
         print(render_policy(report, plan))
     return EXIT_MANDATORY_VIOLATION if report.mandatory else EXIT_OK
+
+
+def _cost_command(args: argparse.Namespace) -> int:
+    report = price_plan(plan_stack(args.project_dir, args.stack))
+    if args.against:
+        base = price_plan(load_plan(args.against))
+        diff = diff_costs(base, report)
+        _print(diff.to_json() if args.json else render_markdown(diff, args.against.name), as_json=args.json)
+        return EXIT_OK
+    _print(report.to_json() if args.json else render_cost(report), as_json=args.json)
+    return EXIT_OK
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    comparison = compare_gpu(args.gpu, args.hours, args.count, args.spot)
+    _print(comparison.to_json() if args.json else render_comparison(comparison), as_json=args.json)
+    return EXIT_OK
+
+
+def _timeline_command(args: argparse.Namespace) -> int:
+    timeline = build_timeline(plan_stack(args.project_dir, args.stack))
+    _print(timeline.to_json() if args.json else render_timeline(timeline), as_json=args.json)
+    return EXIT_OK
+
+
+def _print(document: object, *, as_json: bool) -> None:
+    if as_json:
+        json.dump(document, sys.stdout, indent=2, sort_keys=True)
+        print()
+    else:
+        print(document)
 
 
 def _check_policies(args: argparse.Namespace, plan: Plan, *, required: bool = False) -> PolicyReport:

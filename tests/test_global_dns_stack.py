@@ -2,37 +2,10 @@
 
 from __future__ import annotations
 
-from preflight.plan import Plan, PlannedResource
+from preflight.edges import cross_target_edges, in_global_dns
+from preflight.plan import Plan
 
 GLOBAL_DNS = "mlplatform:dns:GlobalDns"
-
-
-def in_global_dns(plan: Plan, resource: PlannedResource) -> bool:
-    current: PlannedResource | None = resource
-    while current is not None:
-        if current.type == GLOBAL_DNS:
-            return True
-        current = plan.get(current.parent) if current.parent else None
-    return False
-
-
-def cross_target_edges(plan: Plan) -> list[str]:
-    """Edges (parent, provider, dependency) whose two ends live in different targets, or that lead
-    from something stack-wide into a target, except those into GlobalDns."""
-    found = []
-    for resource in plan.resources:
-        home = plan.target_of(resource)
-        for reference in [resource.parent, resource.provider, *resource.dependencies]:
-            other = plan.get(reference) if reference else None
-            if other is None:
-                continue
-            there = plan.target_of(other)
-            if there is None or there == home:
-                continue
-            if home is None and in_global_dns(plan, resource):
-                continue  # allowed: GlobalDns reads every gateway
-            found.append(f"{resource.urn} -> {other.urn}")
-    return found
 
 
 def test_the_only_edges_between_targets_lead_into_global_dns(stack_plan: Plan) -> None:

@@ -80,7 +80,10 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
         gpu_groups.append((pool, asg))
 
     kubeconfig: pulumi.Output[str] = pulumi.Output.secret(cluster.kubeconfig_json)
-    provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=parent))
+    # Everything applied through the provider waits for the system nodes: Helm releases that wait
+    # for ready pods would otherwise start their timeout before any node exists.
+    provider_opts = pulumi.ResourceOptions(parent=parent, depends_on=[system])
+    provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=provider_opts)
     role = autoscaler.autoscaler_role(parent, name, args, cluster_name, cluster.oidc_provider_arn, cluster.oidc_issuer)
     values = autoscaler.chart_values(args, cluster_name, role.arn, autoscaler.expander_priorities(gpu_groups))
     autoscaler.install_autoscaler(parent, name, args, values, provider, depends_on=[system])

@@ -69,7 +69,10 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     gpu_pools = [_gpu_pool(parent, name, args, cluster, nodes_sa, pool, pool_opts) for pool in args.gpu_pools]
 
     kubeconfig: pulumi.Output[str] = pulumi.Output.secret(_kubeconfig(cluster, project))
-    provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=parent))
+    # Everything applied through the provider waits for the system nodes: Helm releases that wait
+    # for ready pods would otherwise start their timeout before any node exists.
+    provider_opts = pulumi.ResourceOptions(parent=parent, depends_on=[system])
+    provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=provider_opts)
     compute_class.build_compute_classes(parent, name, args, provider, depends_on=[system, *gpu_pools])
 
     workload_pool = f"{project}.svc.id.goog"

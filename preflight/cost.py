@@ -1,0 +1,403 @@
+"""Price a plan from the shipped price table: per target and in total, at idle and at peak.
+
+Each priced resource type has one rule here that turns the resource's planned inputs into
+monthly line items. Node pools are read with the policy pack's pool reader, so the spot rules
+and the prices agree on what a pool is. A price the table lacks becomes an unpriced line,
+listed in the report and never counted as zero without saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from components.machine_catalog import CATALOG, MachineType
+from preflight.cost_model import STACK_WIDE, Assumptions, CostReport, LineItem, RightSizing, TargetCost
+from preflight.node_pools import NodePool, pools_of
+from preflight.plan import FOOTPRINT_TYPE, Plan, PlannedResource
+from preflight.prices import PriceTable, load_price_table
+
+_MACHINES = {(m.cloud, m.name): m for m in CATALOG}
+_HEALTH_CHECK_OPTIONS = ("HTTPS", "string matching", "fast interval", "latency measurement")
+
+
+class Pricer:
+    """Prices for one target (cloud and region), in monthly figures."""
+
+    def __init__(self, table: PriceTable, assumptions: Assumptions, target: str, cloud: str, region: str) -> None:
+        self.table = table
+        self.assumptions = assumptions
+        self.target = target
+        self.cloud = cloud
+        self.region = region
+        self.at_default_region: set[str] = set()
+
+    def hourly(self, kind: str, name: str, *, spot: bool = False, cloud: str | None = None) -> float | None:
+        """The price per unit (not per month) for this target's region, or None when the table lacks it."""
+        price = self.table.get(cloud or self.cloud, kind, name)
+        if price is None:
+            return None
+        if not price.has_region(self.region) and self.region != self.table.default_regions.get(self.cloud):
+            self.at_default_region.add(price.key)
+        return price.at(self.region, spot=spot)
+
+    def monthly(self, kind: str, name: str, quantity: float = 1.0, *, cloud: str | None = None) -> float | None:
+        """Price times quantity, per month: hours for hourly items, GB for GB items, and so on."""
+        price = self.table.get(cloud or self.cloud, kind, name)
+        unit_price = self.hourly(kind, name, cloud=cloud)
+        if price is None or unit_price is None:
+            return None
+        per_month = {"hour": self.assumptions.hours_per_month, "day": self.assumptions.hours_per_month / 24}
+        return unit_price * quantity * per_month.get(price.unit, 1.0)
+
+    def fixed(self, resource: PlannedResource, what: str, amount: float | None, key: str) -> LineItem:
+        """A line that costs the same at idle and at peak."""
+        if amount is None:
+            return self.missing(resource, what, key)
+        return LineItem(self.target, resource.type, resource.name, what, amount, amount, amount, amount)
+
+    def missing(self, resource: PlannedResource, what: str, key: str) -> LineItem:
+        reason = f"no price for {self.cloud}/{key} in preflight/data/prices.yaml"
+        return LineItem(self.target, resource.type, resource.name, what, 0.0, 0.0, 0.0, 0.0, unpriced=reason)
+
+
+# --- node pools ---------------------------------------------------------------------------------------
+
+
+def _accelerators_per_node(resource: PlannedResource) -> list[tuple[str, float]]:
+    """GKE N1 pools pay for their attached GPUs apart from the machine."""
+    node_config = resource.inputs.get("nodeConfig") or {}
+    return [(str(a.get("type")), float(a.get("count", 1))) for a in node_config.get("guestAccelerators") or []]
+
+
+def node_hourly(p: Pricer, pool: NodePool, resource: PlannedResource, *, spot: bool) -> tuple[float | None, str]:
+    """One node's price per hour (machine, plus attached GPUs on GCP N1), and the key that was missing."""
+    machine = pool.machine_types[0] if pool.machine_types else ""
+    price = p.hourly("machine", machine, spot=spot)
+    if price is None:
+        return None, f"machine/{machine or '(no machine type)'}"
+    if pool.cloud == "gcp" and machine.startswith("n1-"):
+        for accelerator, count in _accelerators_per_node(resource):
+            gpu = p.hourly("accelerator", accelerator, spot=spot)
+            if gpu is None:
+                return None, f"accelerator/{accelerator}"
+            price += gpu * count
+    return price, ""
+
+
+def _pool_items(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+    items = []
+    hours = p.assumptions.hours_per_month
+    for pool in pools_of(resource.type, resource.inputs, resource.name):
+        capacity = "spot" if pool.spot else "on-demand"
+        what = f"pool {pool.name}: {', '.join(pool.machine_types)} x {pool.min_size:g} to {pool.max_size:g} {capacity}"
+        on_demand, missing = node_hourly(p, pool, resource, spot=False)
+        actual, missing_spot = node_hourly(p, pool, resource, spot=True) if pool.spot else (on_demand, missing)
+        if on_demand is None or actual is None:
+            items.append(p.missing(resource, what, missing or missing_spot))
+            continue
+        items.append(
+            LineItem(
+                p.target,
+                resource.type,
+                resource.name,
+                what,
+                idle=actual * pool.min_size * hours,
+                peak=actual * pool.max_size * hours,
+                on_demand_idle=on_demand * pool.min_size * hours,
+                on_demand_peak=on_demand * pool.max_size * hours,
+                spot=pool.spot,
+            )
+        )
+    return items
+
+
+# --- everything else, one rule per resource type -------------------------------------------------------------
+
+
+def _control_plane(name: Callable[[PlannedResource], str]) -> Callable[[Pricer, PlannedResource], list[LineItem]]:
+    def rule(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+        key = name(resource)
+        return [p.fixed(resource, f"control plane ({key})", p.monthly("control-plane", key), f"control-plane/{key}")]
+
+    return rule
+
+
+def _aks_tier(resource: PlannedResource) -> str:
+    return f"aks-{str((resource.inputs.get('sku') or {}).get('tier') or 'Free').lower()}"
+
+
+def _nat(p: Pricer, resource: PlannedResource, gateways: int) -> list[LineItem]:
+    hourly = p.monthly("nat-gateway", "hour")
+    data = p.monthly("nat-gateway", "data", p.assumptions.nat_data_gb / max(gateways, 1))
+    total = None if hourly is None or data is None else hourly + data
+    return [p.fixed(resource, "NAT gateway and the data it processes", total, "nat-gateway/hour")]
+
+
+def _load_balancer(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+    """The Istio ingress gateway's Service of type LoadBalancer: one L4 load balancer per cluster."""
+    if resource.inputs.get("chart") != "gateway":
+        return []
+    if p.cloud == "aws":
+        base = p.monthly("load-balancer", "nlb")
+        units = p.monthly("load-balancer", "nlb-lcu", p.assumptions.load_balancer_capacity_units)
+        total = None if base is None or units is None else base + units
+        return [p.fixed(resource, "network load balancer (ingress gateway)", total, "load-balancer/nlb")]
+    key = "forwarding-rule" if p.cloud == "gcp" else "standard"
+    amount = p.monthly("load-balancer", key)
+    return [p.fixed(resource, "load balancer (ingress gateway)", amount, f"load-balancer/{key}")]
+
+
+def _rds(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+    inputs = resource.inputs
+    copies = 2 if inputs.get("multiAz") else 1
+    compute = p.monthly("database", str(inputs.get("instanceClass")), copies)
+    storage = p.monthly("database-storage", "gp3", float(inputs.get("allocatedStorage", 20)) * copies)
+    total = None if compute is None or storage is None else compute + storage
+    what = f"{inputs.get('instanceClass')}{' Multi-AZ' if copies == 2 else ''}, {inputs.get('allocatedStorage')} GB"
+    return [p.fixed(resource, what, total, f"database/{inputs.get('instanceClass')}")]
+
+
+def _cloud_sql(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+    settings = resource.inputs.get("settings") or {}
+    tier = str(settings.get("tier", ""))
+    parts = tier.split("-")
+    if len(parts) != 4 or parts[:2] != ["db", "custom"]:
+        return [p.missing(resource, f"Cloud SQL {tier}", f"database/{tier}")]
+    copies = 2 if settings.get("availabilityType") == "REGIONAL" else 1
+    vcpus, memory_gb = float(parts[2]), float(parts[3]) / 1024
+    cpu = p.monthly("database", "vcpu", vcpus * copies)
+    memory = p.monthly("database", "memory-gb", memory_gb * copies)
+    storage = p.monthly("database-storage", "ssd", float(settings.get("diskSize", 10)) * copies)
+    parts_priced = [cpu, memory, storage]
+    total = None if None in parts_priced else sum(x for x in parts_priced if x is not None)
+    what = f"Cloud SQL {tier}{' HA' if copies == 2 else ''}, {settings.get('diskSize')} GB"
+    return [p.fixed(resource, what, total, "database/vcpu")]
+
+
+def _flexible_server(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+    inputs = resource.inputs
+    sku = str((inputs.get("sku") or {}).get("name"))
+    ha = (inputs.get("highAvailability") or {}).get("mode") in ("ZoneRedundant", "SameZone")
+    copies = 2 if ha else 1
+    size = float((inputs.get("storage") or {}).get("storageSizeGB", 32))
+    compute = p.monthly("database", sku, copies)
+    storage = p.monthly("database-storage", "premium-ssd", size * copies)
+    total = None if compute is None or storage is None else compute + storage
+    return [p.fixed(resource, f"Flexible Server {sku}{' HA' if ha else ''}, {size:g} GB", total, f"database/{sku}")]
+
+
+def _bucket(key: Callable[[PlannedResource], str]) -> Callable[[Pricer, PlannedResource], list[LineItem]]:
+    def rule(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+        name = key(resource)
+        amount = p.monthly("object-storage", name, p.assumptions.model_storage_gb)
+        what = f"{p.assumptions.model_storage_gb:g} GB of models ({name})"
+        return [p.fixed(resource, what, amount, f"object-storage/{name}")]
+
+    return rule
+
+
+def _blob_class(resource: PlannedResource) -> str:
+    redundancy = str((resource.inputs.get("sku") or {}).get("name", "")).removeprefix("Standard_").lower()
+    return f"blob-hot-{redundancy}"
+
+
+def _registry_storage(name: str) -> Callable[[Pricer, PlannedResource], list[LineItem]]:
+    def rule(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+        amount = p.monthly("registry", name, p.assumptions.registry_storage_gb)
+        return [p.fixed(resource, f"{p.assumptions.registry_storage_gb:g} GB of images", amount, f"registry/{name}")]
+
+    return rule
+
+
+def _acr(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+    key = f"acr-{str((resource.inputs.get('sku') or {}).get('name', 'Basic')).lower()}"
+    return [p.fixed(resource, f"registry tier ({key})", p.monthly("registry", key), f"registry/{key}")]
+
+
+def _health_check(p: Pricer, resource: PlannedResource, endpoint_cloud: str) -> list[LineItem]:
+    inputs = resource.inputs
+    options = [
+        str(inputs.get("type", "")).startswith("HTTPS"),
+        str(inputs.get("type", "")).endswith("STR_MATCH"),
+        inputs.get("requestInterval") == 10,
+        bool(inputs.get("measureLatency")),
+    ]
+    where = "aws" if endpoint_cloud == "aws" else "non-aws"
+    base = p.monthly("dns", f"health-check-{where}", cloud="aws")
+    extra = p.monthly("dns", f"health-check-option-{where}", sum(options), cloud="aws")
+    total = None if base is None or extra is None else base + extra
+    chosen = [name for name, on in zip(_HEALTH_CHECK_OPTIONS, options, strict=True) if on]
+    endpoint = "an AWS" if where == "aws" else "a non-AWS"
+    what = f"health check of {endpoint} endpoint + {', '.join(chosen) or 'no options'}"
+    return [p.fixed(resource, what, total, f"dns/health-check-{where}")]
+
+
+_RULES: dict[str, Callable[[Pricer, PlannedResource], list[LineItem]]] = {
+    "eks:index:Cluster": _control_plane(lambda _: "eks"),
+    "gcp:container/cluster:Cluster": _control_plane(lambda _: "gke"),
+    "azure-native:containerservice:ManagedCluster": _control_plane(_aks_tier),
+    "kubernetes:helm.sh/v3:Release": _load_balancer,
+    "aws:rds/instance:Instance": _rds,
+    "gcp:sql/databaseInstance:DatabaseInstance": _cloud_sql,
+    "azure-native:dbforpostgresql:Server": _flexible_server,
+    "aws:s3/bucket:Bucket": _bucket(lambda _: "s3-standard"),
+    "gcp:storage/bucket:Bucket": _bucket(lambda _: "standard-regional"),
+    "azure-native:storage:StorageAccount": _bucket(_blob_class),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": _registry_storage("ecr"),
+    "gcp:artifactregistry/repository:Repository": _registry_storage("artifact-registry"),
+    "azure-native:containerregistry:Registry": _acr,
+    "aws:kms/key:Key": lambda p, r: [p.fixed(r, "KMS key", p.monthly("kms", "key"), "kms/key")],
+    "azure-native:privatedns:PrivateZone": lambda p, r: [
+        p.fixed(r, "private DNS zone", p.monthly("dns", "private-zone"), "dns/private-zone")
+    ],
+}
+
+
+# --- the whole plan -------------------------------------------------------------------------------------------
+
+
+def price_plan(plan: Plan, table: PriceTable | None = None, assumptions: Assumptions | None = None) -> CostReport:
+    table = table or load_price_table()
+    assumptions = assumptions or Assumptions(hours_per_month=table.hours_per_month)
+    footprints = {r.name: r for r in plan.of_type(FOOTPRINT_TYPE)}
+    groups = plan.by_target()
+    targets = []
+    for name in sorted(n for n in groups if n is not None):
+        cloud = str(footprints[name].inputs.get("cloud"))
+        region = str(footprints[name].inputs.get("region"))
+        pricer = Pricer(table, assumptions, name, cloud, region)
+        items = _target_items(plan, pricer, groups[name])
+        targets.append(TargetCost(name, cloud, region, tuple(items), tuple(sorted(pricer.at_default_region))))
+    stack_wide = Pricer(table, assumptions, STACK_WIDE, "aws", table.default_regions.get("aws", "us-east-1"))
+    shared = _stack_wide_items(plan, stack_wide, footprints, groups.get(None, []))
+    if shared:
+        targets.append(TargetCost(STACK_WIDE, "aws", "global", tuple(shared)))
+    return CostReport(
+        project=plan.project,
+        stack=plan.stack,
+        currency=table.currency,
+        prices_read=table.sources_read(),
+        assumptions=assumptions,
+        targets=tuple(targets),
+        right_sizing=tuple(right_size(plan, table, assumptions)),
+    )
+
+
+def _target_items(plan: Plan, p: Pricer, members: list[PlannedResource]) -> list[LineItem]:
+    items: list[LineItem] = []
+    nat_types = ("aws:ec2/natGateway:NatGateway", "gcp:compute/routerNat:RouterNat")
+    gateways = sum(1 for r in members if r.type in nat_types)
+    for resource in members:
+        if resource.type in nat_types:
+            items += _nat(p, resource, gateways)
+        elif resource.type in _RULES:
+            items += _RULES[resource.type](p, resource)
+        items += _pool_items(p, resource)
+    footprint = next(r for r in members if r.type == FOOTPRINT_TYPE)
+    egress = p.monthly("egress", "internet", p.assumptions.egress_gb)
+    items.append(p.fixed(footprint, f"{p.assumptions.egress_gb:g} GB internet egress", egress, "egress/internet"))
+    return items
+
+
+def _stack_wide_items(
+    plan: Plan, p: Pricer, footprints: Mapping[str, PlannedResource], members: list[PlannedResource]
+) -> list[LineItem]:
+    items: list[LineItem] = []
+    records = []
+    for resource in members:
+        if resource.type == "aws:route53/healthCheck:HealthCheck":
+            items += _health_check(p, resource, _endpoint_cloud(plan, resource, footprints))
+        elif resource.type == "aws:route53/zone:Zone":
+            items.append(p.fixed(resource, "hosted zone", p.monthly("dns", "hosted-zone"), "dns/hosted-zone"))
+        elif resource.type == "aws:route53/record:Record":
+            records.append(resource)
+    routed = [r for r in records if r.inputs.get("setIdentifier")]
+    if routed:
+        kind = _query_kind(routed[0].inputs)
+        queries = p.monthly("dns", f"queries-{kind}", p.assumptions.dns_queries_millions)
+        what = f"{p.assumptions.dns_queries_millions:g} million {kind} DNS queries"
+        items.append(p.fixed(routed[0], what, queries, f"dns/queries-{kind}"))
+    return items
+
+
+def _query_kind(inputs: Mapping[str, Any]) -> str:
+    if inputs.get("latencyRoutingPolicies"):
+        return "latency"
+    if inputs.get("geolocationRoutingPolicies"):
+        return "geo"
+    return "standard"
+
+
+def _endpoint_cloud(plan: Plan, check: PlannedResource, footprints: Mapping[str, PlannedResource]) -> str:
+    """The cloud of the target a health check probes (via what it depends on); unknown counts as non-AWS."""
+    for dependency in check.dependencies:
+        other = plan.get(dependency)
+        target = plan.target_of(other) if other else None
+        if target is not None and target in footprints:
+            return str(footprints[target].inputs.get("cloud"))
+    return "unknown"
+
+
+# --- right-sizing ------------------------------------------------------------------------------------------------
+
+
+def right_size(plan: Plan, table: PriceTable, assumptions: Assumptions) -> list[RightSizing]:
+    """For each GPU pool, the cheapest catalogued machine with the same accelerator and GPU count, if cheaper."""
+    findings = []
+    footprints = {r.name: r for r in plan.of_type(FOOTPRINT_TYPE)}
+    for resource in plan.resources:
+        target = plan.target_of(resource)
+        if target is None or target not in footprints:
+            continue
+        cloud, region = str(footprints[target].inputs["cloud"]), str(footprints[target].inputs["region"])
+        p = Pricer(table, assumptions, target, cloud, region)
+        for pool in pools_of(resource.type, resource.inputs, resource.name):
+            finding = _cheaper_machine(p, pool)
+            if finding:
+                findings.append(finding)
+    return findings
+
+
+# GPUs GCP attaches to N1 machines, priced apart from the machine (accelerator id in the price table).
+GCP_ATTACHED_GPUS = {"T4": "nvidia-tesla-t4"}
+
+
+def catalog_hourly(p: Pricer, machine: MachineType, *, spot: bool) -> float | None:
+    """A catalogued machine's price per hour with its GPUs (attached ones added on GCP N1)."""
+    price = p.hourly("machine", machine.name, spot=spot)
+    if price is None or not (machine.cloud == "gcp" and machine.name.startswith("n1-") and machine.gpus):
+        return price
+    gpu = p.hourly("accelerator", GCP_ATTACHED_GPUS.get(str(machine.accelerator), ""), spot=spot)
+    return None if gpu is None else price + gpu * machine.gpus
+
+
+def _cheaper_machine(p: Pricer, pool: NodePool) -> RightSizing | None:
+    current = _MACHINES.get((pool.cloud, pool.machine_types[0])) if pool.gpu and pool.machine_types else None
+    price = catalog_hourly(p, current, spot=pool.spot) if current else None
+    if current is None or price is None:
+        return None
+    shape = (current.cloud, current.accelerator, current.gpus)
+    same_gpus = [c for c in CATALOG if (c.cloud, c.accelerator, c.gpus) == shape]
+    alternatives = [
+        (candidate_price, candidate)
+        for candidate in same_gpus
+        if (candidate_price := catalog_hourly(p, candidate, spot=pool.spot)) is not None and candidate_price < price
+    ]
+    if not alternatives:
+        return None
+    cheaper_price, cheaper = min(alternatives, key=lambda pair: pair[0])
+    hours = p.assumptions.hours_per_month
+    return RightSizing(
+        target=p.target,
+        pool=pool.name,
+        machine_type=current.name,
+        cheaper=cheaper.name,
+        accelerator=f"{current.gpus} x {current.accelerator}",
+        detail=(
+            f"{current.name}: {current.vcpus} vCPU, {current.memory_gib:g} GiB; "
+            f"{cheaper.name}: {cheaper.vcpus} vCPU, {cheaper.memory_gib:g} GiB"
+        ),
+        saving_idle=(price - cheaper_price) * pool.min_size * hours,
+        saving_peak=(price - cheaper_price) * pool.max_size * hours,
+    )
