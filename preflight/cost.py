@@ -18,6 +18,7 @@ from preflight.plan import FOOTPRINT_TYPE, Plan, PlannedResource
 from preflight.prices import PriceTable, load_price_table
 
 _MACHINES = {(m.cloud, m.name): m for m in CATALOG}
+LOAD_BALANCER = "load balancer (the ingress gateway's Service)"
 _HEALTH_CHECK_OPTIONS = ("HTTPS", "string matching", "fast interval", "latency measurement")
 
 
@@ -50,11 +51,13 @@ class Pricer:
         per_month = {"hour": self.assumptions.hours_per_month, "day": self.assumptions.hours_per_month / 24}
         return unit_price * quantity * per_month.get(price.unit, 1.0)
 
-    def fixed(self, resource: PlannedResource, what: str, amount: float | None, key: str) -> LineItem:
-        """A line that costs the same at idle and at peak."""
+    def fixed(
+        self, resource: PlannedResource, what: str, amount: float | None, key: str, kind: str | None = None
+    ) -> LineItem:
+        """A line that costs the same at idle and at peak; `kind` names what a resource type would not."""
         if amount is None:
             return self.missing(resource, what, key)
-        return LineItem(self.target, resource.type, resource.name, what, amount, amount, amount, amount)
+        return LineItem(self.target, kind or resource.type, resource.name, what, amount, amount, amount, amount)
 
     def missing(self, resource: PlannedResource, what: str, key: str) -> LineItem:
         reason = f"no price for {self.cloud}/{key} in preflight/data/prices.yaml"
@@ -142,10 +145,10 @@ def _load_balancer(p: Pricer, resource: PlannedResource) -> list[LineItem]:
         base = p.monthly("load-balancer", "nlb")
         units = p.monthly("load-balancer", "nlb-lcu", p.assumptions.load_balancer_capacity_units)
         total = None if base is None or units is None else base + units
-        return [p.fixed(resource, "network load balancer (ingress gateway)", total, "load-balancer/nlb")]
+        return [p.fixed(resource, "network load balancer (ingress gateway)", total, "load-balancer/nlb", LOAD_BALANCER)]
     key = "forwarding-rule" if p.cloud == "gcp" else "standard"
     amount = p.monthly("load-balancer", key)
-    return [p.fixed(resource, "load balancer (ingress gateway)", amount, f"load-balancer/{key}")]
+    return [p.fixed(resource, "load balancer (ingress gateway)", amount, f"load-balancer/{key}", LOAD_BALANCER)]
 
 
 def _rds(p: Pricer, resource: PlannedResource) -> list[LineItem]:
@@ -296,7 +299,8 @@ def _target_items(plan: Plan, p: Pricer, members: list[PlannedResource]) -> list
         items += _pool_items(p, resource)
     footprint = next(r for r in members if r.type == FOOTPRINT_TYPE)
     egress = p.monthly("egress", "internet", p.assumptions.egress_gb)
-    items.append(p.fixed(footprint, f"{p.assumptions.egress_gb:g} GB internet egress", egress, "egress/internet"))
+    what = f"{p.assumptions.egress_gb:g} GB internet egress"
+    items.append(p.fixed(footprint, what, egress, "egress/internet", "internet egress (assumed traffic)"))
     return items
 
 
