@@ -144,11 +144,7 @@ def _policy_command(args: argparse.Namespace) -> int:
     """Exit 1 when any mandatory policy is violated, as `pulumi preview --policy-pack` fails."""
     plan = load_plan(args.graph) if args.graph else plan_stack(args.project_dir, args.stack)
     report = _check_policies(args, plan, required=True)
-    if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=2, sort_keys=True)
-        print()
-    else:
-        print(render_policy(report, plan))
+    _print(report.to_json() if args.json else render_policy(report, plan), as_json=args.json)
     return EXIT_MANDATORY_VIOLATION if report.mandatory else EXIT_OK
 
 
@@ -195,11 +191,7 @@ def _drill_command(args: argparse.Namespace) -> int:
     """Exit 0 when every client region keeps an answer and the survivors carry the peak, else 1."""
     config, failed = drill_config(args.project_dir, args.stack, args.fail)
     report = run_drill(plan_stack(args.project_dir, args.stack), config, failed)
-    if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=2, sort_keys=True)
-        print()
-    else:
-        print(render_drill(report))
+    _print(report.to_json() if args.json else render_drill(report), as_json=args.json)
     return report.exit_code
 
 

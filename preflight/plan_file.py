@@ -6,22 +6,15 @@ wrong says where.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from preflight.errors import InputError
+from preflight.errors import InputError, read_json
 from preflight.plan import Plan, PlannedResource
 
 
 def load_plan(path: Path) -> Plan:
-    try:
-        document = json.loads(path.read_text())
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the graph ({error.strerror})") from None
-    except ValueError as error:
-        raise InputError(f"{path}: not valid JSON ({error})") from None
-    return plan_from_json(document, str(path))
+    return plan_from_json(read_json(path, "graph"), str(path))
 
 
 def plan_from_json(document: Any, source: str) -> Plan:

@@ -10,7 +10,6 @@ AnalyzeStack once with every resource, its parent and its dependencies.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import subprocess
@@ -26,7 +25,7 @@ import jsonschema
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from preflight.errors import InputError
+from preflight.errors import InputError, read_json
 from preflight.plan import Plan, PlannedResource
 from preflight.policy_report import PolicyReport, Violation
 
@@ -58,12 +57,7 @@ def run_policy_packs(plan: Plan, pack_dirs: list[Path], config: Mapping[str, Any
 
 def load_policy_config(path: Path) -> dict[str, Any]:
     """A policy config file as `pulumi preview --policy-pack-config` takes it: JSON, policy name to level or object."""
-    try:
-        document = json.loads(path.read_text())
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the policy config ({error.strerror})") from None
-    except ValueError as error:
-        raise InputError(f"{path}: not valid JSON ({error})") from None
+    document = read_json(path, "policy config")
     if not isinstance(document, dict):
         raise InputError(f"{path}: a policy config is a JSON object of policy name to level or settings")
     return document
@@ -274,33 +268,25 @@ class _Requests:
             type=provider.type, properties=self._struct(provider), urn=provider.urn, name=provider.name
         )
 
-    @staticmethod
-    def _options(resource: PlannedResource) -> analyzer_pb2.AnalyzerResourceOptions:
-        return analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent or "")
+    def _fields(self, resource: PlannedResource) -> dict[str, Any]:
+        """What Analyze and AnalyzeStack both send about a resource."""
+        return {
+            "type": resource.type,
+            "properties": self._struct(resource),
+            "urn": resource.urn,
+            "name": resource.name,
+            "options": analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent or ""),
+            "provider": self._provider(resource),
+        }
 
     def analyze(self, resource: PlannedResource) -> analyzer_pb2.AnalyzeRequest:
-        return analyzer_pb2.AnalyzeRequest(
-            type=resource.type,
-            properties=self._struct(resource),
-            urn=resource.urn,
-            name=resource.name,
-            options=self._options(resource),
-            provider=self._provider(resource),
-        )
+        return analyzer_pb2.AnalyzeRequest(**self._fields(resource))
 
     def analyze_stack(self) -> analyzer_pb2.AnalyzeStackRequest:
-        return analyzer_pb2.AnalyzeStackRequest(
-            resources=[
-                analyzer_pb2.AnalyzerResource(
-                    type=resource.type,
-                    properties=self._struct(resource),
-                    urn=resource.urn,
-                    name=resource.name,
-                    options=self._options(resource),
-                    provider=self._provider(resource),
-                    parent=resource.parent or "",
-                    dependencies=list(resource.dependencies),
-                )
-                for resource in self._plan.resources
-            ]
-        )
+        resources = [
+            analyzer_pb2.AnalyzerResource(
+                **self._fields(resource), parent=resource.parent or "", dependencies=list(resource.dependencies)
+            )
+            for resource in self._plan.resources
+        ]
+        return analyzer_pb2.AnalyzeStackRequest(resources=resources)
