@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -13,6 +14,9 @@ from preflight.compare import compare_gpu, render_comparison
 from preflight.cost import price_plan
 from preflight.cost_diff import diff_costs, render_markdown
 from preflight.cost_render import render_cost
+from preflight.diagram import FORMATS as DIAGRAM_FORMATS
+from preflight.diagram import DiagramError, diagram_source, require_dot
+from preflight.diagram import render as render_diagram
 from preflight.drill import drill_config, run_drill
 from preflight.drill import render_text as render_drill
 from preflight.errors import InputError
@@ -96,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     timeline.add_argument("--stack", required=True, help="stack name: synthesizes Pulumi.<stack>.yaml")
     timeline.add_argument("--json", action="store_true", help="print the timeline as JSON")
     timeline.set_defaults(handler=_timeline_command)
+
+    diagram = commands.add_parser("diagram", help="the platform as a picture: targets, components, DNS, edges")
+    diagram.add_argument("--stack", required=True, help="stack name: synthesizes Pulumi.<stack>.yaml")
+    diagram.add_argument("--out", required=True, type=Path, metavar="FILE", help="FILE.svg or FILE.png")
+    diagram.set_defaults(handler=_diagram_command)
     return parser
 
 
@@ -171,6 +180,25 @@ def _timeline_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _diagram_command(args: argparse.Namespace) -> int:
+    """Exit 2 on a bad --out, 1 when Graphviz's `dot` is missing or fails; the first two are found before synthesis."""
+    out: Path = args.out
+    fmt = out.suffix.lower().removeprefix(".")
+    if fmt not in DIAGRAM_FORMATS:
+        raise InputError(f"{out}: --out must end in {' or '.join('.' + f for f in DIAGRAM_FORMATS)}")
+    if not out.parent.is_dir():
+        raise InputError(f"{out}: cannot write the diagram ({out.parent} is not a directory)")
+    try:
+        require_dot()
+        picture = render_diagram(diagram_source(plan_stack(args.project_dir, args.stack)), fmt)
+    except DiagramError as error:
+        print(f"preflight: {error}", file=sys.stderr)
+        return EXIT_PROGRAM_FAILED
+    _write_whole(out, picture, "the diagram")
+    print(f"Diagram written to {out}")
+    return EXIT_OK
+
+
 def _print(document: object, *, as_json: bool) -> None:
     if as_json:
         json.dump(document, sys.stdout, indent=2, sort_keys=True)
@@ -204,3 +232,15 @@ def _write_json(path: Path, document: dict) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write the plan ({error.strerror})") from None
+
+
+def _write_whole(path: Path, data: bytes, what: str) -> None:
+    """Write whole or not at all, as _write_json does: a half-written picture would be taken for the platform."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write {what} ({error.strerror})") from None
