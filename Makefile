@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 SCHEMAS := tests/k8s_schemas/node_modules/.installed
 
-.PHONY: venv plan test lint format bench preview up clean
+.PHONY: venv tools plan test lint format bench preview up clean diagram
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,15 @@ $(STAMP): requirements.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Debian packages: promtool (prometheus) checks the alert rules, rclone runs the model sync test,
+# graphviz draws `preflight diagram`, shellcheck lets actionlint check the workflows' scripts.
+TOOLS := promtool:prometheus rclone:rclone dot:graphviz shellcheck:shellcheck
+tools:  ## install the system tools lint and tests need (apt-get; root)
+	@missing="$$(for t in $(TOOLS); do command -v $${t%%:*} >/dev/null || echo $${t##*:}; done)"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 plan: $(STAMP)  ## the offline plan of a stack (STACK=dev by default)
 	$(PY) -m preflight plan --stack $(STACK)
@@ -43,6 +52,9 @@ bench: $(STAMP)  ## synthesis and policy figures (see README)
 
 preview:  ## real CLI and credentials: pulumi preview --stack $(STACK) with the policy pack
 	pulumi preview --stack $(STACK) --policy-pack policies
+
+diagram: $(STAMP)  ## redraw docs/platform.svg from the prod plan
+	$(PY) -m preflight diagram --stack prod --out docs/platform.svg
 
 up:  ## real CLI and credentials, with the policy pack
 	pulumi up --stack $(STACK) --policy-pack policies
