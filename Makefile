@@ -28,12 +28,21 @@ tools:  ## install the system tools lint and tests need (apt-get; root)
 plan: $(STAMP)  ## the offline plan of a stack (STACK=dev by default)
 	$(PY) -m preflight plan --stack $(STACK)
 
+# MLServer (the client tests' real V2 servers) in its own venv: its dependencies must not move the SDK pins.
+MLSERVER_VENV := .venv-mlserver
+MLSERVER_STAMP := $(MLSERVER_VENV)/.installed
+
+$(MLSERVER_STAMP): tests/mlserver/requirements.txt
+	@test -x $(MLSERVER_VENV)/bin/python || $(PYTHON) -m venv $(MLSERVER_VENV)
+	$(MLSERVER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/mlserver/requirements.txt
+	@touch $(MLSERVER_STAMP)
+
 # CRD validators for the custom resources the serving stack makes (pinned in package.json).
 $(SCHEMAS): tests/k8s_schemas/package.json
 	npm install --prefix tests/k8s_schemas --no-audit --no-fund --no-package-lock --loglevel=error
 	@touch $(SCHEMAS)
 
-test: $(STAMP) $(SCHEMAS)  ## the whole test suite, offline
+test: $(STAMP) $(SCHEMAS) $(MLSERVER_STAMP)  ## the whole test suite, offline
 	$(PY) -m pytest -q
 
 lint: $(STAMP)  ## ruff, a type check against the SDKs' own type hints, actionlint on the users' workflows
@@ -46,9 +55,10 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: $(STAMP)  ## synthesis and policy figures (see README)
+bench: $(STAMP) $(MLSERVER_STAMP)  ## synthesis, policy and client figures (see README)
 	$(PY) benchmarks/synthesis.py
 	$(PY) benchmarks/policy.py
+	$(PY) benchmarks/client.py
 
 preview:  ## real CLI and credentials: pulumi preview --stack $(STACK) with the policy pack
 	pulumi preview --stack $(STACK) --policy-pack policies
@@ -60,4 +70,4 @@ up:  ## real CLI and credentials, with the policy pack
 	pulumi up --stack $(STACK) --policy-pack policies
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules policies/venv
+	rm -rf $(VENV) $(MLSERVER_VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules policies/venv

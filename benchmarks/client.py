@@ -1,0 +1,291 @@
+"""The inference client against three local MLServer processes: its overhead, its latency, and a kill under load.
+
+Figures (targets from the client issue):
+- overhead: the client's per-call time as a ratio to a bare httpx POST to one server, same request, same
+  JSON work (target at most 1.2). The client has all three targets, probes them every 0.5 s, and routes
+  by failover so that it calls the same server as the bare loop: the server's work is identical and the
+  difference is the client. Calls alternate in blocks and the ratio is the median over blocks, because
+  the machine (2 cores, shared by the servers and the caller) is noisy. Also shown: round-robin over the
+  three against a bare loop that cycles the three itself.
+- p50 and p99 latency at 1 and 32 concurrent callers (threads on the sync client, tasks on the asyncio one),
+  round-robin over the three, next to the same loops with httpx alone: at 32 callers the three servers and
+  the caller share 2 cores, so the servers' queueing, not the client, sets those figures.
+- a kill under load: 32 callers, round-robin, probes every 0.5 s; one server is SIGKILLed mid-run. Requests
+  lost (target 0), and the time from the kill to the start of the last request that touched the dead
+  server (target under 1 s).
+
+Needs the MLServer venv (`make test` makes it). Run: python benchmarks/client.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mlplatform_client import AsyncMultiCloudClient, Attempt, Endpoint, MultiCloudClient, Tensor
+
+from tests.client_servers import MODEL, ServerFarm, server_farm
+
+NAMES = ("a", "b", "c")
+PROBE_INTERVAL = 0.5
+OVERHEAD_TARGET = 1.2
+KILL_TARGET_S = 1.0
+BLOCKS, BLOCK_CALLS = 15, 200
+
+
+def endpoints(farm: ServerFarm) -> list[Endpoint]:
+    return [Endpoint(name, farm[name].url) for name in NAMES]
+
+
+def per_call_ms(call: Callable[[], Any], calls: int) -> tuple[float, float]:
+    """Wall time and this process's CPU time (every thread: callers, workers, probes) per call, in ms."""
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - start) / calls * 1000, (time.process_time() - cpu) / calls * 1000
+
+
+def overhead(farm: ServerFarm) -> None:
+    body = farm.infer_body(1)
+    inputs = [Tensor.of("x", farm.expected.inputs[:1])]
+    urls = [f"{farm[name].url}/v2/models/{MODEL}/infer" for name in NAMES]
+    cycle = itertools.cycle(urls)
+    with (
+        httpx.Client() as bare,
+        MultiCloudClient(endpoints(farm), "failover", probe_interval=PROBE_INTERVAL) as pinned,
+        MultiCloudClient(endpoints(farm), "round-robin", probe_interval=PROBE_INTERVAL) as spread,
+    ):
+        loops: dict[str, Callable[[], Any]] = {
+            "bare, one server": lambda: bare.post(urls[0], json=body).json(),
+            "client, failover (same server)": lambda: pinned.predict(MODEL, inputs),
+            "bare, cycling the three": lambda: bare.post(next(cycle), json=body).json(),
+            "client, round-robin": lambda: spread.predict(MODEL, inputs),
+        }
+        for loop in loops.values():
+            per_call_ms(loop, 100)  # warm connections and code paths
+        blocks: dict[str, list[float]] = {name: [] for name in loops}
+        cpu: dict[str, list[float]] = {name: [] for name in loops}
+        for _ in range(BLOCKS):
+            for name, loop in loops.items():
+                wall, used = per_call_ms(loop, BLOCK_CALLS)
+                blocks[name].append(wall)
+                cpu[name].append(used)
+    names = list(loops)
+    pinned_ratio = statistics.median(c / b for b, c in zip(blocks[names[0]], blocks[names[1]], strict=True))
+    spread_ratio = statistics.median(c / b for b, c in zip(blocks[names[2]], blocks[names[3]], strict=True))
+    print(f"overhead: {BLOCKS} alternating blocks of {BLOCK_CALLS} sequential calls, one input row")
+    for name in names:
+        wall, used = statistics.median(blocks[name]), statistics.median(cpu[name])
+        print(f"  {name:34s} {wall:6.2f} ms a call, {used:5.2f} ms of the caller's CPU (median block)")
+    ok = verdict(pinned_ratio <= OVERHEAD_TARGET)
+    print(f"  ratio client / bare, same server       {pinned_ratio:5.2f}  (target <= {OVERHEAD_TARGET}) {ok}")
+    print(f"  ratio client / bare, round-robin        {spread_ratio:5.2f}")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2] * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
+
+def sync_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list[float], float]:
+    inputs = [Tensor.of("x", farm.expected.inputs[:1])]
+    samples: list[float] = []
+    lock = threading.Lock()
+    with MultiCloudClient(endpoints(farm), "round-robin", probe_interval=PROBE_INTERVAL) as client:
+        for _ in range(50):
+            client.predict(MODEL, inputs)
+
+        def caller() -> None:
+            mine = []
+            for _ in range(calls_each):
+                start = time.perf_counter()
+                client.predict(MODEL, inputs)
+                mine.append(time.perf_counter() - start)
+            with lock:
+                samples.extend(mine)
+
+        threads = [threading.Thread(target=caller) for _ in range(callers)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return samples, time.perf_counter() - start
+
+
+def bare_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list[float], float]:
+    """For comparison: httpx alone, each thread cycling the three servers (no failover, no probes)."""
+    body = farm.infer_body(1)
+    urls = [f"{farm[name].url}/v2/models/{MODEL}/infer" for name in NAMES]
+    samples: list[float] = []
+    lock = threading.Lock()
+    with httpx.Client(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100)) as http:
+
+        def caller(offset: int) -> None:
+            mine = []
+            for i in range(calls_each):
+                start = time.perf_counter()
+                http.post(urls[(offset + i) % len(urls)], json=body).json()
+                mine.append(time.perf_counter() - start)
+            with lock:
+                samples.extend(mine)
+
+        threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return samples, time.perf_counter() - start
+
+
+def bare_async_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list[float], float]:
+    """For comparison: httpx.AsyncClient alone, each task cycling the three servers."""
+    body = farm.infer_body(1)
+    urls = [f"{farm[name].url}/v2/models/{MODEL}/infer" for name in NAMES]
+
+    async def run() -> tuple[list[float], float]:
+        samples: list[float] = []
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        async with httpx.AsyncClient(limits=limits) as http:
+
+            async def caller(offset: int) -> None:
+                for i in range(calls_each):
+                    start = time.perf_counter()
+                    (await http.post(urls[(offset + i) % len(urls)], json=body)).json()
+                    samples.append(time.perf_counter() - start)
+
+            start = time.perf_counter()
+            await asyncio.gather(*(caller(n) for n in range(callers)))
+            return samples, time.perf_counter() - start
+
+    return asyncio.run(run())
+
+
+def async_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list[float], float]:
+    inputs = [Tensor.of("x", farm.expected.inputs[:1])]
+
+    async def run() -> tuple[list[float], float]:
+        samples: list[float] = []
+        async with AsyncMultiCloudClient(endpoints(farm), "round-robin", probe_interval=PROBE_INTERVAL) as client:
+            for _ in range(50):
+                await client.predict(MODEL, inputs)
+
+            async def caller() -> None:
+                for _ in range(calls_each):
+                    start = time.perf_counter()
+                    await client.predict(MODEL, inputs)
+                    samples.append(time.perf_counter() - start)
+
+            start = time.perf_counter()
+            await asyncio.gather(*(caller() for _ in range(callers)))
+            return samples, time.perf_counter() - start
+
+    return asyncio.run(run())
+
+
+def latency(farm: ServerFarm, rounds: int = 3) -> None:
+    """Each loop in turn, `rounds` times over, so that the machine's load drifts over all of them alike."""
+    print(f"latency: round-robin over the three servers, one input row a call ({rounds} interleaved rounds)")
+    measures = (
+        ("client, threads", sync_latency),
+        ("bare httpx, threads", bare_latency),
+        ("client, asyncio", async_latency),
+        ("bare httpx, asyncio", bare_async_latency),
+    )
+    for callers, calls_each in ((1, 600), (32, 60)):
+        samples: dict[str, list[float]] = {label: [] for label, _ in measures}
+        elapsed = dict.fromkeys(samples, 0.0)
+        for _ in range(rounds):
+            for label, measure in measures:
+                taken, seconds = measure(farm, callers, calls_each // rounds)
+                samples[label].extend(taken)
+                elapsed[label] += seconds
+        for label in samples:
+            p50, p99 = percentiles(samples[label])
+            print(
+                f"  {label:19s} {callers:2d} caller(s): p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+                f"({len(samples[label]) / elapsed[label]:5.0f} calls/s over {len(samples[label])} calls)"
+            )
+
+
+def kill_under_load(farm: ServerFarm, callers: int = 32, before: float = 1.5, after: float = 2.5) -> None:
+    inputs = [Tensor.of("x", farm.expected.inputs[:1])]
+    victim = NAMES[-1]
+    attempts: list[Attempt] = []
+    lost: list[BaseException] = []
+    done = [0]
+    slowest = [0.0]
+    lock = threading.Lock()
+    stop = threading.Event()
+    with MultiCloudClient(
+        endpoints(farm), "round-robin", probe_interval=PROBE_INTERVAL, on_attempt=attempts.append
+    ) as client:
+
+        def caller() -> None:
+            while not stop.is_set():
+                start = time.perf_counter()
+                try:
+                    client.predict(MODEL, inputs)
+                except Exception as error:
+                    lost.append(error)
+                with lock:
+                    done[0] += 1
+                    slowest[0] = max(slowest[0], time.perf_counter() - start)
+
+        threads = [threading.Thread(target=caller) for _ in range(callers)]
+        for thread in threads:
+            thread.start()
+        time.sleep(before)
+        served_before = sum(1 for a in attempts if a.target == victim and a.outcome == "ok")
+        killed_at = time.monotonic()
+        farm[victim].kill()
+        time.sleep(after)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        stats = client.stats().targets[victim]
+    touched = [a for a in attempts if a.target == victim and a.started >= killed_at]
+    last = max((a.started for a in touched), default=killed_at) - killed_at
+    print(f"kill under load: {callers} callers, round-robin, probes every {PROBE_INTERVAL} s; SIGKILL to one server")
+    print(f"  calls {done[0]}, of which lost {len(lost)} (target 0) {verdict(not lost)}")
+    print(f"  the killed server answered {served_before} calls before; {len(touched)} attempts touched it after")
+    print(
+        f"  kill -> last request touching it   {last * 1000:6.0f} ms (target < {KILL_TARGET_S * 1000:.0f} ms) "
+        f"{verdict(last < KILL_TARGET_S)}"
+    )
+    print(
+        f"  its breaker: {stats.breaker.value}, opened {stats.times_opened} time(s); "
+        f"slowest call {slowest[0] * 1000:.0f} ms"
+    )
+    for error in lost[:3]:
+        print(f"  lost: {error}")
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main() -> None:
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the servers start")
+    with server_farm(NAMES) as farm:
+        overhead(farm)
+        latency(farm)
+        kill_under_load(farm)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (the servers, the caller and anything else running)")
+
+
+if __name__ == "__main__":
+    main()

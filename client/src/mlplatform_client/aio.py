@@ -1,0 +1,210 @@
+"""The asyncio client: the same routing as MultiCloudClient, on one event loop with httpx.AsyncClient.
+
+Attempts are tasks; a hedge is a second task, and the loser is cancelled as soon as an answer arrives, so
+its connection is freed at once (which threads cannot do). Probes are tasks too, started on the first call
+or on `async with`, since a task needs a running loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+from prometheus_client.registry import Collector
+
+from mlplatform_client import _common
+from mlplatform_client._common import Inputs, Listener
+from mlplatform_client.attempts import Attempt, Outcome
+from mlplatform_client.dispatch import Dispatch, Launch, Verdict
+from mlplatform_client.endpoints import Endpoint, check_endpoints, endpoints_from_outputs
+from mlplatform_client.health import TaskProber
+from mlplatform_client.metrics import ClientStats, PrometheusCollector, prometheus_text
+from mlplatform_client.options import ClientOptions
+from mlplatform_client.router import Router
+from mlplatform_client.strategies import Strategy, make_strategy
+from mlplatform_client.tensors import InferResult, ModelMetadata
+from mlplatform_client.transport import Answer, Request, Route, send_async, timeout_for
+
+
+class AsyncMultiCloudClient:
+    """The asyncio twin of MultiCloudClient; use one per event loop.
+
+    async with AsyncMultiCloudClient.from_stack_outputs("outputs.json", strategy="latency") as client:
+        result = await client.predict("fraud-detection", [Tensor.of("x", [[0.1, 0.2, 0.3, 0.4]])])
+    """
+
+    def __init__(
+        self,
+        endpoints: Sequence[Endpoint],
+        strategy: str | Strategy = "round-robin",
+        *,
+        options: ClientOptions | None = None,
+        on_attempt: Listener | None = None,
+        **settings: Any,
+    ) -> None:
+        endpoints = check_endpoints(endpoints)
+        self.options = ClientOptions.build(options, settings)
+        self._router = Router(endpoints, make_strategy(strategy), self.options)
+        self._routes = {e.name: Route.of(e) for e in endpoints}
+        self._listener = on_attempt
+        limits = httpx.Limits(
+            max_connections=self.options.max_connections, max_keepalive_connections=self.options.max_connections
+        )
+        self._http = httpx.AsyncClient(
+            limits=limits, verify=self.options.ssl_verify(), timeout=self.options.attempt_timeout
+        )
+        self._prober: TaskProber | None = None
+        self._closed = False
+
+    @classmethod
+    def from_stack_outputs(
+        cls,
+        outputs: str | os.PathLike[str] | Mapping[str, Any],
+        strategy: str | Strategy = "round-robin",
+        *,
+        weights: Mapping[str, int] | None = None,
+        **kwargs: Any,
+    ) -> AsyncMultiCloudClient:
+        return cls(endpoints_from_outputs(outputs, weights=weights), strategy, **kwargs)
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        return self._router.endpoints
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._router.strategy
+
+    async def predict(
+        self,
+        model: str,
+        inputs: Inputs,
+        *,
+        outputs: Sequence[str] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        version: str | None = None,
+        request_id: str | None = None,
+        deadline: float | None = None,
+    ) -> InferResult:
+        request = _common.predict_request(model, inputs, outputs, parameters, version, request_id)
+        answer, attempts = await self._call(model, request, deadline)
+        return _common.infer_result(answer.payload, answer.attempt.target, attempts)
+
+    async def metadata(self, model: str, *, version: str | None = None, deadline: float | None = None) -> ModelMetadata:
+        answer, _ = await self._call(model, _common.metadata_request(model, version), deadline)
+        return _common.model_metadata(answer.payload, answer.attempt.target)
+
+    async def model_ready(self, model: str, *, version: str | None = None) -> dict[str, bool]:
+        return await self._ask_all(_common.ready_request(model, version))
+
+    async def server_ready(self) -> dict[str, bool]:
+        return await self._ask_all(None)
+
+    def stats(self) -> ClientStats:
+        return self._router.stats()
+
+    def prometheus_collector(self, prefix: str = "mlplatform_client") -> Collector:
+        return PrometheusCollector(self._router.stats, prefix)
+
+    def prometheus_text(self) -> str:
+        return prometheus_text(self.prometheus_collector())
+
+    async def start(self) -> None:
+        """Start the health probes (done by `async with` and by the first call)."""
+        if self._prober is None and self.options.probe_interval is not None and not self._closed:
+            self._prober = TaskProber(self._http, self._router, self._router.endpoints)
+            self._prober.start()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._prober is not None:
+            await self._prober.stop()
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncMultiCloudClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _call(self, model: str, request: Request, deadline: float | None) -> tuple[Answer, tuple[Attempt, ...]]:
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        await self.start()
+        dispatch = Dispatch(self._router, model, deadline or self.options.deadline, self.options.hedge_after)
+        running: dict[asyncio.Task[Answer], str] = {}
+
+        def launch(*, hedge: bool = False) -> None:
+            step = dispatch.next_launch(hedge=hedge)
+            if step is not None:
+                running[asyncio.create_task(self._attempt(model, request, step))] = step.endpoint.name
+
+        try:
+            launch()
+            while running:
+                done, _ = await asyncio.wait(
+                    running, timeout=dispatch.wait_time(len(running)), return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    if dispatch.remaining() <= 0:
+                        raise dispatch.expired(list(running.values()))
+                    if dispatch.hedge_due(len(running)):
+                        launch(hedge=True)
+                    continue
+                for task in done:
+                    del running[task]
+                    answer = task.result()
+                    verdict = dispatch.settle(answer.attempt)
+                    if verdict is Verdict.DONE:
+                        return answer, tuple(dispatch.attempts)
+                    if verdict is Verdict.STOP:
+                        raise dispatch.rejected()
+                if not running:
+                    if dispatch.remaining() <= 0:
+                        raise dispatch.expired([])
+                    launch()
+            raise dispatch.exhausted()
+        finally:
+            # Hedges that lost, attempts cut off by the deadline or by the caller's own cancellation: stop them
+            # now, which frees their connections, and wait until they have recorded how they ended.
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def _attempt(self, model: str, request: Request, step: Launch) -> Answer:
+        name = step.endpoint.name
+        started = time.monotonic()
+        try:
+            answer = await send_async(
+                self._http, self._routes[name], name, request, timeout_for(step.timeout, self.options.connect_timeout)
+            )
+        except asyncio.CancelledError:
+            duration = time.monotonic() - started
+            if duration >= step.timeout * 0.99:  # its whole time was spent: cut off at the deadline, it timed out
+                attempt = Attempt(name, started, duration, Outcome.TIMEOUT, None, "cut off at the call's deadline")
+            else:  # a hedge that lost the race, or the caller's own cancellation
+                attempt = Attempt(name, started, duration, Outcome.CANCELLED)
+            self._router.finished(model, attempt)
+            raise
+        self._router.finished(model, answer.attempt)
+        _common.notify(self._listener, answer.attempt)
+        return answer
+
+    async def _ask_all(self, request: Request | None) -> dict[str, bool]:
+        timeout = timeout_for(self.options.probe_timeout, self.options.connect_timeout)
+        endpoints = self._router.endpoints
+        answers = await asyncio.gather(
+            *(
+                send_async(self._http, self._routes[e.name], e.name, request or Request("GET", e.health_path), timeout)
+                for e in endpoints
+            )
+        )
+        return {e.name: a.attempt.status == 200 for e, a in zip(endpoints, answers, strict=True)}

@@ -1,0 +1,207 @@
+"""The synchronous client: thread-safe, one instance shared by every thread of an application.
+
+Attempts run on the client's worker threads while the calling thread waits on them with the call's
+remaining time, so the deadline holds even against a target that accepts a connection and then trickles
+(httpx's timeouts bound each read, not the whole answer), and a hedge is just a second attempt in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import httpx
+from prometheus_client.registry import Collector
+
+from mlplatform_client import _common
+from mlplatform_client._common import Inputs, Listener
+from mlplatform_client.attempts import Attempt, Outcome
+from mlplatform_client.dispatch import Dispatch, Launch, Verdict
+from mlplatform_client.endpoints import Endpoint, check_endpoints, endpoints_from_outputs
+from mlplatform_client.health import ThreadProber
+from mlplatform_client.metrics import ClientStats, PrometheusCollector, prometheus_text
+from mlplatform_client.options import ClientOptions
+from mlplatform_client.router import Router
+from mlplatform_client.strategies import Strategy, make_strategy
+from mlplatform_client.tensors import InferResult, ModelMetadata
+from mlplatform_client.transport import Answer, Request, Route, send, timeout_for
+
+
+class MultiCloudClient:
+    """One predict() across every target: routed by a strategy, probed, failed over within one deadline.
+
+        client = MultiCloudClient.from_stack_outputs("outputs.json", strategy="latency")
+        result = client.predict("fraud-detection", [Tensor.of("x", [[0.1, 0.2, 0.3, 0.4]])])
+
+    `strategy` is a name ("round-robin", "latency", "failover", "weighted", "geo") or a Strategy instance;
+    settings are ClientOptions fields, as `options=` or keyword arguments (`deadline=2.0`). `on_attempt`,
+    if given, is called (from a worker thread) with every finished attempt.
+    """
+
+    def __init__(
+        self,
+        endpoints: Sequence[Endpoint],
+        strategy: str | Strategy = "round-robin",
+        *,
+        options: ClientOptions | None = None,
+        on_attempt: Listener | None = None,
+        **settings: Any,
+    ) -> None:
+        endpoints = check_endpoints(endpoints)
+        self.options = ClientOptions.build(options, settings)
+        self._router = Router(endpoints, make_strategy(strategy), self.options)
+        self._routes = {e.name: Route.of(e) for e in endpoints}
+        self._listener = on_attempt
+        limits = httpx.Limits(
+            max_connections=self.options.max_connections, max_keepalive_connections=self.options.max_connections
+        )
+        self._http = httpx.Client(limits=limits, verify=self.options.ssl_verify(), timeout=self.options.attempt_timeout)
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.options.max_connections, thread_name_prefix="mlplatform-client"
+        )
+        self._prober: ThreadProber | None = None
+        self._closed = False
+        if self.options.probe_interval is not None:
+            self._prober = ThreadProber(self._http, self._router, endpoints)
+            self._prober.start()
+
+    @classmethod
+    def from_stack_outputs(
+        cls,
+        outputs: str | os.PathLike[str] | Mapping[str, Any],
+        strategy: str | Strategy = "round-robin",
+        *,
+        weights: Mapping[str, int] | None = None,
+        **kwargs: Any,
+    ) -> MultiCloudClient:
+        """A client for every target of a stack, from `pulumi stack output --json` (a file path or the parsed dict)."""
+        return cls(endpoints_from_outputs(outputs, weights=weights), strategy, **kwargs)
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        return self._router.endpoints
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._router.strategy
+
+    # --- calls ---
+
+    def predict(
+        self,
+        model: str,
+        inputs: Inputs,
+        *,
+        outputs: Sequence[str] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        version: str | None = None,
+        request_id: str | None = None,
+        deadline: float | None = None,
+    ) -> InferResult:
+        """Run inference on the first target that answers; raises a MultiCloudError naming what went wrong."""
+        request = _common.predict_request(model, inputs, outputs, parameters, version, request_id)
+        answer, attempts = self._call(model, request, deadline)
+        return _common.infer_result(answer.payload, answer.attempt.target, attempts)
+
+    def metadata(self, model: str, *, version: str | None = None, deadline: float | None = None) -> ModelMetadata:
+        """The model's V2 metadata from the first target that serves it."""
+        answer, _ = self._call(model, _common.metadata_request(model, version), deadline)
+        return _common.model_metadata(answer.payload, answer.attempt.target)
+
+    def model_ready(self, model: str, *, version: str | None = None) -> dict[str, bool]:
+        """Whether each target has the model loaded and ready, asking every target at once."""
+        return self._ask_all(_common.ready_request(model, version))
+
+    def server_ready(self) -> dict[str, bool]:
+        """Each target's readiness, on its health path (what GlobalDns and the probes check)."""
+        return self._ask_all(None)
+
+    # --- what the client has seen ---
+
+    def stats(self) -> ClientStats:
+        return self._router.stats()
+
+    def prometheus_collector(self, prefix: str = "mlplatform_client") -> Collector:
+        return PrometheusCollector(self._router.stats, prefix)
+
+    def prometheus_text(self) -> str:
+        return prometheus_text(self.prometheus_collector())
+
+    # --- lifecycle ---
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._prober is not None:
+            self._prober.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
+
+    def __enter__(self) -> MultiCloudClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the routing loop ---
+
+    def _call(self, model: str, request: Request, deadline: float | None) -> tuple[Answer, tuple[Attempt, ...]]:
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        dispatch = Dispatch(self._router, model, deadline or self.options.deadline, self.options.hedge_after)
+        running: dict[Future[Answer], str] = {}
+
+        def launch(*, hedge: bool = False) -> None:
+            step = dispatch.next_launch(hedge=hedge)
+            if step is not None:
+                running[self._pool.submit(self._attempt, model, request, step)] = step.endpoint.name
+
+        launch()
+        while running:
+            done, _ = wait(running, timeout=dispatch.wait_time(len(running)), return_when=FIRST_COMPLETED)
+            if not done:
+                if dispatch.remaining() <= 0:
+                    raise dispatch.expired(list(running.values()))
+                if dispatch.hedge_due(len(running)):
+                    launch(hedge=True)
+                continue
+            for future in done:
+                del running[future]
+                answer = future.result()
+                verdict = dispatch.settle(answer.attempt)
+                if verdict is Verdict.DONE:
+                    return answer, tuple(dispatch.attempts)
+                if verdict is Verdict.STOP:
+                    raise dispatch.rejected()
+            if not running:
+                if dispatch.remaining() <= 0:
+                    raise dispatch.expired([])
+                launch()
+        raise dispatch.exhausted()
+
+    def _attempt(self, model: str, request: Request, step: Launch) -> Answer:
+        name = step.endpoint.name
+        now = time.monotonic()
+        timeout = min(step.timeout, step.end - now)
+        if timeout <= 0:  # it waited for a worker until the call had given up: do not send it at all
+            answer = Answer(Attempt(name, now, 0.0, Outcome.CANCELLED, None, "no worker before the deadline"))
+            self._router.finished(model, answer.attempt)
+            return answer
+        answer = send(self._http, self._routes[name], name, request, timeout_for(timeout, self.options.connect_timeout))
+        self._router.finished(model, answer.attempt)
+        _common.notify(self._listener, answer.attempt)
+        return answer
+
+    def _ask_all(self, request: Request | None) -> dict[str, bool]:
+        timeout = timeout_for(self.options.probe_timeout, self.options.connect_timeout)
+        futures = {
+            e.name: self._pool.submit(
+                send, self._http, self._routes[e.name], e.name, request or Request("GET", e.health_path), timeout
+            )
+            for e in self._router.endpoints
+        }
+        return {name: future.result().attempt.status == 200 for name, future in futures.items()}

@@ -1,0 +1,122 @@
+"""One call's way through its plan: which target next, when to hedge, when to stop, which error to raise.
+
+I/O-free, so the thread-based and the asyncio client follow the same rules and differ only in how they
+wait for attempts:
+- the first target of the plan is tried; a connection error, timeout, 5xx or 404 moves on to the next;
+- a 4xx other than 404 stops the call: the request is wrong and would be wrong everywhere;
+- with hedging, if the one attempt in flight has had no answer for `hedge_after` seconds, the next target
+  gets the same request too (once a call); the first answer wins;
+- nothing runs past the deadline: every attempt's own timeout is cut to what is left of it, and the call
+  raises DeadlineExceededError when it passes, whatever is still in flight.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from mlplatform_client.attempts import Attempt, Outcome
+from mlplatform_client.endpoints import Endpoint
+from mlplatform_client.errors import (
+    AllTargetsFailedError,
+    DeadlineExceededError,
+    ModelNotFoundError,
+    MultiCloudError,
+    NoHealthyTargetError,
+    RequestRejectedError,
+)
+from mlplatform_client.router import Router
+
+
+class Verdict(Enum):
+    DONE = "done"  # an answer: return it
+    NEXT = "next"  # this target failed: start the next one if nothing else is running
+    STOP = "stop"  # the caller's error: raise it
+
+
+@dataclass(frozen=True)
+class Launch:
+    endpoint: Endpoint
+    timeout: float  # for this attempt: the attempt timeout cut to the call's remaining time
+    end: float  # the call's deadline (time.monotonic), for an attempt that starts late
+    retry: bool
+    hedge: bool
+
+
+class Dispatch:
+    def __init__(self, router: Router, model: str, deadline: float, hedge_after: float | None) -> None:
+        self.router = router
+        self.model = model
+        self.deadline = deadline
+        self.hedge_after = hedge_after
+        self.start = time.monotonic()
+        self.end = self.start + deadline
+        self._queue = router.plan(model)  # raises NoHealthyTargetError
+        self._launched = 0
+        self._hedged = False
+        self._last_started = self.start
+        self.attempts: list[Attempt] = []
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def next_launch(self, *, hedge: bool = False) -> Launch | None:
+        """The next target that may be tried now, or None when the plan is used up."""
+        while self._queue:
+            endpoint = self._queue.pop(0)
+            if not self.router.acquire(endpoint.name):
+                continue  # its breaker opened since the plan was made
+            retry = self._launched > 0 and not hedge
+            self.router.started(endpoint.name, retry=retry, hedge=hedge)
+            self._last_started = time.monotonic()
+            self._launched += 1
+            self._hedged = self._hedged or hedge
+            timeout = min(self.router.options.attempt_timeout, max(self.remaining(), 0.0))
+            return Launch(endpoint, timeout, self.end, retry, hedge)
+        return None
+
+    def wait_time(self, running: int) -> float:
+        """How long to wait for an attempt to finish before acting: until the hedge is due or the deadline."""
+        remaining = self.remaining()
+        if self._hedge_possible(running):
+            assert self.hedge_after is not None
+            return max(0.0, min(remaining, self._last_started + self.hedge_after - time.monotonic()))
+        return max(0.0, remaining)
+
+    def hedge_due(self, running: int) -> bool:
+        return (
+            self._hedge_possible(running)
+            and self.hedge_after is not None
+            and time.monotonic() >= self._last_started + self.hedge_after
+        )
+
+    def _hedge_possible(self, running: int) -> bool:
+        return self.hedge_after is not None and not self._hedged and running == 1 and bool(self._queue)
+
+    def settle(self, attempt: Attempt) -> Verdict:
+        self.attempts.append(attempt)
+        if attempt.outcome is Outcome.OK:
+            return Verdict.DONE
+        if attempt.outcome is Outcome.REJECTED:
+            return Verdict.STOP
+        return Verdict.NEXT
+
+    def rejected(self) -> MultiCloudError:
+        return self._failed(RequestRejectedError(self.model, self.attempts[-1]))
+
+    def exhausted(self) -> MultiCloudError:
+        """Nothing is running and no target is left."""
+        if not self.attempts:  # every planned target's breaker opened (or a half-open trial was taken) meanwhile
+            return self._failed(NoHealthyTargetError(self.model, self.router.states()))
+        tried = [a for a in self.attempts if a.outcome is not Outcome.CANCELLED]
+        if tried and all(a.outcome is Outcome.NOT_SERVED for a in tried):
+            return self._failed(ModelNotFoundError(self.model, tried))
+        return self._failed(AllTargetsFailedError(self.model, tried))
+
+    def expired(self, in_flight: list[str]) -> MultiCloudError:
+        return self._failed(DeadlineExceededError(self.model, self.deadline, self.attempts, in_flight))
+
+    def _failed(self, error: MultiCloudError) -> MultiCloudError:
+        self.router.call_failed(error)
+        return error

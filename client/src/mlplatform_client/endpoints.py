@@ -1,0 +1,168 @@
+"""Serving targets as the client reaches them, given explicitly or read from the stack's outputs.
+
+The stack (stacks/platform.py) exports `endpoints`: {target: {cloud, region, address, healthPath}}, where
+address is the target's Istio ingress gateway (an IP on GKE and AKS, a host name on EKS), and, when
+GlobalDns is on, `globalUrl` (https://api.<zone>). How a target is reached follows from that:
+
+- With GlobalDns, every gateway serves HTTPS on 443 with a certificate for the global host only (port 80
+  just redirects). The client connects to the target's own address and speaks TLS with the global host
+  as SNI and Host header, so the certificate verifies and the gateway routes as it would for the global
+  name: in effect the global host name resolved to that one target, which DNS would not let us pick.
+- Without GlobalDns the gateways serve plain HTTP on port 80, and the client uses http://<address>.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from mlplatform_client.errors import ConfigError
+
+HEALTH_PATH = "/v2/health/ready"  # KServe V2 server readiness, what Triton and the stack's gateways answer
+SECRET = "[secret]"  # how `pulumi stack output --json` prints a secret without --show-secrets
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One serving target.
+
+    `url` is where connections go (scheme, host, optional port); `server_name`, when set, is the name TLS
+    verifies and the Host header carries, for a target reached by address but certified for another name.
+    `weight` is the weighted strategy's share; 0 keeps a target out of weighted traffic except as a fallback.
+    """
+
+    name: str
+    url: str
+    cloud: str = ""
+    region: str = ""
+    weight: int = 1
+    health_path: str = HEALTH_PATH
+    server_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError(f"endpoint {self.url!r}: empty name")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"endpoint {self.name}: url {self.url!r} is not http(s)://host[:port]")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ConfigError(f"endpoint {self.name}: url {self.url!r} must have no path (the V2 paths are added)")
+        if isinstance(self.weight, bool) or not isinstance(self.weight, int) or self.weight < 0:
+            raise ConfigError(f"endpoint {self.name}: weight {self.weight!r} is not an integer >= 0")
+        if not self.health_path.startswith("/"):
+            raise ConfigError(f"endpoint {self.name}: health path {self.health_path!r} must start with '/'")
+        if self.server_name is not None and parts.scheme != "https":
+            raise ConfigError(f"endpoint {self.name}: server_name needs an https url")
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+
+
+def check_endpoints(endpoints: Sequence[Endpoint]) -> tuple[Endpoint, ...]:
+    """The endpoints as a tuple; no endpoints or a repeated name is a configuration error."""
+    endpoints = tuple(endpoints)
+    if not endpoints:
+        raise ConfigError("no endpoints: give at least one Endpoint, or a stack's outputs with targets in 'endpoints'")
+    for endpoint in endpoints:
+        if not isinstance(endpoint, Endpoint):
+            raise ConfigError(f"endpoints must be Endpoint objects, got {type(endpoint).__name__}: {endpoint!r}")
+    names = [e.name for e in endpoints]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"endpoint names must be unique: {', '.join(repeated)} given more than once")
+    return endpoints
+
+
+def read_stack_outputs(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """The outputs as a mapping and a name for error messages (the file's path, or 'stack outputs')."""
+    if isinstance(source, Mapping):
+        return source, "stack outputs"
+    path = Path(source)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (expected the JSON of `pulumi stack output --json`)") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: not JSON ({error})") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a JSON object of stack outputs, got {type(data).__name__}")
+    return data, str(path)
+
+
+def endpoints_from_outputs(
+    source: str | os.PathLike[str] | Mapping[str, Any], *, weights: Mapping[str, int] | None = None
+) -> tuple[Endpoint, ...]:
+    """The targets of an mlplatform stack from its outputs (`pulumi stack output --json`, as a file or a dict).
+
+    `weights` gives the weighted strategy's share per target (1 when not named); the stack does not
+    export the DNS weights, which are config, so a client that wants them says so.
+    """
+    outputs, where = read_stack_outputs(source)
+    raw = outputs.get("endpoints")
+    if raw is None:
+        keys = ", ".join(sorted(outputs)) or "none"
+        raise ConfigError(
+            f"{where}: no 'endpoints' key (keys: {keys}); expected `pulumi stack output --json` of an mlplatform stack"
+        )
+    if raw == SECRET:
+        raise ConfigError(f"{where}: 'endpoints' is a secret; run `pulumi stack output --json --show-secrets`")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: 'endpoints' must map target names to {{cloud, region, address, healthPath}}")
+    if not raw:
+        raise ConfigError(f"{where}: 'endpoints' is empty: the stack has no targets")
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - set(raw))
+    if unknown:
+        raise ConfigError(f"weights name targets the stack does not have: {', '.join(unknown)} (has {', '.join(raw)})")
+    server_name = _global_host(outputs.get("globalUrl"), where)
+    return tuple(
+        _endpoint(name, entry, server_name, weights.get(name, 1), f"{where}: endpoints.{name}")
+        for name, entry in raw.items()
+    )
+
+
+def _global_host(global_url: Any, where: str) -> str | None:
+    if global_url is None:
+        return None
+    if global_url == SECRET:
+        raise ConfigError(f"{where}: 'globalUrl' is a secret; run `pulumi stack output --json --show-secrets`")
+    host = urlsplit(str(global_url)).hostname
+    if not host:
+        raise ConfigError(f"{where}: 'globalUrl' {global_url!r} has no host name")
+    return host
+
+
+def _endpoint(name: str, entry: Any, server_name: str | None, weight: int, where: str) -> Endpoint:
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{where}: expected {{cloud, region, address, healthPath}}, got {entry!r}")
+    missing = [key for key in ("cloud", "region", "address") if not entry.get(key)]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}")
+    address = str(entry["address"])
+    if address == SECRET:
+        raise ConfigError(f"{where}.address is a secret; run `pulumi stack output --json --show-secrets`")
+    host = _url_host(address)
+    url = f"https://{host}" if server_name else f"http://{host}"
+    return Endpoint(
+        name=name,
+        url=url,
+        cloud=str(entry["cloud"]),
+        region=str(entry["region"]),
+        weight=weight,
+        health_path=str(entry.get("healthPath") or HEALTH_PATH),
+        server_name=server_name,
+    )
+
+
+def _url_host(address: str) -> str:
+    """An address as a URL's host: IPv6 literals in brackets; a host or IPv4 (with an optional :port) as is."""
+    try:
+        if ipaddress.ip_address(address).version == 6:
+            return f"[{address}]"
+    except ValueError:
+        pass
+    return address
