@@ -37,19 +37,27 @@ $(MLSERVER_STAMP): tests/mlserver/requirements.txt
 	$(MLSERVER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/mlserver/requirements.txt
 	@touch $(MLSERVER_STAMP)
 
+# Azurite, the Azure storage emulator the model sync test runs (pinned in package.json).
+EMULATORS := tests/emulators/node_modules/.installed
+$(EMULATORS): tests/emulators/package.json
+	npm install --prefix tests/emulators --no-audit --no-fund --no-package-lock --loglevel=error
+	@touch $(EMULATORS)
+
 # CRD validators for the custom resources the serving stack makes (pinned in package.json).
 $(SCHEMAS): tests/k8s_schemas/package.json
 	npm install --prefix tests/k8s_schemas --no-audit --no-fund --no-package-lock --loglevel=error
 	@touch $(SCHEMAS)
 
-test: $(STAMP) $(SCHEMAS) $(MLSERVER_STAMP)  ## the whole test suite, offline
+test: $(STAMP) $(SCHEMAS) $(EMULATORS) $(MLSERVER_STAMP)  ## the whole test suite, offline
 	$(PY) -m pytest -q
 
-lint: $(STAMP)  ## ruff, a type check against the SDKs' own type hints, actionlint on the users' workflows
+lint: $(STAMP)  ## ruff, mypy against the SDKs' type hints, actionlint on the workflows, promtool on the alert rules
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(VENV)/bin/actionlint
+	promtool check rules components/observability/rules/*.yaml
+	cd components/observability/rules/tests && promtool test rules *.yaml
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix .
@@ -70,4 +78,4 @@ up:  ## real CLI and credentials, with the policy pack
 	pulumi up --stack $(STACK) --policy-pack policies
 
 clean:
-	rm -rf $(VENV) $(MLSERVER_VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules policies/venv
+	rm -rf $(VENV) $(MLSERVER_VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules tests/emulators/node_modules policies/venv

@@ -9,6 +9,14 @@ target, so the clouds deploy in parallel. The only edges that cross targets are
 - **the DNS-01 federation**: each cluster's ClusterIssuer reads its own role (and the role's policy) under GlobalDns.
   That edge is allowed only while the stack-wide resource it reads waits on that same target and no other: "each
   cluster waits only on its own role", which is what keeps a target from waiting on another cloud through GlobalDns.
+- **the remote-write token**: a target's resources (each cluster's token Secret, the central gateway's
+  AuthorizationPolicy) read the stack-wide RandomPassword under the observability CentralEndpoint. Allowed only while
+  that password waits on no target at all, so reading it never makes one cloud wait on another.
+
+- **into ModelSync**: ModelSync (stack-wide) copies the primary's bucket to every other target's: each writer identity
+  is made with its replica's provider and reads the primary cluster's OIDC issuer and the replica's bucket, and the
+  CronJob is made with the primary cluster's provider and reads those identities. Only edges from inside ModelSync
+  into a target; nothing in a target waits on ModelSync.
 
 Anything else that leaves a target (or enters one from something stack-wide outside GlobalDns) is a finding: it
 couples the clouds' deployments, or breaks the "one footprint, one failure domain" layout. A footprint's own parent
@@ -32,7 +40,13 @@ FEDERATION_TYPES = frozenset(
     }
 )
 INTO_GLOBAL_DNS = "into GlobalDns"
+MODEL_SYNC_TYPE = "mlplatform:sync:ModelSync"
+INTO_MODEL_SYNC = "into ModelSync"
 DNS01_FEDERATION = "DNS-01 federation"
+# The central metrics endpoint's bearer token (components/observability/endpoint.py).
+CENTRAL_ENDPOINT_TYPE = "mlplatform:observability:CentralEndpoint"
+RANDOM_PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
+REMOTE_WRITE_TOKEN = "remote-write token"
 
 EdgeKind = Literal["parent", "provider", "dependency"]
 
@@ -63,9 +77,18 @@ class CrossEdge:
 
 def in_global_dns(plan: Plan, resource: PlannedResource) -> bool:
     """Whether the resource is GlobalDns or one of its descendants."""
+    return _under(plan, resource, GLOBAL_DNS_TYPE)
+
+
+def in_model_sync(plan: Plan, resource: PlannedResource) -> bool:
+    """Whether the resource is ModelSync or one of its descendants."""
+    return _under(plan, resource, MODEL_SYNC_TYPE)
+
+
+def _under(plan: Plan, resource: PlannedResource, component_type: str) -> bool:
     current: PlannedResource | None = resource
     while current is not None:
-        if current.type == GLOBAL_DNS_TYPE:
+        if current.type == component_type:
             return True
         current = plan.get(current.parent) if current.parent else None
     return False
@@ -88,12 +111,15 @@ def edges_between_targets(plan: Plan) -> list[CrossEdge]:
 
 
 def allowance(plan: Plan, edge: CrossEdge) -> str | None:
-    """The design rule that allows this edge (INTO_GLOBAL_DNS or DNS01_FEDERATION), or None if none does."""
+    """The design rule that allows this edge (INTO_GLOBAL_DNS, INTO_MODEL_SYNC, DNS01_FEDERATION or
+    REMOTE_WRITE_TOKEN), or None."""
     source, sink = plan.get(edge.from_urn), plan.get(edge.to_urn)
     if source is None or sink is None or edge.kind == "parent":
         return None
     if edge.from_target is None and edge.to_target is not None and in_global_dns(plan, source):
         return DNS01_FEDERATION if source.type in FEDERATION_TYPES else INTO_GLOBAL_DNS
+    if edge.from_target is None and edge.to_target is not None and in_model_sync(plan, source):
+        return INTO_MODEL_SYNC
     if (
         edge.from_target is not None
         and edge.to_target is None
@@ -102,7 +128,20 @@ def allowance(plan: Plan, edge: CrossEdge) -> str | None:
         and _targets_waited_on(plan, sink) <= {edge.from_target}
     ):
         return DNS01_FEDERATION
+    if (
+        edge.from_target is not None
+        and edge.to_target is None
+        and sink.type == RANDOM_PASSWORD_TYPE
+        and _parent_type(plan, sink) == CENTRAL_ENDPOINT_TYPE
+        and not _targets_waited_on(plan, sink)
+    ):
+        return REMOTE_WRITE_TOKEN
     return None
+
+
+def _parent_type(plan: Plan, resource: PlannedResource) -> str | None:
+    parent = plan.get(resource.parent) if resource.parent else None
+    return parent.type if parent is not None else None
 
 
 def partition_cross_target_edges(plan: Plan) -> tuple[list[CrossEdge], list[CrossEdge]]:
@@ -115,7 +154,8 @@ def partition_cross_target_edges(plan: Plan) -> tuple[list[CrossEdge], list[Cros
 
 
 def allowed_cross_target_edges(plan: Plan) -> list[CrossEdge]:
-    """The edges between targets that docs/ARCHITECTURE.md allows: into GlobalDns, and the DNS-01 federation."""
+    """The edges between targets that docs/ARCHITECTURE.md allows: into GlobalDns, the DNS-01 federation, and the
+    remote-write token."""
     return partition_cross_target_edges(plan)[0]
 
 

@@ -268,7 +268,7 @@ def _verdict(timeline: Timeline) -> str:
     if timeline.parallel:
         return (
             f"Parallel: the {noun} in parallel: no edge between clouds except "
-            f"{timeline.cross_cloud_edges_allowed} allowed ones (into GlobalDns and the DNS-01 federation)"
+            f"{timeline.cross_cloud_edges_allowed} allowed ones (docs/ARCHITECTURE.md, Edges between clouds)"
         )
     return (
         f"NOT parallel: {len(timeline.cross_cloud_edges_other)} edge(s) between clouds that the design does not "

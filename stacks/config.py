@@ -18,8 +18,10 @@ from components.target import Cloud
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, parse_dns
+from stacks.observability_config import ObservabilityConfig, parse_observability
 from stacks.regions import REGIONS
 from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
+from stacks.sync_config import SyncConfig, parse_sync
 from stacks.validate import ConfigError, kind, string
 
 PROJECT = "mlplatform"
@@ -119,6 +121,9 @@ class StackConfig:
     database: DatabaseConfig
     models: tuple[ModelConfig, ...]
     dns: DnsConfig | None
+    observability: ObservabilityConfig
+    model_sync: SyncConfig | None = None
+    """None: no model sync (one target, or turned off)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,8 @@ KEYS: dict[str, KeySpec] = {
     "registry": KeySpec("object", "Image registry: {keepImages, untaggedDays, acrSku}."),
     "models": KeySpec("object", "Served models: a list of {name, accelerator, stable, canary?, replicas, floor}."),
     "dns": KeySpec("object", "Global DNS: {zone, mode, ttl, healthCheckInterval, failureThreshold, ...}."),
+    "observability": KeySpec("object", "Monitoring: {central (a target name), retentionDays, recordName}."),
+    "modelSync": KeySpec("object", "Model sync from the primary's bucket to the others: {primary, schedule, enabled}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
     ),
@@ -197,6 +204,7 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
     targets = _targets(f"{prefix}targets", values["targets"])
     target_clouds = [(t.name, t.cloud) for t in targets]
     cluster = parse_cluster(prefix, values, profile.cluster, target_clouds)
+    dns = parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets])
     return StackConfig(
         project=project,
         stack=stack,
@@ -216,7 +224,11 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
         models=parse_models(
             f"{prefix}models", values.get("models", []), profile.serving, cluster.gpu_pools, target_clouds
         ),
-        dns=parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets]),
+        dns=dns,
+        observability=parse_observability(
+            f"{prefix}observability", values.get("observability"), [t.name for t in targets], dns
+        ),
+        model_sync=parse_sync(f"{prefix}modelSync", values.get("modelSync"), [t.name for t in targets]),
     )
 
 

@@ -13,6 +13,7 @@ from pulumi_azure_native import resources
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.metadata_db import MetadataDb, MetadataDbArgs
 from components.model_bucket import ModelBucket, ModelBucketArgs
+from components.observability import Monitoring
 from components.registry import Registry, RegistryArgs
 from components.serving_stack import ModelSpec, ModelVersion, ServingStack, ServingStackArgs
 from components.serving_stack.contract import BucketAccess
@@ -20,6 +21,7 @@ from components.serving_stack.tls import TlsSettings
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
 from stacks.config import StackConfig, TargetConfig
+from stacks.observability_config import FleetPlan
 from stacks.regions import AZURE_REGIONS_WITHOUT_ZONES
 from stacks.serving_config import ModelConfig
 
@@ -34,6 +36,7 @@ class Footprint(pulumi.ComponentResource):
     database: MetadataDb
     serving: ServingStack
     serving_args: ServingStackArgs
+    monitoring: Monitoring
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class Footprint(pulumi.ComponentResource):
         stack: StackConfig,
         tags: Mapping[str, str],
         network: str,
+        fleet: FleetPlan,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         if config.cloud == "azure":
@@ -62,9 +66,8 @@ class Footprint(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        self.cluster = GpuCluster(
-            config.name, cluster_args(self.target, stack, network), pulumi.ResourceOptions(parent=self)
-        )
+        clusters = cluster_args(self.target, stack, network)
+        self.cluster = GpuCluster(config.name, clusters, pulumi.ResourceOptions(parent=self))
         self.registry = Registry(
             f"{config.name}-images",
             RegistryArgs(
@@ -94,6 +97,12 @@ class Footprint(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+        # Monitoring's Helm values go into the ServingStack's kube-prometheus-stack; its objects follow the add-ons.
+        self.monitoring = Monitoring(
+            f"{config.name}-monitoring",
+            fleet.monitoring_args(self.target, self.cluster.k8s_provider, clusters),
+            pulumi.ResourceOptions(parent=self),
+        )
         self.serving_args = ServingStackArgs(
             target=self.target,
             k8s_provider=self.cluster.k8s_provider,
@@ -108,9 +117,11 @@ class Footprint(pulumi.ComponentResource):
             models=tuple(_model_spec(model) for model in stack.models),
             needs_device_plugin=config.cloud in ("aws", "azure"),
             # GlobalDns health-checks HTTPS on 443, so TLS is on whenever there is global DNS.
-            tls=TlsSettings((stack.dns.global_host,)) if stack.dns is not None else None,
+            tls=TlsSettings(tls_hosts(config.name, stack)) if stack.dns is not None else None,
+            monitoring_values=self.monitoring.prometheus_values,
         )
         self.serving = ServingStack(f"{config.name}-serving", self.serving_args, pulumi.ResourceOptions(parent=self))
+        self.monitoring.install(self.serving.addons)
         self.register_outputs(
             {
                 "gatewayAddress": self.serving.gateway_address,
@@ -120,6 +131,15 @@ class Footprint(pulumi.ComponentResource):
                 "databaseHost": self.database.host,
             }
         )
+
+
+def tls_hosts(target: str, stack: StackConfig) -> tuple[str, ...]:
+    """The names a gateway's certificate carries: the global host, and on the central footprint the metrics host."""
+    if stack.dns is None:
+        return ()
+    if target != stack.observability.central:
+        return (stack.dns.global_host,)
+    return (stack.dns.global_host, f"{stack.observability.record_name}.{stack.dns.zone}")
 
 
 def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, str]) -> Target:

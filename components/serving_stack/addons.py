@@ -15,6 +15,7 @@ values.yaml and templates at the pinned version.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +108,12 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs, *, cert_
         depends_on=[istiod],
     )
     monitoring = _release(
-        parent, f"{name}-monitoring", args, KUBE_PROMETHEUS_STACK, MONITORING_NAMESPACE, monitoring_values(cloud)
+        parent,
+        f"{name}-monitoring",
+        args,
+        KUBE_PROMETHEUS_STACK,
+        MONITORING_NAMESPACE,
+        merged_values(monitoring_values(cloud), args.monitoring_values),
     )
     keda = _release(parent, f"{name}-keda", args, KEDA, KEDA_NAMESPACE, keda_values())
     ready: list[pulumi.Resource] = [base, istiod, monitoring, keda]
@@ -245,8 +251,10 @@ def monitoring_values(cloud: Cloud) -> dict[str, Any]:
 
     With *SelectorNilUsesHelmValues=false the chart renders empty selectors (match everything)
     instead of `release: <name>`; its namespace selectors are already `{}`, all namespaces
-    (templates/prometheus/prometheus.yaml). Grafana is left out: the central view is the
-    operations issue's. Alertmanager stays, so the alert rules added later have somewhere to go.
+    (templates/prometheus/prometheus.yaml). Grafana is off here; the footprint's observability
+    (ServingStackArgs.monitoring_values, components/observability/values.py) turns it on in the
+    central footprint and adds external labels, remote write and the rule selector. Alertmanager
+    stays: each cluster's alerts go to its own.
     """
     placement = system_placement()
     return {
@@ -269,6 +277,18 @@ def monitoring_values(cloud: Cloud) -> dict[str, Any]:
         "prometheus-node-exporter": {"tolerations": [dict(TOLERATE_EVERYTHING)]},
         **_control_plane_scrapes(cloud),
     }
+
+
+def merged_values(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's own rule for a values file over defaults: maps merge key by key, anything else is replaced."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = merged_values(current, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _control_plane_scrapes(cloud: Cloud) -> dict[str, Any]:

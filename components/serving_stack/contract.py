@@ -7,8 +7,9 @@ footprint's bucket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -79,6 +80,9 @@ class ServingStackArgs:
     """How long a stopping pod keeps serving in-flight requests before it is killed."""
     tls: TlsSettings | None = None
     """HTTPS for the global host on the gateway (with GlobalDns); the certificate is issued after it."""
+    monitoring_values: Mapping[str, Any] = field(default_factory=dict)
+    """kube-prometheus-stack values merged over addons.monitoring_values: what the footprint's observability needs
+    (external labels, remote write, Grafana on the central footprint; components/observability/values.py)."""
 
 
 @dataclass(frozen=True)

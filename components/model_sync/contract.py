@@ -1,0 +1,77 @@
+"""The ModelSync contract: the primary bucket, the replicas, and what each cloud's identity hands the CronJob."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gpu_cluster.contract import WorkloadIdentity
+from components.model_sync.rclone import Remote
+from components.target import Target
+
+NAMESPACE = "model-sync"
+SERVICE_ACCOUNT = "model-sync"
+SUBJECT = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"  # the `sub` of the job's projected tokens
+DEFAULT_SCHEDULE = "*/10 * * * *"
+
+CONFIG_DIR = "/etc/model-sync"  # the ConfigMap: rclone.conf, sync.sh, aws-config, google-<target>.json
+TOKEN_DIR = "/var/run/secrets/model-sync"  # projected service account tokens, one per audience
+
+
+@dataclass(frozen=True)
+class SyncBucket:
+    """One target's ModelBucket, as the sync reaches it (the same facts ServingStack's reader grant uses)."""
+
+    target: Target
+    bucket_name: pulumi.Output[str]  # S3/GCS bucket, Azure container
+    resource_id: pulumi.Output[str]  # S3 ARN, GCS bucket, Azure storage account id
+    encryption_key_arn: pulumi.Output[str] | None = None  # AWS: the bucket's KMS key
+
+
+@dataclass(frozen=True)
+class ModelSyncArgs:
+    """One writer (the primary's bucket, where models are published) and the replicas it keeps identical."""
+
+    primary: SyncBucket
+    replicas: tuple[SyncBucket, ...]
+    k8s_provider: k8s.Provider
+    """The primary cluster's provider: the CronJob runs there."""
+    cluster_identity: WorkloadIdentity
+    """The primary cluster's OIDC issuer (and IRSA provider on EKS, workload pool on GKE)."""
+    schedule: str = DEFAULT_SCHEDULE
+    aws_oidc_provider_arn: pulumi.Input[str] | None = None
+    """The stack's IAM OIDC provider for the primary's issuer, if someone already owns it (EKS IRSA, or GlobalDns's
+    DNS-01 federation): AWS allows one provider per issuer URL per account. None: made here if an AWS replica
+    needs it (the primary is GKE or AKS and the stack has no GlobalDns)."""
+    image: str | None = None
+    """None: the pinned rclone image in cronjob.py."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """A projected service account token the pod gets: `<TOKEN_DIR>/<path>`, for one audience."""
+
+    path: str
+    audience: pulumi.Input[str]
+
+    @property
+    def file(self) -> str:
+        return f"{TOKEN_DIR}/{self.path}"
+
+
+@dataclass(frozen=True)
+class Access:
+    """How the job reaches one bucket, from one cloud's identity module."""
+
+    remote: pulumi.Output[Remote]
+    aws_profile: pulumi.Output[tuple[str, str, str]] | None = None
+    """(profile, role ARN, region) for the AWS config file, on AWS."""
+    files: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    """More ConfigMap files (GCP credential configurations), by key."""
+    tokens: list[Token] = field(default_factory=list)
+    pod_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment for the whole pod (the primary's own identity where it is process-wide: AKS)."""
+    resources: list[pulumi.Resource] = field(default_factory=list)
+    """Cloud-side resources (roles, grants) the CronJob waits for, so its first run is not refused."""

@@ -1,0 +1,89 @@
+"""Monitoring: one per footprint, on top of the Prometheus the ServingStack installs.
+
+Two steps, because part of it is Helm values the ServingStack needs before it installs kube-prometheus-stack:
+
+1. `Monitoring(name, args)`: the values overlay (`prometheus_values`: external labels, remote write, the
+   kube-state-metrics label allowlist, Grafana on the central footprint with its admin password);
+2. `install(addons)`, once the add-ons are in: the serving rules, the gateway's scrape, the remote-write token's
+   Secret where the footprint writes across clouds, and on the central footprint the receiving Prometheus, the
+   fleet rules, the dashboard, the way in for other clusters and the health probes (central.py).
+
+Type token `mlplatform:observability:Monitoring`. The stack-wide endpoint (token, DNS record) is endpoint.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_random as random
+
+from components.observability import central, endpoint, rules, scrape
+from components.observability.contract import (
+    CentralIngress,
+    CentralSettings,
+    FleetTarget,
+    MonitoringArgs,
+    NodePrice,
+    PoolLimit,
+    RemoteWrite,
+)
+from components.observability.values import prometheus_values
+from components.serving_stack.contract import Addons
+
+__all__ = [
+    "CentralIngress",
+    "CentralSettings",
+    "FleetTarget",
+    "Monitoring",
+    "MonitoringArgs",
+    "NodePrice",
+    "PoolLimit",
+    "RemoteWrite",
+]
+
+GRAFANA_PASSWORD_LENGTH = 32
+
+
+class Monitoring(pulumi.ComponentResource):
+    prometheus_values: dict[str, Any]
+    grafana_password: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplatform:observability:Monitoring", name, None, opts)
+        self._resource_name = name
+        self._args = args
+        self.grafana_password = None
+        if args.central is not None:
+            password = random.RandomPassword(
+                f"{name}-grafana-admin",
+                length=GRAFANA_PASSWORD_LENGTH,
+                special=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.grafana_password = pulumi.Output.secret(password.result)
+        self.prometheus_values = prometheus_values(args, self.grafana_password)
+
+    def install(self, addons: Addons) -> None:
+        """The objects that need the add-ons' CRDs and namespaces; waits for `addons.ready`."""
+        name, args = self._resource_name, self._args
+        opts = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=list(addons.ready))
+        namespace = addons.monitoring_namespace
+        rules.prometheus_rule(
+            f"{name}-serving-rules",
+            "mlplatform-serving",
+            namespace,
+            rules.serving_rules_spec(args.pool_limits, args.node_prices),
+            opts,
+        )
+        scrape.gateway_pod_monitor(f"{name}-gateway-metrics", addons, opts)
+        if args.remote_write is not None and args.remote_write.token is not None:
+            endpoint.token_secret(f"{name}-remote-write-token", namespace, args.remote_write.token, opts)
+        if args.central is not None:
+            central.install(self, name, args.target.cloud, args.central, addons, opts)
+        self.register_outputs(
+            {
+                "remoteWriteUrl": args.remote_write.url if args.remote_write else None,
+                "central": args.central is not None,
+            }
+        )

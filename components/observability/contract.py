@@ -1,0 +1,104 @@
+"""The Monitoring contract: what one footprint's observability needs, and what the central footprint adds.
+
+Every footprint's Prometheus (kube-prometheus-stack, installed by the ServingStack) evaluates the serving alerts on
+its own data and labels what it sends with its target, cloud and region. One footprint, the central one, also runs
+the Prometheus that every footprint remote-writes to, the fleet alerts, and Grafana with the dashboard.
+
+Config-dependent figures (pool sizes, prices) arrive here as data: the stacks layer reads the config and the price
+table; this component only turns them into recording rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.target import Cloud, Target
+
+MONITORING_API = "monitoring.coreos.com/v1"
+EVALUATED_BY = "mlplatform.io/evaluated-by"  # PrometheusRule label: which Prometheus evaluates the rules
+CENTRAL = "central"
+CENTRAL_PROMETHEUS = "mlplatform-central"  # the Prometheus object, its Service and its pods' name label
+CENTRAL_PORT = 9090
+REMOTE_WRITE_PATH = "/api/v1/write"  # Prometheus's remote-write receiver (--web.enable-remote-write-receiver)
+DATASOURCE_UID = "mlplatform-central"  # Grafana's data source for the central Prometheus; the dashboard names it
+TOKEN_SECRET = "mlplatform-remote-write"  # the Secret holding the bearer token, in the monitoring namespace
+TOKEN_KEY = "token"
+HEALTH_JOB = "mlplatform-health"  # the blackbox probes' job label; rules/central.yaml alerts on it
+# What leaves a cluster: the recording rules (the dashboard's and the alerts' figures), `up` (a target is alive),
+# the central cluster's health probes, and alert states. Raw series stay in each cluster: cross-cloud egress is
+# billed per GB.
+REMOTE_WRITE_KEEP = "mlplatform:.+|up|probe_success|ALERTS"
+
+
+@dataclass(frozen=True)
+class PoolLimit:
+    """A node pool's maximum on this target: the autoscaler never goes past it."""
+
+    pool: str
+    max_nodes: int
+
+
+@dataclass(frozen=True)
+class NodePrice:
+    """What one node costs per hour, by the labels every node carries (its instance type and our capacity label)."""
+
+    instance_type: str
+    capacity: str  # "spot" or "on-demand" (components/gpu_cluster/scheduling.py)
+    dollars_per_hour: float
+
+
+@dataclass(frozen=True)
+class FleetTarget:
+    """A target whose metrics reach the central Prometheus."""
+
+    name: str
+    cloud: Cloud
+    region: str
+    health_url: str | None = None
+    """https://<target>.<zone>/v2/health/ready with GlobalDns; None without (nothing stable to probe)."""
+
+
+@dataclass(frozen=True)
+class CentralIngress:
+    """With GlobalDns: remote writes from other clusters arrive through the central gateway, over TLS."""
+
+    host: str  # e.g. metrics.ml.example.com, on the central gateway's certificate
+    global_host: str  # api.<zone>: the name the gateways' certificates carry, which the probes verify
+    token: pulumi.Output[str]  # the bearer token every other cluster sends (a Pulumi secret)
+
+
+@dataclass(frozen=True)
+class CentralSettings:
+    """What only the central footprint runs: the receiving Prometheus, fleet rules, probes, Grafana."""
+
+    fleet: tuple[FleetTarget, ...]  # every target whose metrics arrive, the central one included
+    retention_days: int
+    ingress: CentralIngress | None = None  # None without GlobalDns: only the central cluster writes here
+
+
+@dataclass(frozen=True)
+class RemoteWrite:
+    """Where this footprint's Prometheus sends its recording rules."""
+
+    url: str
+    token: pulumi.Output[str] | None = None  # None for the central cluster itself (in-cluster, no gateway)
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    target: Target
+    k8s_provider: k8s.Provider
+    pool_limits: tuple[PoolLimit, ...] = ()
+    node_prices: tuple[NodePrice, ...] = ()
+    remote_write: RemoteWrite | None = None
+    """None: this footprint's metrics stay in its cluster (no GlobalDns, and not the central footprint)."""
+    central: CentralSettings | None = None
+    """Set on the central footprint only."""
+
+    @property
+    def external_labels(self) -> dict[str, str]:
+        """The labels every series and alert leaving this footprint's Prometheus carries."""
+        return {"target": self.target.name, "cloud": self.target.cloud, "region": self.target.region}

@@ -1,0 +1,165 @@
+"""Observability config (`mlplatform:observability`) and what it means for each footprint's Monitoring.
+
+    mlplatform:observability:
+      central: aws-us-east-1   # the footprint running the central Prometheus and Grafana; default: the first target
+      retentionDays: 15        # how long the central Prometheus keeps the fleet's series
+      recordName: metrics      # with GlobalDns, remote writes arrive at https://<recordName>.<zone>/api/v1/write
+
+Without GlobalDns (dev) no name under a zone exists for the central gateway, and a gateway address is known only
+after its cluster is up, so no other target could be given a URL without waiting on the central one (an edge
+between targets). There, the central footprint still runs the central Prometheus and Grafana for itself, and every
+other footprint keeps its metrics and alerts in its own cluster.
+
+The stacks layer also turns the config into the figures the alert rules join against: each pool's maximum and the
+hourly list price of each machine a target runs (preflight/data/prices.yaml, at the target's region; GCP N1
+machines plus their attached GPUs), so the component never reads config or the price table itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gpu_cluster.contract import GpuClusterArgs
+from components.machine_catalog import machine
+from components.observability import (
+    CentralIngress,
+    CentralSettings,
+    FleetTarget,
+    MonitoringArgs,
+    NodePrice,
+    PoolLimit,
+    RemoteWrite,
+)
+from components.observability.endpoint import write_url
+from components.observability.prometheus import central_write_url
+from components.serving_stack.contract import HEALTH_PATH
+from components.target import Cloud, Target
+from preflight.cost import Pricer, catalog_hourly
+from preflight.cost_model import Assumptions
+from preflight.prices import PriceTable, load_price_table
+from stacks.dns_config import DnsConfig
+from stacks.validate import ConfigError, integer, mapping, string
+
+OBSERVABILITY_KEYS = {"central", "retentionDays", "recordName"}
+DEFAULT_RETENTION_DAYS = 15  # kube-prometheus-stack's own default retention is 10d; a fortnight covers two weekends
+DEFAULT_RECORD_NAME = "metrics"
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+SECONDARY_RECORD = "api-secondary"  # GlobalDns's failover set (components/global_dns/route53.py)
+
+
+@dataclass(frozen=True)
+class ObservabilityConfig:
+    central: str  # a target name
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    record_name: str = DEFAULT_RECORD_NAME
+
+    def host(self, dns: DnsConfig | None) -> str | None:
+        """The central endpoint's name under the zone; None without GlobalDns."""
+        return f"{self.record_name}.{dns.zone}" if dns is not None else None
+
+
+def parse_observability(
+    key: str, value: Any, target_names: Sequence[str], dns: DnsConfig | None
+) -> ObservabilityConfig:
+    fields = mapping(key, value if value is not None else {}, OBSERVABILITY_KEYS)
+    central = string(f"{key}.central", fields.get("central", target_names[0]))
+    if central not in target_names:
+        raise ConfigError(f"{key}.central", f"{central!r} is not a target of this stack ({', '.join(target_names)})")
+    record = string(f"{key}.recordName", fields.get("recordName", DEFAULT_RECORD_NAME))
+    if not _LABEL.match(record):
+        raise ConfigError(f"{key}.recordName", f"{record!r} is not a DNS label")
+    taken = {*target_names, SECONDARY_RECORD, *([dns.record_name] if dns is not None else [])}
+    if record in taken:
+        raise ConfigError(
+            f"{key}.recordName", f"{record!r} is already a name in the zone (a target or the global host)"
+        )
+    return ObservabilityConfig(
+        central=central,
+        retention_days=integer(f"{key}.retentionDays", fields.get("retentionDays", DEFAULT_RETENTION_DAYS), 1, 365),
+        record_name=record,
+    )
+
+
+def pool_limits(cluster: GpuClusterArgs) -> tuple[PoolLimit, ...]:
+    """Each GPU pool's maximum on this target, fallback pools included."""
+    return tuple(PoolLimit(pool.name, pool.max_nodes) for pool in cluster.gpu_pools)
+
+
+def node_prices(cluster: GpuClusterArgs, table: PriceTable | None = None) -> tuple[NodePrice, ...]:
+    """The hourly list price of every (machine type, capacity) this target's pools can run; unpriced ones left out
+    (the UnpricedNodes alert names such nodes)."""
+    target = cluster.target
+    pricer = Pricer(
+        table or load_price_table(), Assumptions(hours_per_month=730), target.name, target.cloud, target.region
+    )
+    wanted: dict[tuple[str, str], None] = {(cluster.system_pool.machine_type, "on-demand"): None}
+    for pool in cluster.gpu_pools:
+        for machine_type in pool.machine_types:
+            wanted[(machine_type, "spot" if pool.spot else "on-demand")] = None
+    prices = []
+    for machine_type, capacity in wanted:
+        shape = machine(target.cloud, machine_type)
+        hourly = (
+            catalog_hourly(pricer, shape, spot=capacity == "spot")
+            if shape is not None
+            else pricer.hourly("machine", machine_type, spot=capacity == "spot")
+        )
+        if hourly is not None:
+            prices.append(NodePrice(machine_type, capacity, round(hourly, 6)))
+    return tuple(prices)
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """What the whole stack's observability looks like: computed once, read per footprint."""
+
+    config: ObservabilityConfig
+    dns: DnsConfig | None
+    fleet: tuple[FleetTarget, ...]  # the targets whose metrics reach the central Prometheus
+    token: pulumi.Output[str] | None  # the stack-wide remote-write token (with GlobalDns only)
+
+    def monitoring_args(self, target: Target, k8s_provider: k8s.Provider, cluster: GpuClusterArgs) -> MonitoringArgs:
+        host = self.config.host(self.dns)
+        is_central = target.name == self.config.central
+        remote_write = None
+        if is_central:
+            remote_write = RemoteWrite(central_write_url())
+        elif host is not None:
+            remote_write = RemoteWrite(write_url(host), self.token)
+        central = None
+        if is_central:
+            ingress = None
+            if host is not None and self.dns is not None and self.token is not None:
+                ingress = CentralIngress(host=host, global_host=self.dns.global_host, token=self.token)
+            central = CentralSettings(fleet=self.fleet, retention_days=self.config.retention_days, ingress=ingress)
+        return MonitoringArgs(
+            target=target,
+            k8s_provider=k8s_provider,
+            pool_limits=pool_limits(cluster),
+            node_prices=node_prices(cluster),
+            remote_write=remote_write,
+            central=central,
+        )
+
+
+def fleet_plan(
+    config: ObservabilityConfig,
+    dns: DnsConfig | None,
+    targets: Sequence[tuple[str, Cloud, str]],
+    token: pulumi.Output[str] | None,
+) -> FleetPlan:
+    """`targets`: (name, cloud, region). With GlobalDns every target writes centrally and is probed through its own
+    name; without it only the central one writes (to its own cluster) and nothing is probed."""
+    fleet = []
+    for name, cloud, region in targets:
+        if dns is None and name != config.central:
+            continue
+        url = f"https://{name}.{dns.zone}{HEALTH_PATH}" if dns is not None else None
+        fleet.append(FleetTarget(name, cloud, region, url))
+    return FleetPlan(config=config, dns=dns, fleet=tuple(fleet), token=token)
