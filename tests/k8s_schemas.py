@@ -47,23 +47,7 @@ def manifests(plan: Plan) -> list[dict[str, Any]]:
                 # A Secret's data is a secret as a whole in the plan; the real value is a map of strings.
                 manifest[key] = {"masked": "[secret]"}
         found.append(manifest)
-        found += _claim_template(manifest)
     return found
-
-
-def _claim_template(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """A Prometheus's storage.volumeClaimTemplate, taken out and checked as the PersistentVolumeClaim it is.
-
-    The CRD declares the template's apiVersion and kind optional strings; @kubernetes-models/prometheus-operator
-    models it as a kind of its own that requires them, so the template is checked against the 1.33 schema instead.
-    """
-    storage = (manifest.get("spec") or {}).get("storage") or {}
-    if manifest.get("kind") != "Prometheus" or "volumeClaimTemplate" not in storage:
-        return []
-    manifest["spec"] = {**manifest["spec"], "storage": {k: v for k, v in storage.items() if k != "volumeClaimTemplate"}}
-    name = (manifest.get("metadata") or {}).get("name", "prometheus")
-    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}}
-    return [{**claim, **storage["volumeClaimTemplate"]}]
 
 
 def describe(manifest: dict[str, Any]) -> str:
