@@ -15,7 +15,7 @@ from components.machine_catalog import CATALOG, MachineType
 from preflight.cost_model import STACK_WIDE, Assumptions, CostReport, LineItem, RightSizing, TargetCost
 from preflight.node_pools import NodePool, pools_of
 from preflight.plan import FOOTPRINT_TYPE, Plan, PlannedResource
-from preflight.prices import PriceTable, load_price_table
+from preflight.prices import Price, PriceTable, load_price_table
 
 _MACHINES = {(m.cloud, m.name): m for m in CATALOG}
 LOAD_BALANCER = "load balancer (the ingress gateway's Service)"
@@ -33,23 +33,26 @@ class Pricer:
         self.region = region
         self.at_default_region: set[str] = set()
 
+    def _price(self, kind: str, name: str, cloud: str | None) -> Price | None:
+        """The table's entry, noting when this target's region falls back to the default region's figure."""
+        price = self.table.get(cloud or self.cloud, kind, name)
+        at_default = self.region != self.table.default_regions.get(self.cloud)
+        if price is not None and at_default and not price.has_region(self.region):
+            self.at_default_region.add(price.key)
+        return price
+
     def hourly(self, kind: str, name: str, *, spot: bool = False, cloud: str | None = None) -> float | None:
         """The price per unit (not per month) for this target's region, or None when the table lacks it."""
-        price = self.table.get(cloud or self.cloud, kind, name)
-        if price is None:
-            return None
-        if not price.has_region(self.region) and self.region != self.table.default_regions.get(self.cloud):
-            self.at_default_region.add(price.key)
-        return price.at(self.region, spot=spot)
+        price = self._price(kind, name, cloud)
+        return None if price is None else price.at(self.region, spot=spot)
 
     def monthly(self, kind: str, name: str, quantity: float = 1.0, *, cloud: str | None = None) -> float | None:
         """Price times quantity, per month: hours for hourly items, GB for GB items, and so on."""
-        price = self.table.get(cloud or self.cloud, kind, name)
-        unit_price = self.hourly(kind, name, cloud=cloud)
-        if price is None or unit_price is None:
+        price = self._price(kind, name, cloud)
+        if price is None:
             return None
         per_month = {"hour": self.assumptions.hours_per_month, "day": self.assumptions.hours_per_month / 24}
-        return unit_price * quantity * per_month.get(price.unit, 1.0)
+        return price.at(self.region) * quantity * per_month.get(price.unit, 1.0)
 
     def fixed(
         self, resource: PlannedResource, what: str, amount: float | None, key: str, kind: str | None = None
