@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import traceback
+from datetime import date
 from pathlib import Path
 
 from preflight.compare import compare_gpu, render_comparison
@@ -22,6 +23,8 @@ from preflight.drill import render_text as render_drill
 from preflight.errors import InputError
 from preflight.plan import Plan, render_text
 from preflight.plan_file import load_plan
+from preflight.plan_warnings import plan_warnings
+from preflight.plan_warnings import render_text as render_warnings
 from preflight.policy_packs import PolicyPackError, load_policy_config, run_policy_packs
 from preflight.policy_report import PolicyReport
 from preflight.policy_report import render_text as render_policy
@@ -133,7 +136,14 @@ def _plan_command(args: argparse.Namespace) -> int:
     report = _check_policies(args, plan)
     cost = price_plan(plan)
     timeline = build_timeline(plan)
-    document = {**plan.to_json(), "policy": report.to_json(), "cost": cost.to_json(), "timeline": timeline.to_json()}
+    warnings = plan_warnings(plan, date.today())
+    document = {
+        **plan.to_json(),
+        "policy": report.to_json(),
+        "cost": cost.to_json(),
+        "timeline": timeline.to_json(),
+        "warnings": [warning.to_json() for warning in warnings],
+    }
     if args.json == "-":
         json.dump(document, sys.stdout, indent=2, sort_keys=True)
         print()
@@ -141,6 +151,8 @@ def _plan_command(args: argparse.Namespace) -> int:
     print(render_text(plan))
     print()
     print(render_policy(report, plan))
+    print()
+    print(render_warnings(warnings))
     print(f"\nMonthly cost: {cost.idle:,.2f} {cost.currency} idle, {cost.peak:,.2f} at peak (preflight cost)")
     print(f"Deploy: about {timeline.critical_minutes:.0f} min on the critical path (preflight timeline)")
     if args.json:
