@@ -38,6 +38,18 @@ class PlannedResource:
 
 
 @dataclass(frozen=True)
+class PlanWarning:
+    """What the plan is valid for but a real account, order or date would refuse (preflight.plan_warnings)."""
+
+    check: str  # a short, stable name: "kubernetes-support", "hidden-dependency", ...
+    message: str  # one line a user can act on
+    urn: str | None = None  # the resource it is about, when there is one
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "message": self.message, "urn": self.urn}
+
+
+@dataclass(frozen=True)
 class Plan:
     project: str
     stack: str

@@ -2,32 +2,23 @@
 
 Each check reads the synthesized plan (and the day it runs, for dated facts) and returns
 warnings; `preflight plan` prints them after the policy report and puts them in its JSON
-under "warnings". A check lives in its own module and is listed in CHECKS below.
+under "warnings". A check lives in its own module (importing PlanWarning from
+preflight.plan, so that this module can import it) and is listed in CHECKS below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from preflight.plan import Plan
+from preflight.hidden_dependencies import hidden_dependencies
+from preflight.plan import Plan, PlanWarning
 
-
-@dataclass(frozen=True)
-class PlanWarning:
-    check: str  # a short, stable name: "kubernetes-support", "hidden-dependency", ...
-    message: str  # one line a user can act on
-    urn: str | None = None  # the resource it is about, when there is one
-
-    def to_json(self) -> dict[str, Any]:
-        return {"check": self.check, "message": self.message, "urn": self.urn}
-
+__all__ = ["CHECKS", "PlanWarning", "plan_warnings", "render_text"]
 
 Check = Callable[[Plan, date], Sequence[PlanWarning]]
 
-CHECKS: tuple[Check, ...] = ()
+CHECKS: tuple[Check, ...] = (hidden_dependencies,)
 
 
 def plan_warnings(plan: Plan, today: date) -> list[PlanWarning]:

@@ -42,3 +42,14 @@ def test_a_health_check_and_a_record_per_target_and_a_bounded_failover(prod_plan
 def test_dev_runs_without_global_dns(dev_plan: Plan) -> None:
     assert dev_plan.of_type(GLOBAL_DNS) == []
     assert "failoverSeconds" not in dev_plan.outputs
+
+
+def test_each_routing_record_waits_for_the_target_name_it_points_at(prod_plan: Plan) -> None:
+    """A CNAME made before its target's record would answer NXDOMAIN, and resolvers cache that."""
+    records = prod_plan.of_type("aws:route53/record:Record")
+    by_name = {r.inputs["name"]: r for r in records}
+    routing = [r for r in records if r.inputs["name"].startswith("api.")]
+    assert routing
+    for record in routing:
+        (target_host,) = record.inputs["records"]
+        assert by_name[target_host].urn in record.dependencies

@@ -70,7 +70,7 @@ class _Target:
     """One endpoint as the routing set sees it: its own name and its health check."""
 
     endpoint: DnsEndpoint
-    host: str  # <target>.<zone>
+    host: pulumi.Output[str]  # <target>.<zone>, read from its record so the set waits for it
     health_check: aws.route53.HealthCheck
 
 
@@ -86,7 +86,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: GlobalDnsArgs) -> D
     for endpoint in args.endpoints:
         check = _health_check(f"{name}-{endpoint.target}-health", endpoint, global_host, args, opts)
         names[endpoint.target] = _target_record(f"{name}-{endpoint.target}", endpoint, zone)
-        targets[endpoint.target] = _Target(endpoint, zone.host(endpoint.target), check)
+        targets[endpoint.target] = _Target(endpoint, names[endpoint.target].name, check)
 
     routing = _ROUTERS[args.mode](name, args, zone, targets)
     return DnsOutputs(
