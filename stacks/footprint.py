@@ -10,6 +10,7 @@ import pulumi_azure_native as azure_native
 import pulumi_gcp as gcp
 from pulumi_azure_native import resources
 
+from components.gcp_services import enable_services
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.metadata_db import MetadataDb, MetadataDbArgs
 from components.model_bucket import ModelBucket, ModelBucketArgs
@@ -52,7 +53,7 @@ class Footprint(pulumi.ComponentResource):
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transforms=[azure_tags_transform(tags)]))
         placement = {"cloud": config.cloud, "region": config.region}
         super().__init__("mlplatform:platform:Footprint", config.name, placement, opts)
-        self.target = _target(self, config, tags)
+        self.target = _target(self, config, tags, keep=stack.environment.protect_stateful)
 
         env = stack.environment
         self.bucket = ModelBucket(
@@ -78,6 +79,7 @@ class Footprint(pulumi.ComponentResource):
                 acr_sku=stack.registry.acr_sku,
                 zone_redundant=stack.registry.zone_redundant,
                 retain=env.protect_stateful,
+                manage_scanning=stack.registry.manage_scanning,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -94,6 +96,8 @@ class Footprint(pulumi.ComponentResource):
                 high_availability=database.high_availability,
                 deletion_protection=env.protect_stateful,
                 geo_redundant_backup=config.cloud == "azure" and database.geo_backup_for(config.region),
+                tags=tags,
+                maintenance_window=env.maintenance_window,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -142,8 +146,13 @@ def tls_hosts(target: str, stack: StackConfig) -> tuple[str, ...]:
     return (stack.dns.global_host, f"{stack.observability.record_name}.{stack.dns.zone}")
 
 
-def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, str]) -> Target:
-    """The target's explicit provider, carrying the required tags wherever the provider can."""
+def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, str], *, keep: bool) -> Target:
+    """The target's explicit provider, carrying the required tags wherever the provider can.
+
+    keep protects and retains Azure's resource group: deleting or replacing the group would delete
+    the databases and buckets in it. The group gets no lock of its own (the stateful resources do):
+    a group lock is inherited by everything in it and blocks every replace Pulumi makes there.
+    """
     opts = pulumi.ResourceOptions(parent=parent)
     if config.cloud == "aws":
         provider: pulumi.ProviderResource = aws.Provider(
@@ -158,12 +167,16 @@ def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, st
             default_labels=gcp_labels(tags),
             opts=opts,
         )
-        return Target(config.name, "gcp", config.region, provider, gcp_project=config.gcp_project)
+        project = config.gcp_project or ""
+        apis = enable_services(parent, config.name, project, provider)  # before anything else there
+        return Target(config.name, "gcp", config.region, provider, gcp_project=project, prerequisites=apis)
     provider = azure_native.Provider(
         config.name, location=config.region, subscription_id=config.azure_subscription_id, opts=opts
     )
     group = resources.ResourceGroup(
-        f"{config.name}-rg", location=config.region, opts=pulumi.ResourceOptions(parent=parent, provider=provider)
+        f"{config.name}-rg",
+        location=config.region,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, protect=keep, retain_on_delete=keep),
     )
     return Target(config.name, "azure", config.region, provider, azure_resource_group=group.name)
 
@@ -217,6 +230,8 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         control_plane_logs=env.control_plane_logs,
         api_allowed_cidrs=cluster.api_allowed_cidrs,
         local_accounts=env.local_accounts,
+        access=stack.eks_access,
+        maintenance_window=env.maintenance_window,
     )
 
 

@@ -24,10 +24,14 @@ AGENT_POOL = "azure-native:containerservice:AgentPool"
 SUBNET = "azure-native:network:Subnet"
 VNET = "azure-native:network:VirtualNetwork"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+GRANT = "azure-native:authorization:RoleAssignment"
 GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
 T4 = ("Standard_NC4as_T4_v3",)
 A100 = ("Standard_NC24ads_A100_v4",)
 ADMINS = ("11111111-2222-3333-4444-555555555555",)
+GROUP_ID_PREFIX = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
+IDENTITY_PATH = "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mlp-control-plane"
 
 
 def dev_args(target: Target) -> GpuClusterArgs:
@@ -184,7 +188,6 @@ def test_workload_identity_and_oidc_issuer_are_on(plan: Plan) -> None:
     cluster = cluster_inputs(plan)
     assert cluster["oidcIssuerProfile"] == {"enabled": True}
     assert cluster["securityProfile"]["workloadIdentity"] == {"enabled": True}
-    assert cluster["identity"] == {"type": "SystemAssigned"}
     assert plan.outputs["oidcIssuerUrl"].startswith("https://westeurope.oic.prod-aks.azure.com/")
 
 
@@ -233,13 +236,14 @@ def test_api_access_is_restricted_in_prod_and_uptime_sla_bought(dev: Plan, prod:
 
 
 def test_prod_protects_the_cluster_and_network(dev: Plan, prod: Plan) -> None:
-    kept = {CLUSTER, VNET, SUBNET}
+    kept = {CLUSTER, VNET, SUBNET, IDENTITY, GRANT}  # a kept cluster needs its identity and its grant
+    assert kept <= {r.type for r in prod.resources}
     assert all(r.protect and r.retain_on_delete for r in prod.resources if r.type in kept)
     assert not any(r.protect for r in dev.resources)
 
 
 def test_autoscaler_prefers_spot_then_fallback_then_system(plan: Plan) -> None:
-    assert cluster_inputs(plan)["autoScalerProfile"] == {"expander": "priority", "maxNodeProvisionTime": "5m"}
+    assert cluster_inputs(plan)["autoScalerProfile"]["expander"] == "priority"
     configmap = only(plan, CONFIGMAP)
     assert configmap.inputs["metadata"] == {"name": "cluster-autoscaler-priority-expander", "namespace": "kube-system"}
     assert configmap.provider == only(plan, "pulumi:providers:kubernetes").urn
@@ -276,10 +280,49 @@ def test_outputs_name_the_cluster_and_its_kubelet_identity(plan: Plan) -> None:
 
 
 def test_cluster_identity_may_manage_the_node_subnet(plan: Plan) -> None:
-    grant = only(plan, "azure-native:authorization:RoleAssignment").inputs
+    grant = only(plan, GRANT).inputs
     assert grant["scope"] == plan.outputs["networkId"] + "/subnets/nodes"
     assert grant["principalType"] == "ServicePrincipal"
     assert grant["roleDefinitionId"].endswith("/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7")
+
+
+def test_control_plane_identity_is_user_assigned_and_granted_on_the_subnet_before_the_cluster(plan: Plan) -> None:
+    """AKS's advice for a VNet of your own: the identity exists and holds its grant before the cluster."""
+    identity, grant, cluster = only(plan, IDENTITY), only(plan, GRANT), only(plan, CLUSTER)
+    assert identity.inputs["resourceGroupName"] == cluster.inputs["resourceGroupName"]
+    assert cluster.inputs["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": [f"{GROUP_ID_PREFIX}{identity.inputs['resourceGroupName']}{IDENTITY_PATH}"],
+    }
+    assert identity.urn in grant.dependencies  # the grant names this identity's principal
+    assert grant.urn in cluster.dependencies  # and is in place before the cluster is created
+
+
+def test_gpu_pools_are_created_one_after_another(prod: Plan) -> None:
+    """AKS answers a second concurrent agent-pool operation with 409 OperationNotAllowed."""
+    agent_pools = prod.of_type(AGENT_POOL)
+    assert len(agent_pools) == 4
+    by_urn = {pool.urn: pool for pool in agent_pools}
+
+    def earlier(pool: PlannedResource) -> list[PlannedResource]:
+        return [by_urn[urn] for urn in pool.dependencies if urn in by_urn]
+
+    firsts = [pool for pool in agent_pools if not earlier(pool)]
+    assert len(firsts) == 1 and only(prod, CLUSTER).urn in firsts[0].dependencies
+    chain = [firsts[0]]
+    while followers := [pool for pool in agent_pools if earlier(pool) == [chain[-1]]]:
+        assert len(followers) == 1, f"{[p.name for p in followers]} would start together"
+        chain.append(followers[0])
+    assert [pool.inputs["agentPoolName"] for pool in chain] == ["t4", "t4od", "a100", "a100od"]
+
+
+def test_autoscaler_waits_for_gpu_nodes_that_install_their_driver(plan: Plan) -> None:
+    """AKS GPU nodes register after the driver is installed: 5.4 min in AKS's node-image tests, up to
+    10-11 min for A100 nodes (the sources in azure_autoscaler). The old 5m deleted them mid-install."""
+    provision_time = cluster_inputs(plan)["autoScalerProfile"]["maxNodeProvisionTime"]
+    assert re.fullmatch(r"[0-9]+m", provision_time)  # the only form AKS accepts
+    assert int(provision_time[:-1]) > 11
+    assert provision_time == "15m"  # AKS's own default
 
 
 @pytest.mark.parametrize(

@@ -200,6 +200,23 @@ def test_deletion_protection_locks_and_keeps_the_server_its_database_and_its_dns
     assert not any(r.protect or r.retain_on_delete for r in dev.resources)
 
 
+def lock_role_from_ci_docs() -> dict[str, Any]:
+    """The custom role docs/CI.md tells users to create for the deploy app (its heredoc JSON)."""
+    text = (Path(__file__).parent.parent / "docs" / "CI.md").read_text()
+    body = text.split("cat > mlplatform-locks.json <<'EOF'\n", 1)[1].split("\n    EOF\n", 1)[0]
+    return dict(json.loads(body))
+
+
+def test_the_deploy_identity_is_documented_with_the_rights_prod_locks_need(prod_plan: Plan) -> None:
+    """Contributor cannot create locks (Microsoft.Authorization/*/Write is among its NotActions)."""
+    assert prod_plan.of_type(LOCK)  # prod makes locks, so the deploy app needs the role
+    role = lock_role_from_ci_docs()
+    assert role["IsCustom"] is True
+    assert {"Microsoft.Authorization/locks/write", "Microsoft.Authorization/locks/delete"} <= set(role["Actions"])
+    assert all(action.startswith("Microsoft.Authorization/locks/") for action in role["Actions"])  # nothing else
+    assert role["AssignableScopes"] == ["/subscriptions/SUBSCRIPTION_ID"]
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

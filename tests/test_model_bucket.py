@@ -135,6 +135,39 @@ def test_azure_account_is_locked_down_and_container_private() -> None:
     assert delete == {"daysAfterCreationGreaterThan": 9}
 
 
+LOCK = "azure-native:authorization:ManagementLockByScope"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+
+
+def test_retained_azure_account_is_locked_against_deletion() -> None:
+    """Pulumi's protect guards this program only; a CanNotDelete lock guards the account from anyone."""
+    retained = bucket_program("azure", retain=True)
+    account = only(retained, BUCKET_TYPES["azure"])
+    lock = only(retained, LOCK)
+    assert lock.inputs["level"] == "CanNotDelete"
+    assert lock.inputs["scope"].endswith(
+        f"/providers/Microsoft.Storage/storageAccounts/{account.inputs['accountName']}"
+    )
+    assert account.urn in lock.dependencies
+    assert not lock.protect  # turning retention off must be able to remove it
+    assert not bucket_program("azure").of_type(LOCK)
+
+
+def test_prod_keeps_the_azure_resource_group_and_locks_what_is_in_it_not_the_group(
+    dev_plan: Plan, prod_plan: Plan
+) -> None:
+    """Deleting the group deletes its databases and buckets; a lock on the group would block every
+    replacement of a node pool or subnet in it, so the group is protected and its data locked."""
+    (group,) = prod_plan.of_type(RESOURCE_GROUP)
+    assert group.protect and group.retain_on_delete
+    assert not any(r.protect or r.retain_on_delete for r in dev_plan.of_type(RESOURCE_GROUP))
+    scopes = [lock.inputs["scope"] for lock in prod_plan.of_type(LOCK)]
+    assert all("/providers/" in scope for scope in scopes)  # resource locks, none on a group
+    locked = {scope.split("/providers/", 1)[1].rsplit("/", 1)[0] for scope in scopes}
+    assert {"Microsoft.Storage/storageAccounts", "Microsoft.DBforPostgreSQL/flexibleServers"} <= locked
+    assert not dev_plan.of_type(LOCK)
+
+
 def stateful(plan: Plan) -> list[PlannedResource]:
     kept_types = {*BUCKET_TYPES.values(), "aws:kms/key:Key", "azure-native:storage:BlobContainer"}
     return [r for r in plan.resources if r.type in kept_types]

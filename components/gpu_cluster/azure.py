@@ -8,6 +8,11 @@ when no spot pool can (see azure_autoscaler). AKS itself taints spot nodes with
 
 Identity: Entra ID integration with Azure RBAC; with local accounts off (prod) the kubeconfig
 is the user kubeconfig in `exec` format, which authenticates through kubelogin.
+
+Order: the control plane runs as a user-assigned identity that holds its grant on the node subnet
+before the cluster is created (AKS's recommendation for a VNet of your own), and the GPU pools are
+created one after another: AKS refuses a second agent-pool operation while one is running (409
+OperationNotAllowed) and parallel pools on one subnet have failed with SetVNetOwnershipFailed.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import containerservice, network
+from pulumi_azure_native import containerservice, managedidentity, network
 from pulumi_azure_native.containerservice import outputs as aks_outputs
 
 from components.gpu_cluster.azure_autoscaler import autoscaler_profile, priority_expander_configmap
@@ -56,10 +61,12 @@ _CLUSTER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,52}[a-z0-9])?$")
 def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> ClusterOutputs:
     _check_args(name, args)
     vnet = build_network(parent, name, args)
-    cluster = _managed_cluster(parent, name, args, vnet.nodes)
-    grant_subnet_access(parent, name, args, vnet.nodes, cluster.identity.apply(_principal_id))
+    identity = _control_plane_identity(parent, name, args)
+    grant = grant_subnet_access(parent, name, args, vnet.nodes, identity.principal_id)
+    cluster = _managed_cluster(parent, name, args, vnet.nodes, identity, grant)
+    previous: containerservice.AgentPool | None = None
     for pool in args.gpu_pools:
-        _gpu_pool(parent, name, args, cluster, vnet.nodes, pool)
+        previous = _gpu_pool(parent, name, args, cluster, vnet.nodes, pool, after=previous)
 
     kubeconfig = _kubeconfig(parent, args, cluster)
     provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=parent))
@@ -118,14 +125,39 @@ def _zones(args: GpuClusterArgs) -> list[str] | None:
     return [str(zone) for zone in range(1, args.zones + 1)] or None
 
 
+def _control_plane_identity(
+    parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs
+) -> managedidentity.UserAssignedIdentity:
+    """The identity the control plane acts as (load balancers, the node subnet).
+
+    A system-assigned identity exists only once the cluster does, so its subnet grant comes after
+    the cluster's creation and the first operations race it; a user-assigned one is granted first.
+    Kept like the cluster: a kept cluster whose identity is gone cannot manage its network.
+    Source: learn.microsoft.com/azure/aks/managed-identity-overview (read 2026-12).
+    """
+    target = args.target
+    return managedidentity.UserAssignedIdentity(
+        f"{name}-control-plane",
+        resource_name_=f"{name}-control-plane",
+        resource_group_name=target.require_resource_group(),
+        location=target.region,
+        opts=target.child_options(parent, keep=args.deletion_protection),
+    )
+
+
 def _managed_cluster(
-    parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs, nodes: network.Subnet
+    parent: pulumi.ComponentResource,
+    name: str,
+    args: GpuClusterArgs,
+    nodes: network.Subnet,
+    identity: managedidentity.UserAssignedIdentity,
+    subnet_grant: pulumi.Resource,
 ) -> containerservice.ManagedCluster:
     target = args.target
     # The autoscaler owns node counts; `count` only seeds the pool at creation.
     opts = pulumi.ResourceOptions.merge(
         target.child_options(parent, keep=args.deletion_protection),
-        pulumi.ResourceOptions(ignore_changes=["agentPoolProfiles[0].count"]),
+        pulumi.ResourceOptions(ignore_changes=["agentPoolProfiles[0].count"], depends_on=[subnet_grant]),
     )
     return containerservice.ManagedCluster(
         name,
@@ -134,7 +166,11 @@ def _managed_cluster(
         location=target.region,
         kubernetes_version=args.kubernetes_version,
         dns_prefix=name,
-        identity={"type": containerservice.ResourceIdentityType.SYSTEM_ASSIGNED},
+        # One user-assigned identity at most; the SDK takes its resource id.
+        identity={
+            "type": containerservice.ResourceIdentityType.USER_ASSIGNED,
+            "user_assigned_identities": [identity.id],
+        },
         sku={
             "name": containerservice.ManagedClusterSKUName.BASE,
             # Standard carries the uptime SLA that prod needs; Free has none.
@@ -219,14 +255,20 @@ def _gpu_pool(
     cluster: containerservice.ManagedCluster,
     nodes: network.Subnet,
     pool: GpuPool,
+    after: containerservice.AgentPool | None,
 ) -> containerservice.AgentPool:
     """A User-mode GPU pool that scales from zero; spot unless it is on-demand (fallback).
 
     Only the GPU taint is declared: AKS adds the spot taint and label to spot pools by itself.
     Source: learn.microsoft.com/azure/aks/spot-node-pool (limitations; `az aks nodepool show`).
+    `after` is the pool created before this one: one agent-pool operation at a time per cluster
+    (409 "Another agentpool operation is in progress": github.com/cilium/cilium/issues/25944,
+    retried in github.com/Azure/telescope/pull/1213, 2026) and per VNet (SetVNetOwnershipFailed:
+    github.com/Azure/AKS/issues/4522).
     """
     opts = pulumi.ResourceOptions.merge(
-        args.target.child_options(parent), pulumi.ResourceOptions(ignore_changes=["count"])
+        args.target.child_options(parent),
+        pulumi.ResourceOptions(ignore_changes=["count"], depends_on=[after] if after is not None else None),
     )
     return containerservice.AgentPool(
         f"{name}-{pool.name}",
@@ -291,12 +333,6 @@ def _first_kubeconfig(kubeconfigs: Sequence[aks_outputs.CredentialResultResponse
     if not kubeconfigs:
         raise ValueError("AKS returned no kubeconfig")
     return base64.b64decode(kubeconfigs[0].value).decode("utf-8")
-
-
-def _principal_id(identity: aks_outputs.ManagedClusterIdentityResponse | None) -> str:
-    if identity is None:
-        raise ValueError("the AKS cluster reported no managed identity")
-    return identity.principal_id
 
 
 def _issuer_url(profile: aks_outputs.ManagedClusterOIDCIssuerProfileResponse | None) -> str:

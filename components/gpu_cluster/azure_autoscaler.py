@@ -32,14 +32,25 @@ PRIORITY_FALLBACK = 10
 PRIORITY_SYSTEM = 1  # listed so every node group matches; GPU pods never fit it anyway
 
 
+# How long the autoscaler waits for a new node to register before it deletes it and backs the
+# pool off. AKS GPU nodes install the NVIDIA driver while booting (gpuProfile.driver defaults to
+# Install) and register only after: 5.4 min for a GPU scale set in AKS's own node-image tests
+# (github.com/Azure/AgentBaker/pull/8797, June 2026), 5-10 min and up to 10-11 min for A100 nodes
+# (learn.microsoft.com/en-us/answers/a/12767836, May 2026); read 2026-12. 15m (AKS's default) clears
+# the slowest with room; 5m deleted healthy nodes that were still installing their driver.
+# The cost: a spot node that launches but never registers holds its pool for 15 minutes before the
+# on-demand fallback is tried. Spot pools without capacity are not affected: a failed scale-set
+# write or a failed VM provisioning state backs the pool off at once (cluster-autoscaler's Azure
+# provider, azure_scale_set.go).
+MAX_NODE_PROVISION_TIME = "15m"  # whole minutes, "<n>m": the only form AKS accepts
+
+
 def autoscaler_profile() -> containerservice.ManagedClusterPropertiesAutoScalerProfileArgsDict:
     """The profile field is `expander`; allowed values: least-waste, most-pods, priority, random.
 
     Source: learn.microsoft.com/azure/aks/cluster-autoscaler (cluster autoscaler profile settings).
     """
-    # max_node_provision_time: give up on a spot pool whose nodes never arrive after 5 minutes
-    # rather than the default 15, so the fallback is tried sooner.
-    return {"expander": containerservice.Expander.PRIORITY, "max_node_provision_time": "5m"}
+    return {"expander": containerservice.Expander.PRIORITY, "max_node_provision_time": MAX_NODE_PROVISION_TIME}
 
 
 def node_group_regex(pool_name: str) -> str:

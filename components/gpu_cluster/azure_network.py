@@ -108,9 +108,16 @@ def grant_subnet_access(
 ) -> authorization.RoleAssignment:
     """Network Contributor on the node subnet for the cluster's control-plane identity.
 
-    The VNet lives outside the node resource group, so AKS cannot manage load balancer IPs in
-    it without this grant; `az aks create` makes it, the ARM API leaves it to the caller.
-    Source: learn.microsoft.com/azure/aks/system-assigned-managed-identity
+    The VNet lives outside the node resource group, so AKS cannot join nodes to the subnet or
+    manage load balancer IPs in it without this grant; `az aks create` makes it, the ARM API
+    leaves it to the caller. The identity is user-assigned and granted here before the cluster
+    exists (the cluster depends on this assignment), so no cluster operation runs without it.
+    A narrower custom role needs only Microsoft.Network/virtualNetworks/subnets/join/action and
+    .../subnets/read. principalType ServicePrincipal lets Azure accept the assignment of an
+    identity created moments before, without waiting for Entra ID to replicate it.
+    Sources: learn.microsoft.com/azure/aks/managed-identity-overview,
+    learn.microsoft.com/azure/aks/aks-service-permissions, learn.microsoft.com/azure/
+    role-based-access-control/role-assignments-template (new service principal) (read 2026-12).
     """
     subscription = subnet.id.apply(_subscription_of)
     return authorization.RoleAssignment(
@@ -119,7 +126,8 @@ def grant_subnet_access(
         principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,  # the SDK's default is User
         role_definition_id=subscription.apply(_network_contributor),
         scope=subnet.id,
-        opts=args.target.child_options(parent),
+        # Kept with the cluster: a kept cluster without its grant can no longer manage its subnet.
+        opts=args.target.child_options(parent, keep=args.deletion_protection),
     )
 
 

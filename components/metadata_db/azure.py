@@ -221,7 +221,8 @@ def _delete_lock(
     """Azure's own guard: nobody deletes the server (or its databases) until the lock is removed.
 
     Not kept itself, so turning deletion_protection off removes it. Creating locks needs
-    Microsoft.Authorization/locks/* (Owner or User Access Administrator).
+    Microsoft.Authorization/locks/*, which Contributor lacks: docs/CI.md gives the deploy identity
+    a custom role for it.
     """
     return authorization.ManagementLockByScope(
         f"{name}-delete-lock",

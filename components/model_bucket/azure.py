@@ -2,15 +2,21 @@
 
 Shared-key access is off, so readers authenticate with Entra ID (workload identity); that
 is also why Triton reads it as as://ACCOUNT/CONTAINER through the default credential chain.
+
+Retained accounts (prod) also carry a CanNotDelete management lock: Pulumi's protect guards only
+this program, the lock guards the account (and its containers) against anyone, including a
+deletion of the resource group. The lock sits on the account, not the group: a group lock would be
+inherited by the cluster's pools and subnets and block every replacement Pulumi makes there.
 """
 
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import storage
+from pulumi_azure_native import authorization, storage
 
 from components.global_names import unique_name
 from components.model_bucket.contract import BucketOutputs, ModelBucketArgs
+from components.target import Target
 
 CONTAINER = "models"
 MAX_SOFT_DELETE_DAYS = 365  # Azure's limit for blob and container soft delete
@@ -45,6 +51,8 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
         },
         opts=kept,
     )
+    if args.retain:
+        _delete_lock(parent, name, target, account)
     soft_delete_days = min(args.noncurrent_version_days, MAX_SOFT_DELETE_DAYS)
     storage.BlobServiceProperties(
         f"{name}-blob-service",
@@ -92,4 +100,23 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
         serving_uri=pulumi.Output.concat("as://", account.name, "/", container.name),
         bucket_name=container.name,
         resource_id=account.id,
+    )
+
+
+def _delete_lock(
+    parent: pulumi.ComponentResource, name: str, target: Target, account: storage.StorageAccount
+) -> authorization.ManagementLockByScope:
+    """Nobody deletes the account (or, through the control plane, its containers) while it holds.
+
+    It does not stop deleting blobs: versioning and soft delete cover those. Not kept itself, so
+    turning retention off removes it. Creating it needs Microsoft.Authorization/locks/* (docs/CI.md).
+    Source: learn.microsoft.com/azure/azure-resource-manager/management/lock-resources (read 2026-12).
+    """
+    return authorization.ManagementLockByScope(
+        f"{name}-delete-lock",
+        lock_name=f"{name}-do-not-delete",
+        level=authorization.LockLevel.CAN_NOT_DELETE,
+        scope=account.id,
+        notes="mlplatform: the model bucket is retained",
+        opts=target.child_options(parent),
     )

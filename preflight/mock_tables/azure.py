@@ -79,11 +79,7 @@ def _managed_cluster(ctx: MockContext) -> Outputs:
             "enabled": True,
             "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{_guid(ctx, 'issuer')}/",
         },
-        "identity": {
-            **(ctx.inputs.get("identity") or {}),
-            "principalId": _guid(ctx, "principal"),
-            "tenantId": TENANT_ID,
-        },
+        "identity": _cluster_identity(ctx),
         "identityProfile": {
             "kubeletidentity": {
                 "objectId": _guid(ctx, "kubelet-object"),
@@ -92,6 +88,22 @@ def _managed_cluster(ctx: MockContext) -> Outputs:
             }
         },
     }
+
+
+def _cluster_identity(ctx: MockContext) -> Outputs:
+    """The SDK sends user-assigned identities as a list of ids; ARM answers with a map of id -> ids."""
+    identity = dict(ctx.inputs.get("identity") or {})
+    if identity.get("type") == "UserAssigned":
+        ids = identity.get("userAssignedIdentities") or []
+        identity["userAssignedIdentities"] = {
+            resource_id: {
+                "principalId": _guid(ctx, f"principal-{resource_id}"),
+                "clientId": _guid(ctx, f"client-{resource_id}"),
+            }
+            for resource_id in ids
+        }
+        return identity  # no principalId of its own: that is the system-assigned identity's
+    return {**identity, "principalId": _guid(ctx, "principal"), "tenantId": TENANT_ID}
 
 
 def _agent_pool(ctx: MockContext) -> Outputs:
