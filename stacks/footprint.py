@@ -10,7 +10,6 @@ import pulumi_azure_native as azure_native
 import pulumi_gcp as gcp
 from pulumi_azure_native import resources
 
-from components.gcp_services import enable_services
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.metadata_db import MetadataDb, MetadataDbArgs
 from components.model_bucket import ModelBucket, ModelBucketArgs
@@ -79,7 +78,6 @@ class Footprint(pulumi.ComponentResource):
                 acr_sku=stack.registry.acr_sku,
                 zone_redundant=stack.registry.zone_redundant,
                 retain=env.protect_stateful,
-                manage_scanning=stack.registry.manage_scanning,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -96,8 +94,6 @@ class Footprint(pulumi.ComponentResource):
                 high_availability=database.high_availability,
                 deletion_protection=env.protect_stateful,
                 geo_redundant_backup=config.cloud == "azure" and database.geo_backup_for(config.region),
-                tags=tags,
-                maintenance_window=env.maintenance_window,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -167,9 +163,7 @@ def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, st
             default_labels=gcp_labels(tags),
             opts=opts,
         )
-        project = config.gcp_project or ""
-        apis = enable_services(parent, config.name, project, provider)  # before anything else there
-        return Target(config.name, "gcp", config.region, provider, gcp_project=project, prerequisites=apis)
+        return Target(config.name, "gcp", config.region, provider, gcp_project=config.gcp_project)
     provider = azure_native.Provider(
         config.name, location=config.region, subscription_id=config.azure_subscription_id, opts=opts
     )
@@ -230,8 +224,6 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         control_plane_logs=env.control_plane_logs,
         api_allowed_cidrs=cluster.api_allowed_cidrs,
         local_accounts=env.local_accounts,
-        access=stack.eks_access,
-        maintenance_window=env.maintenance_window,
     )
 
 

@@ -8,10 +8,6 @@ first, fallback groups only when those cannot grow, anything else (the system gr
 A group at zero nodes has no node to learn from, so each GPU group's ASG carries node-template
 tags for its labels, its GPU taint and its GPU count: managed node groups do not copy their
 labels and taints onto their ASG (cluster-autoscaler's AWS README, "Auto-Discovery Setup").
-
-GPU nodes carry GPU_LABEL from the start (a node-group label, so kubelet registers with it): the
-autoscaler treats a node with that label and no GPUs yet as one whose device plugin has not
-reported them, not as a node that lacks GPUs (its AWS README, "Special note on GPU instances").
 """
 
 from __future__ import annotations
@@ -32,9 +28,7 @@ CHART = "cluster-autoscaler"
 CHART_REPO = "https://kubernetes.github.io/autoscaler"
 # The autoscaler should run the Kubernetes minor it scales, so the chart is picked by the cluster's
 # minor: each version here is the newest chart whose appVersion is that minor, read from the chart
-# repository's index (kubernetes/autoscaler, gh-pages index.yaml) and the tag's Chart.yaml; read
-# 2026-12. No chart ships a 1.36 autoscaler yet (9.59.0, the newest, is 1.35.0), so no 1.36 entry:
-# the stack config refuses a minor missing here for a stack with an AWS target.
+# repository's index (kubernetes/autoscaler, gh-pages index.yaml) and the tag's Chart.yaml.
 CHART_VERSIONS: dict[str, str] = {
     "1.32": "9.46.6",  # appVersion 1.32.0
     "1.33": "9.51.0",  # appVersion 1.33.0
@@ -44,16 +38,6 @@ CHART_VERSIONS: dict[str, str] = {
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 NODE_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
-GPU_LABEL = "k8s.amazonaws.com/accelerator"  # the AWS provider's GPULabel (aws_cloud_provider.go)
-# Its values: the AWS provider's availableGPUTypes where listed (same file, read 2026-12); it has
-# no H100 entry, which only matters to --gpu-total limits, not to the label's effect.
-GPU_TYPES: dict[str, str] = {
-    "T4": "nvidia-tesla-t4",
-    "A10G": "nvidia-a10g",
-    "L4": "nvidia-l4",
-    "A100": "nvidia-tesla-a100",
-    "H100": "nvidia-h100",
-}
 GPU_RESOURCE = "nvidia.com/gpu"
 PRIMARY_PRIORITY = 50  # spot GPU groups (and GPU groups that are on-demand by choice)
 FALLBACK_PRIORITY = 10  # on-demand fallback groups
@@ -84,14 +68,9 @@ def chart_version(kubernetes_version: str) -> str:
         ) from None
 
 
-def aws_gpu_labels(pool: GpuPool) -> dict[str, str]:
-    """The labels of a GPU group's nodes: the platform's, and the autoscaler's GPU label."""
-    return {**pool.labels, GPU_LABEL: GPU_TYPES[pool.accelerator]}
-
-
 def node_template_tags(pool: GpuPool, gpus_per_node: int) -> dict[str, str]:
     """The ASG tags that describe a node of this pool to the autoscaler before one exists."""
-    tags = {f"{NODE_TEMPLATE}/label/{key}": value for key, value in aws_gpu_labels(pool).items()}
+    tags = {f"{NODE_TEMPLATE}/label/{key}": value for key, value in pool.labels.items()}
     tags[f"{NODE_TEMPLATE}/taint/{GPU_TAINT_KEY}"] = f"{GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
     tags[f"{NODE_TEMPLATE}/resources/{GPU_RESOURCE}"] = str(gpus_per_node)
     return tags
