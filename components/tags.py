@@ -3,7 +3,9 @@
 AWS and GCP apply them as provider default tags / labels, so every taggable resource made
 through a target's provider carries them. azure-native has no default tags, so an Azure
 footprint carries a resource transform that adds them to every taggable azure-native
-resource beneath it. No resource sets these tags by hand.
+resource beneath it. No resource sets these tags by hand, with one kind of exception: a
+resource whose labels sit in a nested input (Cloud SQL's settings.user_labels), which a
+provider's default labels never reach; its component sets them (see NESTED_LABEL_INPUTS).
 """
 
 from __future__ import annotations
@@ -48,13 +50,28 @@ def gcp_labels(tags: Mapping[str, str]) -> dict[str, str]:
     return labels
 
 
-def tag_input_name(type_token: str) -> str | None:
-    """The input a resource type carries its tags in ('tags' or 'labels'), or None if untaggable.
+# Resource types whose labels are a field of a nested input, as (input, field) in the SDK's
+# spelling. Provider default labels apply only to a top-level `labels` input, so they never reach
+# these (pulumi-gcp default_labels; gcp.sql.DatabaseInstance has no top-level labels, read 2026-12).
+NESTED_LABEL_INPUTS: dict[str, tuple[str, str]] = {
+    "gcp:sql/databaseInstance:DatabaseInstance": ("settings", "user_labels"),
+}
 
-    Read from the installed SDK's own constructor, so the answer follows the pinned provider
-    version instead of a hand-kept list.
+
+def tag_input_name(type_token: str) -> str | None:
+    """The input a resource type carries its tags in ('tags', 'labels', or a dotted path such as
+    'settings.userLabels' as the engine spells it), or None if untaggable.
+
+    Read from the installed SDK's own constructor (and, for nested labels, the nested input's
+    type), so the answer follows the pinned provider version instead of a hand-kept list.
     """
     return _tag_input_name(type_token)
+
+
+def provider_defaults_reach(type_token: str) -> bool:
+    """Whether the provider's default tags or labels reach this type: only a top-level input."""
+    name = tag_input_name(type_token)
+    return name is not None and "." not in name
 
 
 @functools.cache
@@ -66,7 +83,24 @@ def _tag_input_name(type_token: str) -> str | None:
     for candidate in ("tags", "labels"):
         if candidate in params:
             return candidate
+    nested = NESTED_LABEL_INPUTS.get(type_token)
+    if nested is not None and nested[0] in params:
+        outer, inner = nested
+        typed = getattr(
+            importlib.import_module(resource_class.__module__.rsplit(".", 1)[0]),
+            f"{resource_class.__name__}{_camel(outer, upper=True)}ArgsDict",
+            None,
+        )
+        if typed is not None and inner in getattr(typed, "__annotations__", {}):
+            return f"{_camel(outer)}.{_camel(inner)}"
     return None
+
+
+def _camel(name: str, *, upper: bool = False) -> str:
+    """user_labels -> userLabels (the engine's spelling); upper=True -> UserLabels."""
+    first, *rest = name.split("_")
+    text = first + "".join(part.title() for part in rest)
+    return text[:1].upper() + text[1:] if upper else text
 
 
 _PACKAGES = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}

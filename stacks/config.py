@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from components.maintenance import MaintenanceWindow
 from components.target import Cloud
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, parse_dns
+from stacks.gpu_zone_config import check_gcp_gpu_zones
 from stacks.observability_config import ObservabilityConfig, parse_observability
 from stacks.regions import REGIONS
 from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
@@ -48,6 +50,13 @@ class EnvironmentProfile:
     data: DataDefaults
     serving: ServingDefaults
     dns: DnsDefaults
+    maintenance_window: MaintenanceWindow | None = None
+    """When GKE and Cloud SQL may upgrade or restart by themselves (UTC); None: whenever they choose."""
+
+
+# Prod: weekend nights UTC, 8 hours on Saturday and Sunday (64 hours in any 32 days, over GKE's 48);
+# Cloud SQL takes its hour at the start of Saturday's.
+PROD_MAINTENANCE = MaintenanceWindow(days=("SA", "SU"), start_hour=2, hours=8)
 
 
 PROFILES: dict[str, EnvironmentProfile] = {
@@ -92,6 +101,7 @@ PROFILES: dict[str, EnvironmentProfile] = {
             ttl=20,
             max_failover_seconds=MAX_PROD_FAILOVER_SECONDS,
         ),
+        maintenance_window=PROD_MAINTENANCE,
     ),
 }
 
@@ -204,6 +214,8 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
     targets = _targets(f"{prefix}targets", values["targets"])
     target_clouds = [(t.name, t.cloud) for t in targets]
     cluster = parse_cluster(prefix, values, profile.cluster, target_clouds)
+    placed = [(t.name, t.cloud, t.region) for t in targets]
+    check_gcp_gpu_zones(f"{prefix}targets", placed, cluster.gpu_pools, profile.zones)
     dns = parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets])
     return StackConfig(
         project=project,

@@ -10,6 +10,7 @@ import pulumi_azure_native as azure_native
 import pulumi_gcp as gcp
 from pulumi_azure_native import resources
 
+from components.gcp_services import enable_services
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.metadata_db import MetadataDb, MetadataDbArgs
 from components.model_bucket import ModelBucket, ModelBucketArgs
@@ -94,6 +95,8 @@ class Footprint(pulumi.ComponentResource):
                 high_availability=database.high_availability,
                 deletion_protection=env.protect_stateful,
                 geo_redundant_backup=config.cloud == "azure" and database.geo_backup_for(config.region),
+                tags=tags,
+                maintenance_window=env.maintenance_window,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -163,7 +166,9 @@ def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, st
             default_labels=gcp_labels(tags),
             opts=opts,
         )
-        return Target(config.name, "gcp", config.region, provider, gcp_project=config.gcp_project)
+        project = config.gcp_project or ""
+        apis = enable_services(parent, config.name, project, provider)  # before anything else there
+        return Target(config.name, "gcp", config.region, provider, gcp_project=project, prerequisites=apis)
     provider = azure_native.Provider(
         config.name, location=config.region, subscription_id=config.azure_subscription_id, opts=opts
     )
@@ -224,6 +229,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         control_plane_logs=env.control_plane_logs,
         api_allowed_cidrs=cluster.api_allowed_cidrs,
         local_accounts=env.local_accounts,
+        maintenance_window=env.maintenance_window,
     )
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.gpu_cluster.gcp_network import plan_ranges
+from components.maintenance import MaintenanceWindow
 from components.target import Target
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError
@@ -36,11 +37,11 @@ PROD_POOLS = (
 )
 
 
-def cluster_plan(**overrides: Any) -> Plan:
+def cluster_plan(region: str = "us-central1", **overrides: Any) -> Plan:
     """One GpuCluster on a GCP target, through the public API, with its outputs exported."""
 
     def program() -> None:
-        target = Target("t", "gcp", "us-central1", gcp.Provider("t", project=PROJECT), gcp_project=PROJECT)
+        target = Target("t", "gcp", region, gcp.Provider("t", project=PROJECT), gcp_project=PROJECT)
         args: dict[str, Any] = {
             "target": target,
             "kubernetes_version": "1.33",
@@ -244,7 +245,80 @@ def test_workload_identity_dataplane_v2_shielded_nodes_and_regular_channel(plan:
 def test_default_node_pool_is_removed(plan: Plan) -> None:
     inputs = cluster(plan)
     assert inputs["removeDefaultNodePool"] is True and inputs["initialNodeCount"] == 1
-    assert "nodeConfig" not in inputs
+
+
+def test_the_temporary_default_pool_runs_as_the_nodes_own_account_granted_first(plan: Plan) -> None:
+    """Not the Compute Engine default account, which organisations disable or strip of roles."""
+    resource = only(plan, CLUSTER)
+    account = only(plan, "gcp:serviceaccount/account:Account")
+    config = resource.inputs["nodeConfig"]
+    assert config["serviceAccount"] == f"{account.inputs['accountId']}@{PROJECT}.iam.gserviceaccount.com"
+    assert config["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
+    assert config["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+    assert config["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
+    grants = {g.urn for g in plan.of_type("gcp:projects/iAMMember:IAMMember")}
+    assert len(grants) == 5 and grants <= set(resource.dependencies)  # the default pool's nodes start granted
+
+
+def test_gpu_pools_upgrade_without_a_surge_node_and_the_system_pool_keeps_the_default(plan: Plan) -> None:
+    """One GPU node replaced at a time and none added: a surge GPU node needs quota and capacity."""
+    for name, pool in gpu_pools(plan).items():
+        assert pool["upgradeSettings"] == {"strategy": "SURGE", "maxSurge": 0, "maxUnavailable": 1}, name
+    assert "upgradeSettings" not in pools(plan)["system"]
+
+
+def test_maintenance_window_only_when_asked(dev: Plan) -> None:
+    assert "maintenancePolicy" not in cluster(dev)
+    weekend = MaintenanceWindow(days=("SU", "SA"), start_hour=2, hours=8)
+    window = cluster(cluster_plan(maintenance_window=weekend))["maintenancePolicy"]["recurringWindow"]
+    # 2026-01-10 is a Saturday: the first day of the week's window, 02:00 to 10:00 UTC.
+    assert window == {
+        "startTime": "2026-01-10T02:00:00Z",
+        "endTime": "2026-01-10T10:00:00Z",
+        "recurrence": "FREQ=WEEKLY;BYDAY=SA,SU",
+    }
+
+
+@pytest.mark.parametrize(
+    ("region", "pools_", "zones", "expected"),
+    [
+        # gpu-regions-zones (read 2026-12): L4 in us-east4 is in a and c only; T4 in a, b and c.
+        ("us-east4", (GpuPool("l4", "L4", ("g2-standard-8",)),), 2, ["us-east4-a", "us-east4-c"]),
+        ("us-east4", (GpuPool("t4", "T4", ("n1-standard-4",)),), 2, ["us-east4-a", "us-east4-b"]),
+        # europe-west1: T4 in b, c, d and L4 in b, c: both pools fit only b and c.
+        ("europe-west1", DEV_POOLS, 2, ["europe-west1-b", "europe-west1-c"]),
+    ],
+)
+def test_node_zones_are_where_every_gpu_pool_is_offered(
+    region: str, pools_: tuple[GpuPool, ...], zones: int, expected: list[str]
+) -> None:
+    plan = cluster_plan(region=region, gpu_pools=pools_, zones=zones, regional=True)
+    assert cluster(plan)["nodeLocations"] == expected
+    assert cluster(plan)["location"] == region
+
+
+def test_a_region_with_too_few_gpu_zones_is_refused_naming_the_zones_it_has() -> None:
+    """L4 in us-east4 is in two zones, so a three-zone cluster cannot hold an L4 pool."""
+    with pytest.raises(ProgramError, match=r"L4 in us-east4-a, us-east4-c.*3 zones are needed"):
+        cluster_plan(region="us-east4", gpu_pools=(GpuPool("l4", "L4", ("g2-standard-8",)),), zones=3)
+
+
+def test_workload_pool_is_the_clusters_output_so_grants_to_it_wait_for_the_cluster() -> None:
+    """A grant to a principal of the pool, made from the contract's output, depends on the cluster:
+    the pool exists only once the cluster does."""
+
+    def program() -> None:
+        target = Target("t", "gcp", "us-central1", gcp.Provider("t", project=PROJECT), gcp_project=PROJECT)
+        args = GpuClusterArgs(target, "1.33", SystemPool("e2-standard-4"), DEV_POOLS)
+        identity = GpuCluster("ml", args).identity
+        assert identity.workload_pool is not None
+        member = identity.workload_pool.apply(lambda pool: f"principal://iam.googleapis.com/{pool}/subject/ns/x/sa/y")
+        gcp.storage.BucketIAMMember("grant", bucket="models", role="roles/storage.objectViewer", member=member)
+
+    plan = program_plan(program)
+    grant = only(plan, "gcp:storage/bucketIAMMember:BucketIAMMember")
+    assert f"/{PROJECT}.svc.id.goog/" in grant.inputs["member"]
+    assert only(plan, CLUSTER).urn in grant.dependencies
 
 
 def test_deletion_protection_is_explicit_false_in_dev_and_true_in_prod(dev: Plan, prod: Plan) -> None:

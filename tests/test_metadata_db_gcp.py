@@ -15,6 +15,7 @@ import pulumi_gcp as gcp
 import pytest
 
 from components.gpu_cluster.contract import ClusterNetwork
+from components.maintenance import MaintenanceWindow
 from components.metadata_db import MetadataDb, MetadataDbArgs, offers_gcp
 from components.target import Target
 from preflight.plan import Plan, PlannedResource
@@ -236,7 +237,28 @@ def test_every_cloud_resource_is_a_child_on_the_targets_provider(plan: Plan) -> 
             assert resource.provider == provider.urn, resource.urn
             assert resource.inputs.get("project", PROJECT) == PROJECT
             assert "labels" not in resource.inputs  # required labels come from the provider's default_labels
-    assert "userLabels" not in settings(plan)
+
+
+def test_the_server_carries_the_required_labels_in_its_user_labels() -> None:
+    """A DatabaseInstance has no top-level labels, so the provider's default labels never reach it:
+    the required tags arrive in settings.userLabels, in GCP's label spelling."""
+    tags = {"project": "mlplatform", "environment": "prod", "owner": "ML Platform", "cost-center": "ml.serving"}
+    labels = settings(db_plan(tags={**tags, "managed-by": "pulumi"}))["userLabels"]
+    assert labels == {
+        "project": "mlplatform",
+        "environment": "prod",
+        "owner": "ml_platform",
+        "cost-center": "ml_serving",
+        "managed-by": "pulumi",
+    }
+
+
+def test_maintenance_hour_only_when_asked(dev: Plan) -> None:
+    """Cloud SQL's weekly hour: the window's first day (Saturday is 6, Monday first) at its opening hour."""
+    assert "maintenanceWindow" not in settings(dev)
+    weekend = MaintenanceWindow(days=("SA", "SU"), start_hour=2, hours=8)
+    window = settings(db_plan(maintenance_window=weekend))["maintenanceWindow"]
+    assert window == {"day": 6, "hour": 2, "updateTrack": "stable"}
 
 
 @pytest.mark.parametrize(

@@ -350,6 +350,16 @@ def gcs_bucket(provider_labels: dict[str, str] | None = None) -> list[Resource]:
     return [provider, resource("gcp:storage/bucket:Bucket", "models", inputs, provider=provider)]
 
 
+def cloud_sql(user_labels: dict[str, str] | None = None) -> list[Resource]:
+    """A Cloud SQL server under a provider whose default labels are complete: they do not reach it."""
+    provider = gcp_provider(name="gcp-metadata")
+    settings: dict[str, Any] = {"tier": "db-custom-2-7680", "deletionProtectionEnabled": True}
+    if user_labels is not None:
+        settings["userLabels"] = user_labels
+    inputs = {"databaseVersion": "POSTGRES_16", "project": "mlplatform-prod", "settings": settings}
+    return [provider, resource("gcp:sql/databaseInstance:DatabaseInstance", "metadata", inputs, provider=provider)]
+
+
 def storage_account(tags: dict[str, str]) -> list[Resource]:
     inputs = {"accountName": "modelsodv3lm1gayz8", "kind": "StorageV2", "resourceGroupName": RESOURCE_GROUP}
     inputs |= {"sku": {"name": "Standard_ZRS"}, "location": "swedencentral", "tags": tags}
@@ -381,6 +391,8 @@ def blob_container() -> list[Resource]:
         pytest.param(s3_bucket(WITHOUT_COST_CENTER, {"cost-center": "ml-serving"}), None, id="aws-own-tags-fill-gap"),
         pytest.param(gcs_bucket(), None, id="gcp-provider-defaultLabels-pass"),
         pytest.param(gcs_bucket({}), "labels: project, environment", id="gcp-no-labels-violates"),
+        pytest.param(cloud_sql(), "labels: project, environment", id="gcp-cloud-sql-provider-labels-do-not-reach"),
+        pytest.param(cloud_sql(REQUIRED_TAGS), None, id="gcp-cloud-sql-own-user-labels-pass"),
         pytest.param(storage_account(REQUIRED_TAGS), None, id="azure-own-tags-pass"),
         pytest.param(storage_account(WITHOUT_COST_CENTER), "tags: cost-center", id="azure-lacking-cost-center"),
         pytest.param(role_policy(), None, id="aws-untaggable-RolePolicy-not-checked"),

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import pytest
 
-from components.tags import REQUIRED_TAG_KEYS, gcp_label, gcp_labels, required_tags, tag_input_name
+from components.tags import (
+    REQUIRED_TAG_KEYS,
+    gcp_label,
+    gcp_labels,
+    provider_defaults_reach,
+    required_tags,
+    tag_input_name,
+)
 from preflight.plan import Plan, PlannedResource
 from tests.helpers import provider_json
 
 
+def own_tags(resource: PlannedResource) -> dict[str, str]:
+    """The tags a resource sets itself, at its (possibly nested) tag input."""
+    value: object = resource.inputs
+    for step in (tag_input_name(resource.type) or "").split("."):
+        value = value.get(step) if isinstance(value, dict) else None
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def effective_tags(plan: Plan, resource: PlannedResource) -> dict[str, str]:
-    """Tags the cloud will store: the resource's own, merged over its provider's defaults."""
-    key = tag_input_name(resource.type)
-    own = resource.inputs.get(key or "", {}) or {}
-    if resource.type.startswith("aws:"):
+    """Tags the cloud will store: the resource's own, merged over its provider's defaults
+    where those reach it (a top-level tags or labels input only)."""
+    own = own_tags(resource)
+    if not provider_defaults_reach(resource.type):
+        defaults = {}
+    elif resource.type.startswith("aws:"):
         defaults = (provider_json(plan, resource, "defaultTags") or {}).get("tags", {})
     elif resource.type.startswith("gcp:"):
         defaults = provider_json(plan, resource, "defaultLabels") or {}
@@ -33,6 +50,10 @@ def test_taggability_is_read_from_the_sdk() -> None:
     assert tag_input_name("azure-native:storage:StorageAccount") == "tags"
     assert tag_input_name("azure-native:storage:BlobContainer") is None
     assert tag_input_name("mlplatform:storage:ModelBucket") is None
+    # Cloud SQL has no top-level labels: they are settings.user_labels, out of the provider's reach.
+    assert tag_input_name("gcp:sql/databaseInstance:DatabaseInstance") == "settings.userLabels"
+    assert provider_defaults_reach("gcp:storage/bucket:Bucket")
+    assert not provider_defaults_reach("gcp:sql/databaseInstance:DatabaseInstance")
 
 
 def test_every_taggable_resource_carries_the_required_tags(stack_plan: Plan) -> None:
@@ -50,11 +71,19 @@ def test_every_taggable_resource_carries_the_required_tags(stack_plan: Plan) -> 
 
 def test_no_resource_sets_required_tags_by_hand(stack_plan: Plan) -> None:
     """On AWS and GCP the required tags come only from the provider (functional tags such as
-    subnet roles are fine); on Azure only the footprint's transform writes them."""
+    subnet roles are fine) wherever the provider's defaults reach; on Azure only the footprint's
+    transform writes them."""
     for resource in taggable(stack_plan):
-        if not resource.type.startswith("azure-native:"):
-            own = resource.inputs.get(tag_input_name(resource.type) or "") or {}
-            assert not set(REQUIRED_TAG_KEYS) & set(own), resource.urn
+        if not resource.type.startswith("azure-native:") and provider_defaults_reach(resource.type):
+            assert not set(REQUIRED_TAG_KEYS) & set(own_tags(resource)), resource.urn
+
+
+def test_cloud_sql_carries_the_required_labels_itself(stack_plan: Plan) -> None:
+    """The provider's default labels never reach Cloud SQL, so the server sets them in its user labels."""
+    [server] = stack_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance")
+    labels = server.inputs["settings"]["userLabels"]
+    assert labels == provider_json(stack_plan, server, "defaultLabels")
+    assert labels["environment"] == stack_plan.outputs["environment"] and labels["managed-by"] == "pulumi"
 
 
 @pytest.mark.parametrize(

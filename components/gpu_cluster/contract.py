@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.scheduling import gpu_labels
+from components.maintenance import MaintenanceWindow
 from components.target import Target
 
 
@@ -63,6 +64,8 @@ class GpuClusterArgs:
     """AKS: False turns local accounts off (Entra ID only; kubeconfigs then use kubelogin)."""
     admin_group_object_ids: tuple[str, ...] = ()
     """AKS with Entra ID: the groups that are cluster admins."""
+    maintenance_window: MaintenanceWindow | None = None
+    """GKE: when the cloud may upgrade the control plane and nodes by itself; None: any time."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ class WorkloadIdentity:
 
     oidc_issuer_url: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str] | None = None  # AWS: the IAM OIDC provider (IRSA)
-    workload_pool: pulumi.Output[str] | None = None  # GCP: "<project>.svc.id.goog"
+    workload_pool: pulumi.Output[str] | None = None
+    """GCP: the cluster's workload pool ("<project>.svc.id.goog"), from the cluster's output, so a
+    grant to one of its principals waits for the cluster that creates the pool."""
 
 
 @dataclass(frozen=True)

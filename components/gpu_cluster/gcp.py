@@ -7,6 +7,13 @@ Choices the contract leaves to each cloud:
 - min_nodes/max_nodes are pool totals (GKE's total_min/total_max_node_count), as on EKS and
   AKS, not per-zone counts that would multiply by the number of zones.
 - spot_max_price is Azure only: GKE Spot VMs have no bid price.
+- Node zones are the first `zones` zones (sorted) that offer every GPU pool's accelerator
+  (gcp_zones: a sourced table), not the region's first zones: GPUs are in a few zones only.
+- GPU pools upgrade one node at a time without a surge node (max surge 0, max unavailable 1):
+  GKE's default surge adds a GPU node per pool, which a tight GPU quota or a stocked-out zone
+  refuses, and which is billed while it lasts (GKE docs, "Upgrade in a resource-constrained
+  environment" and "Ensure resources for node upgrades", read 2026-12). The system pool keeps
+  GKE's default surge (one extra small node), which keeps the add-ons' capacity during upgrades.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import pulumi_kubernetes as k8s
 
 from components import machine_catalog
 from components.gpu_cluster import gcp_compute_class as compute_class
+from components.gpu_cluster import gcp_zones
 from components.gpu_cluster.contract import (
     ClusterNetwork,
     ClusterOutputs,
@@ -31,6 +39,7 @@ from components.gpu_cluster.contract import (
 )
 from components.gpu_cluster.gcp_network import NodeNetwork, build_network, gcp_name
 from components.gpu_cluster.scheduling import GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
+from components.maintenance import MaintenanceWindow
 
 SYSTEM_POOL = "system"
 RELEASE_CHANNEL = "REGULAR"
@@ -50,6 +59,12 @@ CONTROL_PLANE_LOG_COMPONENTS = ("APISERVER", "SCHEDULER", "CONTROLLER_MANAGER")
 DEFAULT_LOG_COMPONENTS = ("SYSTEM_COMPONENTS", "WORKLOADS")
 MAX_CLUSTER_NAME = 40  # GKE; auto-naming adds 8 characters to the resource name
 MAX_NODE_POOL_NAME = 40
+# GPU pools: replace one node at a time, never add one (see the module docstring).
+GPU_UPGRADE_SETTINGS: gcp.container.NodePoolUpgradeSettingsArgsDict = {
+    "strategy": "SURGE",
+    "max_surge": 0,
+    "max_unavailable": 1,
+}
 # GKE version aliases: "1.X", "1.X.Y" or an exact "1.X.Y-gke.N" (docs: "Versioning", UpdateMasterRequest).
 _GKE_VERSION = re.compile(r"^1\.(\d+)(?:\.(\d+)(?:-gke\.(\d+))?)?$")
 _NODE_POOL_NAME = re.compile(r"^[a-z](?:[-a-z0-9]*[a-z0-9])?$")
@@ -61,7 +76,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     zones = _node_zones(args)
     net = build_network(parent, name, args)
     nodes_sa, grants = _node_service_account(parent, name, args, project)
-    cluster = _cluster(parent, name, args, project, net, zones)
+    cluster = _cluster(parent, name, args, project, net, zones, nodes_sa, grants)
     _webhook_firewall(parent, name, args, project, net, nodes_sa)
     # Pool names are fixed (the ComputeClass names them), so a replaced pool must go before its successor.
     pool_opts = pulumi.ResourceOptions(depends_on=grants, delete_before_replace=True)
@@ -75,7 +90,11 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=provider_opts)
     compute_class.build_compute_classes(parent, name, args, provider, depends_on=[system, *gpu_pools])
 
-    workload_pool = f"{project}.svc.id.goog"
+    # From the cluster's output, not rebuilt from the project: a grant to the pool must wait for
+    # the cluster that makes it ("Identity Pool does not exist" on a project that never had one).
+    workload_pool = cluster.workload_identity_config.apply(
+        lambda config: (config.workload_pool if config else None) or ""
+    )
     issuer = pulumi.Output.concat(
         "https://container.googleapis.com/v1/projects/",
         project,
@@ -88,7 +107,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
         cluster_name=cluster.name,
         kubeconfig=kubeconfig,
         k8s_provider=provider,
-        identity=WorkloadIdentity(oidc_issuer_url=issuer, workload_pool=pulumi.Output.from_input(workload_pool)),
+        identity=WorkloadIdentity(oidc_issuer_url=issuer, workload_pool=workload_pool),
         network=ClusterNetwork(
             network_id=net.network.self_link,
             private_subnet_ids=pulumi.Output.all(net.subnetwork.self_link).apply(list),
@@ -141,6 +160,7 @@ def _validate(name: str, args: GpuClusterArgs) -> None:
         raise ValueError(f"GPU pool names must be unique and not {SYSTEM_POOL!r}: {names}")
     for pool in args.gpu_pools:
         _check_pool(pool)
+    _node_zones(args)  # a region with too few zones for the GPU pools fails here, with the zones it has
 
 
 def _check_version(version: str) -> None:
@@ -182,21 +202,11 @@ def _gpu_machine(pool: GpuPool) -> machine_catalog.MachineType:
     return found
 
 
-def _node_zones(args: GpuClusterArgs) -> pulumi.Output[list[str]]:
-    """The first args.zones zones of the region, sorted so every run picks the same ones."""
-    zones = gcp.compute.get_zones_output(
-        project=args.target.gcp_project,
-        region=args.target.region,
-        status="UP",
-        opts=pulumi.InvokeOutputOptions(provider=args.target.provider),
-    )
-
-    def pick(names: list[str]) -> list[str]:
-        if len(names) < args.zones:
-            raise ValueError(f"{args.target.region} has {len(names)} zones up; {args.zones} asked")
-        return sorted(names)[: args.zones]
-
-    return zones.names.apply(lambda names: pick(list(names)))
+def _node_zones(args: GpuClusterArgs) -> list[str]:
+    """The first args.zones zones (sorted, so every run picks the same) offering every GPU pool's
+    accelerator. Every pool spans the cluster's zones, so each zone must offer each GPU."""
+    accelerators = {pool.accelerator for pool in args.gpu_pools}
+    return list(gcp_zones.pick_zones(args.target.region, accelerators, args.zones))
 
 
 def _node_service_account(
@@ -236,15 +246,17 @@ def _cluster(
     args: GpuClusterArgs,
     project: str,
     net: NodeNetwork,
-    zones: pulumi.Output[list[str]],
+    zones: list[str],
+    nodes_sa: gcp.serviceaccount.Account,
+    grants: list[pulumi.Resource],
 ) -> gcp.container.Cluster:
     target = args.target
     if args.regional:
-        location: pulumi.Input[str] = target.region
+        location = target.region
         node_locations = zones  # regional: the full list of node zones
     else:
-        location = zones.apply(lambda z: z[0])
-        node_locations = zones.apply(lambda z: z[1:])  # zonal: the provider wants only the extra zones
+        location = zones[0]
+        node_locations = zones[1:]  # zonal: the provider wants only the extra zones
     allowed = args.api_allowed_cidrs or ("0.0.0.0/0",)
     return gcp.container.Cluster(
         name,
@@ -254,8 +266,11 @@ def _cluster(
         min_master_version=args.kubernetes_version,
         release_channel={"channel": RELEASE_CHANNEL},
         # Node pools are managed below; the default pool is made (1 node) and removed at once.
+        # It runs as the nodes' own account, granted first, not as the Compute Engine default
+        # account, which organisations often disable or strip of its roles.
         remove_default_node_pool=True,
         initial_node_count=1,
+        node_config=_default_pool_config(nodes_sa, args.system_pool.machine_type),
         network=net.network.self_link,
         subnetwork=net.subnetwork.self_link,
         networking_mode="VPC_NATIVE",
@@ -279,8 +294,42 @@ def _cluster(
         enable_shielded_nodes=True,
         logging_config={"enable_components": _log_components(args)},
         deletion_protection=args.deletion_protection,  # the provider defaults to true: dev must say false
-        opts=target.child_options(parent),
+        maintenance_policy=_maintenance_policy(args.maintenance_window),
+        opts=pulumi.ResourceOptions.merge(target.child_options(parent), pulumi.ResourceOptions(depends_on=grants)),
     )
+
+
+def _default_pool_config(
+    nodes_sa: gcp.serviceaccount.Account, machine_type: str
+) -> gcp.container.ClusterNodeConfigArgsDict:
+    """The temporary default pool: our node identity and the same hardening as every other pool."""
+    return {
+        "machine_type": machine_type,
+        "service_account": nodes_sa.email,
+        "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
+        "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+        "workload_metadata_config": {"mode": "GKE_METADATA"},
+    }
+
+
+def _maintenance_policy(
+    window: MaintenanceWindow | None,
+) -> gcp.container.ClusterMaintenancePolicyArgsDict | None:
+    """A weekly window for upgrades GKE starts itself; None leaves GKE's default (any time).
+
+    GKE wants at least 48 hours of window in any 32 days, in stretches of at least 4 hours
+    (GKE docs, "Configure maintenance windows", read 2026-12); MaintenanceWindow checks that.
+    """
+    if window is None:
+        return None
+    start, end = window.first_occurrence()
+    return {
+        "recurring_window": {
+            "start_time": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+            "end_time": f"{end:%Y-%m-%dT%H:%M:%SZ}",
+            "recurrence": window.rrule(),
+        }
+    }
 
 
 def _log_components(args: GpuClusterArgs) -> list[str]:
@@ -384,6 +433,7 @@ def _gpu_pool(
             "location_policy": "ANY" if pool.spot else "BALANCED",
         },
         management={"auto_repair": True, "auto_upgrade": True},
+        upgrade_settings=GPU_UPGRADE_SETTINGS,
         node_config=node_config,
         opts=pulumi.ResourceOptions.merge(args.target.child_options(parent), extra),
     )

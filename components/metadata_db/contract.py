@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pulumi
 
 from components.gpu_cluster.contract import ClusterNetwork
+from components.maintenance import MaintenanceWindow
 from components.target import Target
 
 
@@ -34,6 +36,11 @@ class MetadataDbArgs:
     """Azure only; chosen at creation, and only where the region allows it with zone-redundant HA."""
     database_name: str = "metadata"
     admin_user: str = "platform"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """The required tags, for a cloud whose provider defaults cannot reach the server: Cloud SQL
+    takes labels only in settings.user_labels, which the GCP provider's default labels skip."""
+    maintenance_window: MaintenanceWindow | None = None
+    """GCP: the weekly hour Cloud SQL may restart for updates (the window's first day); None: any time."""
 
 
 @dataclass(frozen=True)

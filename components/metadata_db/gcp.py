@@ -10,6 +10,10 @@ Choices the contract leaves to each cloud:
   because the provider would replace (delete) the server to shrink the disk back.
 - The private services access range is a /20 that Google picks in the VPC (PSA_PREFIX_LENGTH);
   the contract's network carries no CIDR to carve it from.
+- The required labels go in settings.user_labels: a DatabaseInstance has no top-level labels, so
+  the provider's default labels never reach it (provider docs for DatabaseInstance, read 2026-12).
+- maintenance_window, when given, is Cloud SQL's weekly hour on the "stable" track (updates two
+  weeks after they are announced); without one, Cloud SQL picks any time.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from components.maintenance import MaintenanceWindow
 from components.metadata_db import offers_gcp as offers
 from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs, connection_string
+from components.tags import gcp_labels
 
 EDITION = "ENTERPRISE"
 PORT = 5432
@@ -36,6 +42,7 @@ PASSWORD_LENGTH = 40
 # RFC 3986 unreserved characters: a URL carries them as they are (quote() below changes nothing).
 PASSWORD_SPECIALS = "-_.~"
 MAX_NAME = 40  # auto-naming adds 8 characters; Compute names stop at 63
+UPDATE_TRACK = "stable"
 _NAME = re.compile(r"^[a-z](?:[-a-z0-9]*[a-z0-9])?$")
 
 
@@ -115,6 +122,13 @@ def _validate(name: str, args: MetadataDbArgs, tier: str) -> None:
         raise ValueError(f"storage_gb must be at least {MIN_DISK_GB}, got {args.storage_gb}")
 
 
+def _maintenance(window: MaintenanceWindow | None) -> gcp.sql.DatabaseInstanceSettingsMaintenanceWindowArgsDict | None:
+    """Cloud SQL's weekly maintenance hour: the window's first day, at its opening hour (UTC)."""
+    if window is None:
+        return None
+    return {"day": window.cloud_sql_day(), "hour": window.start_hour, "update_track": UPDATE_TRACK}
+
+
 def _abandon_if(keep: bool) -> str:
     """What leaves the program with a kept server stays in the cloud, so the server stays reachable."""
     return "ABANDON" if keep else "DELETE"
@@ -172,27 +186,39 @@ def _instance(
         region=target.region,
         database_version=f"POSTGRES_{args.version}",
         deletion_protection=protect,  # the provider's guard; it defaults to true, so dev says false
-        settings={
-            "tier": tier,
-            "edition": EDITION,
-            "availability_type": "REGIONAL" if args.high_availability else "ZONAL",
-            "disk_type": "PD_SSD",
-            "disk_size": args.storage_gb,
-            "disk_autoresize": True,
-            "deletion_protection_enabled": protect,  # the API's guard, against every client
-            "retain_backups_on_delete": protect,
-            "ip_configuration": {
-                "ipv4_enabled": False,  # no public IP
-                "private_network": access.network,
-                "allocated_ip_range": access.range_name,  # the server's address comes from our range
-                "ssl_mode": "ENCRYPTED_ONLY",
-            },
-            "backup_configuration": {
-                "enabled": True,
-                "point_in_time_recovery_enabled": True,
-                "transaction_log_retention_days": min(args.backup_days, MAX_LOG_DAYS),
-                "backup_retention_settings": {"retained_backups": args.backup_days, "retention_unit": "COUNT"},
-            },
-        },
+        settings=_settings(args, tier, access),
         opts=pulumi.ResourceOptions.merge(target.child_options(parent, keep=protect), extra),
     )
+
+
+def _settings(args: MetadataDbArgs, tier: str, access: PrivateAccess) -> gcp.sql.DatabaseInstanceSettingsArgsDict:
+    protect = args.deletion_protection
+    settings: gcp.sql.DatabaseInstanceSettingsArgsDict = {
+        "tier": tier,
+        "edition": EDITION,
+        "availability_type": "REGIONAL" if args.high_availability else "ZONAL",
+        "disk_type": "PD_SSD",
+        "disk_size": args.storage_gb,
+        "disk_autoresize": True,
+        "deletion_protection_enabled": protect,  # the API's guard, against every client
+        "retain_backups_on_delete": protect,
+        "ip_configuration": {
+            "ipv4_enabled": False,  # no public IP
+            "private_network": access.network,
+            "allocated_ip_range": access.range_name,  # the server's address comes from our range
+            "ssl_mode": "ENCRYPTED_ONLY",
+        },
+        "backup_configuration": {
+            "enabled": True,
+            "point_in_time_recovery_enabled": True,
+            "transaction_log_retention_days": min(args.backup_days, MAX_LOG_DAYS),
+            "backup_retention_settings": {"retained_backups": args.backup_days, "retention_unit": "COUNT"},
+        },
+    }
+    labels = gcp_labels(args.tags)
+    if labels:
+        settings["user_labels"] = labels  # the required labels (see the module docstring)
+    window = _maintenance(args.maintenance_window)
+    if window:
+        settings["maintenance_window"] = window
+    return settings

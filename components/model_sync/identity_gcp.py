@@ -35,9 +35,7 @@ def _project_number(parent: pulumi.Resource, bucket: SyncBucket) -> pulumi.Outpu
     project = bucket.target.gcp_project
     if project is None:
         raise ValueError(f"target {bucket.target.name}: a GCP target needs its project")
-    found = gcp.organizations.get_project_output(
-        project_id=project, opts=pulumi.InvokeOutputOptions(parent=parent, provider=bucket.target.provider)
-    )
+    found = gcp.organizations.get_project_output(project_id=project, opts=bucket.target.invoke_options(parent))
     return found.number
 
 

@@ -49,8 +49,10 @@ def build(parent: pulumi.ComponentResource, name: str, args: RegistryArgs) -> Re
         member=pulumi.Output.concat("serviceAccount:", args.puller),
         opts=target.child_options(parent),
     )
-    # Built from the inputs rather than read from registry_uri, so a preview already shows it.
-    image_prefix = pulumi.Output.concat(repository.location, "-docker.pkg.dev/", project, "/", repository.repository_id)
+    # Built from the repository's own outputs (not registry_uri, which a preview does not know yet).
+    image_prefix = pulumi.Output.concat(
+        repository.location, "-docker.pkg.dev/", repository.project, "/", repository.repository_id
+    )
     return RegistryOutputs(image_prefix=image_prefix, registry_id=repository.id)
 
 

@@ -42,9 +42,7 @@ def bind(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> ReaderId
         raise ValueError(f"target {args.target.name}: GKE workload identity needs the cluster's workload pool")
 
     # The principal names the project by number; the provider's own credentials look it up.
-    found = gcp.organizations.get_project_output(
-        project_id=project, opts=pulumi.InvokeOutputOptions(parent=parent, provider=args.target.provider)
-    )
+    found = gcp.organizations.get_project_output(project_id=project, opts=args.target.invoke_options(parent))
     member = pulumi.Output.all(found.number, pool).apply(lambda values: principal(values[0], values[1]))
     grants: list[pulumi.Resource] = [
         gcp.storage.BucketIAMMember(

@@ -1,7 +1,9 @@
 """Tagging: every taggable cloud resource carries the required tags or labels, with values.
 
 Tags may come from the resource itself or from its provider's default tags (AWS) or
-default labels (GCP); the analyzer request carries the provider, so both are seen.
+default labels (GCP); the analyzer request carries the provider, so both are seen. Labels in
+a nested input (Cloud SQL's settings.userLabels) must be the resource's own: provider default
+labels do not reach them.
 Components (pulumi-eks's included) are not checked: their cloud resources are, under the
 engine, with the provider they are created through.
 """

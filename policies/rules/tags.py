@@ -1,8 +1,10 @@
 """A resource's effective tags or labels: its own, over its provider's default tags or labels.
 
 AWS and GCP providers can carry default tags (`defaultTags.tags`) and default labels
-(`defaultLabels`) that the provider adds to every taggable resource; azure-native has none.
-The analyzer request carries the provider's inputs, so the effective set is knowable here.
+(`defaultLabels`) that the provider adds to every resource with a top-level tags or labels
+input; azure-native has none. The analyzer request carries the provider's inputs, so the
+effective set is knowable here. A type whose labels sit in a nested input (Cloud SQL's
+`settings.userLabels`) gets nothing from the provider: only its own labels count.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def _taggable_table() -> dict[str, str | None]:
 
 
 def tag_input(resource_type: str, props: Mapping[str, Any]) -> str | None:
-    """The input that holds a resource's tags ('tags' or 'labels'), or None if it takes none.
+    """The input that holds a resource's tags ('tags', 'labels' or a dotted path such as
+    'settings.userLabels'), or None if it takes none.
 
     Known types come from taggable_types.json (read from the pinned SDKs); for any other
     cloud type, an input named tags or labels is taken as the answer.
@@ -63,12 +66,15 @@ def provider_defaults(provider: PolicyProviderResource | None) -> dict[str, str]
 def effective_tags(
     resource_type: str, props: Mapping[str, Any], provider: PolicyProviderResource | None
 ) -> dict[str, str] | None:
-    """Own tags over the provider's defaults, or None for a resource that takes no tags."""
+    """Own tags over the provider's defaults, or None for a resource that takes no tags.
+
+    Provider defaults reach only a top-level tags or labels input, never a nested one.
+    """
     name = tag_input(resource_type, props)
     if name is None:
         return None
-    own = mapping(field(props, name))
-    merged = provider_defaults(provider)
+    own = mapping(field(props, *name.split(".")))
+    merged = provider_defaults(provider) if "." not in name else {}
     merged.update({str(key): "" if value is None else str(value) for key, value in own.items()})
     return merged
 
@@ -80,7 +86,8 @@ def label_key(key: str) -> str:
 
 def environment_of(resource_type: str, props: Mapping[str, Any], provider: PolicyProviderResource | None) -> str:
     """The environment tag or label of a resource ('' when it has none)."""
-    tags = effective_tags(resource_type, props, provider) or provider_defaults(provider)
-    if resource_type == "gcp:sql/databaseInstance:DatabaseInstance":
-        tags = {**provider_defaults(provider), **mapping(field(props, "settings", "userLabels"))}
-    return str(tags.get("environment", ""))
+    own = effective_tags(resource_type, props, provider) or {}
+    if own.get("environment"):
+        return str(own["environment"])
+    # Untagged here: the stack's environment as the provider labels everything else.
+    return str(provider_defaults(provider).get("environment", ""))

@@ -167,7 +167,13 @@ def _sql_user(ctx: MockContext) -> Outputs:
     return {"name": name, "id": f"{name}//{ctx.inputs.get('instance')}"}
 
 
+def _project_service(ctx: MockContext) -> Outputs:
+    """An enabled API: the provider's id is PROJECT/SERVICE."""
+    return {"id": f"{_project(ctx)}/{ctx.inputs.get('service')}", "project": _project(ctx)}
+
+
 OUTPUTS: OutputTable = {
+    "gcp:projects/service:Service": _project_service,
     "gcp:storage/bucket:Bucket": _gcs_bucket,
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _regional("subnetworks"),
