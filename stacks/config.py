@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from components.gpu_cluster.contract import ClusterAccess
 from components.maintenance import MaintenanceWindow
 from components.target import Cloud
+from stacks.access_config import parse_eks_access
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, parse_dns
@@ -134,6 +136,8 @@ class StackConfig:
     observability: ObservabilityConfig
     model_sync: SyncConfig | None = None
     """None: no model sync (one target, or turned off)."""
+    eks_access: tuple[ClusterAccess, ...] = ()
+    """The IAM roles every EKS cluster gives an access entry (stacks/access_config.py)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ KEYS: dict[str, KeySpec] = {
     "dns": KeySpec("object", "Global DNS: {zone, mode, ttl, healthCheckInterval, failureThreshold, ...}."),
     "observability": KeySpec("object", "Monitoring: {central (a target name), retentionDays, recordName}."),
     "modelSync": KeySpec("object", "Model sync from the primary's bucket to the others: {primary, schedule, enabled}."),
+    "eksAccess": KeySpec("object", "EKS API access: IAM role ARNs {deployRole, previewRole, operatorRoles, creator}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
     ),
@@ -241,6 +246,11 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
             f"{prefix}observability", values.get("observability"), [t.name for t in targets], dns
         ),
         model_sync=parse_sync(f"{prefix}modelSync", values.get("modelSync"), [t.name for t in targets]),
+        eks_access=parse_eks_access(
+            f"{prefix}eksAccess",
+            values.get("eksAccess"),
+            required=profile.name == "prod" and any(t.cloud == "aws" for t in targets),
+        ),
     )
 
 

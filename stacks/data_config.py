@@ -18,7 +18,7 @@ from components.target import Cloud
 from stacks.validate import ConfigError, boolean, integer, mapping, string
 
 OFFERS: dict[Cloud, ModuleType] = {"aws": offers_aws, "gcp": offers_gcp, "azure": offers_azure}
-REGISTRY_KEYS = {"keepImages", "untaggedDays", "acrSku"}
+REGISTRY_KEYS = {"keepImages", "untaggedDays", "acrSku", "manageScanning"}
 DATABASE_KEYS = {"version", "tiers", "storageGb", "backupDays", "geoRedundantBackup"}
 # Azure Database for PostgreSQL flexible server storage comes in these sizes (GiB); RDS gp3
 # needs at least 20 and Cloud SQL at least 10, so every size here fits every cloud.
@@ -33,6 +33,8 @@ class RegistryConfig:
     untagged_days: int
     acr_sku: str
     zone_redundant: bool
+    manage_scanning: bool = False
+    """AWS: write the account's ECR scanning setting (one per account and region); off by default."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ def parse_registry(key: str, value: Any, defaults: DataDefaults) -> RegistryConf
         untagged_days=integer(f"{key}.untaggedDays", fields.get("untaggedDays", 7), 1, 365),
         acr_sku=sku,
         zone_redundant=sku == "Premium" and defaults.highly_available,
+        manage_scanning=boolean(f"{key}.manageScanning", fields.get("manageScanning", False)),
     )
 
 

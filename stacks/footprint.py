@@ -79,6 +79,7 @@ class Footprint(pulumi.ComponentResource):
                 acr_sku=stack.registry.acr_sku,
                 zone_redundant=stack.registry.zone_redundant,
                 retain=env.protect_stateful,
+                manage_scanning=stack.registry.manage_scanning,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -229,6 +230,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         control_plane_logs=env.control_plane_logs,
         api_allowed_cidrs=cluster.api_allowed_cidrs,
         local_accounts=env.local_accounts,
+        access=stack.eks_access,
         maintenance_window=env.maintenance_window,
     )
 

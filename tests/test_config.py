@@ -18,6 +18,10 @@ GOOD: dict[str, Any] = {
     "costCenter": "ml-serving",
     "targets": [{"cloud": "aws", "region": "us-east-1"}],
     "apiAllowedCidrs": ["203.0.113.0/24"],
+    "eksAccess": {
+        "deployRole": "arn:aws:iam::111122223333:role/mlplatform-deploy",
+        "previewRole": "arn:aws:iam::111122223333:role/mlplatform-preview",
+    },
     "dns": {"zone": "ml.example.com"},
 }
 

@@ -12,8 +12,10 @@ import pulumi_aws as aws
 import pytest
 
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
-from components.gpu_cluster.aws_network import subnet_cidrs
+from components.gpu_cluster.aws_network import choose_zones, subnet_cidrs
+from components.gpu_cluster.contract import ClusterAccess
 from components.target import Target
+from preflight import mock_outputs
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError
 from tests.helpers import only, program_plan
@@ -24,6 +26,11 @@ SUBNET = "aws:ec2/subnet:Subnet"
 ASG_TAG = "aws:autoscaling/tag:Tag"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+ADDON = "aws:eks/addon:Addon"
+OFFERINGS = "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings"
+# The label cluster-autoscaler >= 1.15 reads on AWS GPU nodes (its AWS README, "Special note on GPU
+# instances"), with the provider's own name for a T4 (aws_cloud_provider.go, availableGPUTypes).
+GPU_LABEL = ("k8s.amazonaws.com/accelerator", "nvidia-tesla-t4")
 PROD_CIDRS = ("203.0.113.0/24", "198.51.100.0/24")
 # pulumi_eks warns on import about its NodeGroup (launch configurations), which is not used here.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_eks.*")
@@ -40,11 +47,11 @@ PROD_POOLS = (
 )
 
 
-def cluster_plan(pools: tuple[GpuPool, ...], **args: Any) -> Plan:
+def cluster_plan(pools: tuple[GpuPool, ...], region: str = "us-east-1", **args: Any) -> Plan:
     """One GpuCluster on an AWS target, built through the public component API."""
 
     def program() -> None:
-        target = Target("t", "aws", "us-east-1", aws.Provider("t", region="us-east-1"))
+        target = Target("t", "aws", region, aws.Provider("t", region=region))
         cluster = GpuCluster(
             "gpu",
             GpuClusterArgs(
@@ -148,7 +155,7 @@ def test_gpu_groups_run_the_nvidia_ami_tainted_and_labelled(dev: Plan) -> None:
         inputs = group(dev, pool.name)
         assert inputs["amiType"] == "AL2023_x86_64_NVIDIA"
         assert inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
-        assert inputs["labels"] == pool.labels
+        assert inputs["labels"] == {**pool.labels, GPU_LABEL[0]: GPU_LABEL[1]}
         assert inputs["instanceTypes"] == ["g4dn.xlarge", "g4dn.2xlarge"]  # several types, in order
     assert group(dev, "t4od")["labels"]["mlplatform.io/fallback"] == "true"
     assert group(dev, "system")["amiType"] == "AL2023_x86_64_STANDARD"
@@ -166,6 +173,7 @@ def test_zero_node_groups_describe_their_nodes_to_the_autoscaler(prod: Plan) -> 
     assert len(tags) == len(gpu_groups(prod))  # every GPU group, not the system group
     t4 = tags[asg_of(prod, "t4")]
     assert t4 == {
+        f"{TEMPLATE}/label/{GPU_LABEL[0]}": GPU_LABEL[1],  # so the autoscaler waits for the device plugin
         f"{TEMPLATE}/label/mlplatform.io/role": "gpu",
         f"{TEMPLATE}/label/mlplatform.io/pool": "t4",
         f"{TEMPLATE}/label/mlplatform.io/accelerator": "t4",
@@ -211,8 +219,8 @@ def test_private_subnets_leave_through_nat_public_ones_through_the_internet_gate
 
 def test_dev_and_prod_differ_in_zones_nat_logs_and_api_access(dev: Plan, prod: Plan) -> None:
     for plan, zones, nats in ((dev, 2, 1), (prod, 3, 3)):
-        azs = {s.inputs["availabilityZone"] for s in plan.of_type(SUBNET)}
-        assert len(azs) == zones and all(az.startswith("us-east-1") for az in azs)
+        azs = {s.inputs["availabilityZoneId"] for s in plan.of_type(SUBNET)}
+        assert len(azs) == zones and all(az.startswith("use1-az") for az in azs)
         assert len(plan.of_type("aws:ec2/natGateway:NatGateway")) == nats
         assert len(plan.of_type("aws:ec2/eip:Eip")) == nats
         nat_routes = {t.inputs["routes"][0].get("natGatewayId") for t in plan.of_type("aws:ec2/routeTable:RouteTable")}
@@ -239,6 +247,76 @@ def test_subnets_are_carved_from_the_network_without_overlap() -> None:
         subnet_cidrs("10.16.0.0/24", 2)
 
 
+def subnet_zones(plan: Plan, role_tag: str) -> dict[str, str]:
+    """Subnet id -> zone ID, through the route table associations (a plan records inputs only)."""
+    associations = plan.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    return {
+        a.inputs["subnetId"]: subnet.inputs["availabilityZoneId"]
+        for subnet in subnets(plan, role_tag)
+        for a in associations
+        if subnet.urn in a.dependencies
+    }
+
+
+def test_subnets_are_placed_by_zone_id_and_never_where_eks_refuses_the_control_plane(prod: Plan) -> None:
+    # us-east-1 has zone IDs use1-az1 to use1-az6 (EC2 DescribeAvailabilityZones); EKS refuses
+    # use1-az3 (EKS User Guide, network-reqs), so the first three it takes are az1, az2 and az4.
+    zones = [s.inputs.get("availabilityZoneId") for s in prod.of_type(SUBNET)]
+    assert sorted(set(zones)) == ["use1-az1", "use1-az2", "use1-az4"]
+    assert all("availabilityZone" not in s.inputs for s in prod.of_type(SUBNET))  # names differ per account
+
+
+def test_zones_eks_does_not_support_are_skipped_in_every_region_it_names() -> None:
+    assert choose_zones("us-west-1", ["usw1-az3", "usw1-az1", "usw1-az2"], 2) == ["usw1-az1", "usw1-az3"]
+    assert choose_zones("ca-central-1", ["cac1-az1", "cac1-az2", "cac1-az3", "cac1-az4"], 3) == [
+        "cac1-az1",
+        "cac1-az2",
+        "cac1-az4",
+    ]
+    assert choose_zones("eu-west-1", ["euw1-az3", "euw1-az1", "euw1-az2"], 3) == ["euw1-az1", "euw1-az2", "euw1-az3"]
+    with pytest.raises(ValueError, match="2 zones EKS supports"):
+        choose_zones("us-west-1", ["usw1-az1", "usw1-az2", "usw1-az3"], 3)
+
+
+def offered_everywhere_but(missing: dict[str, str]) -> Any:
+    """An offerings answer: every asked-for type in use1-az1, az2 and az4, except type -> zone in `missing`."""
+
+    def answer(args: dict[str, Any]) -> dict[str, Any]:
+        asked = args["filters"][0]["values"]
+        pairs = [(t, z) for z in ("use1-az1", "use1-az2", "use1-az4") for t in asked if missing.get(t) != z]
+        return {"instanceTypes": [t for t, _ in pairs], "locations": [z for _, z in pairs]}
+
+    return answer
+
+
+def test_gpu_groups_span_only_the_zones_that_offer_all_their_instance_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Worked example: g4dn.2xlarge is not offered in use1-az2, g6.12xlarge everywhere.
+    monkeypatch.setitem(mock_outputs._INVOKES, OFFERINGS, offered_everywhere_but({"g4dn.2xlarge": "use1-az2"}))
+    plan = cluster_plan(PROD_POOLS, zones=3)
+    zone_of = subnet_zones(plan, "kubernetes.io/role/internal-elb")
+    for pool, zones in (("t4", ["use1-az1", "use1-az4"]), ("t4od", ["use1-az1", "use1-az4"])):
+        assert sorted(zone_of[s] for s in group(plan, pool)["subnetIds"]) == zones
+    assert sorted(zone_of[s] for s in group(plan, "l4x4")["subnetIds"]) == ["use1-az1", "use1-az2", "use1-az4"]
+    assert sorted(zone_of[s] for s in group(plan, "system")["subnetIds"]) == ["use1-az1", "use1-az2", "use1-az4"]
+
+
+def test_a_gpu_pool_offered_in_none_of_the_zones_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(mock_outputs._INVOKES, OFFERINGS, lambda args: {"instanceTypes": [], "locations": []})
+    with pytest.raises(ProgramError, match=r"EC2 offers g4dn\.xlarge, g4dn\.2xlarge in none of the cluster's zones"):
+        cluster_plan(DEV_POOLS)
+
+
+def test_s3_traffic_leaves_the_private_subnets_through_a_gateway_endpoint_not_nat(plan: Plan) -> None:
+    (endpoint,) = plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.us-east-1.s3"
+    assert endpoint.inputs["vpcId"] == plan.outputs["networkId"]
+    private = {s.urn for s in subnets(plan, "kubernetes.io/role/internal-elb")}
+    associations = plan.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    private_tables = {a.inputs["routeTableId"] for a in associations if private & set(a.dependencies)}
+    assert set(endpoint.inputs["routeTableIds"]) == private_tables and private_tables
+
+
 # --- the cluster ---------------------------------------------------------------------------
 
 
@@ -252,6 +330,40 @@ def test_cluster_uses_access_entries_oidc_and_network_policies(dev: Plan) -> Non
     assert cluster["endpointPrivateAccess"] is True and cluster["endpointPublicAccess"] is True
     assert cluster["vpcCniOptions"] == {"enableNetworkPolicy": True}
     assert cluster["vpcId"] == dev.outputs["networkId"]
+
+
+def test_deploy_preview_and_operator_roles_get_access_entries() -> None:
+    deploy, preview = "arn:aws:iam::111122223333:role/deploy", "arn:aws:iam::111122223333:role/preview"
+    access = (ClusterAccess("deploy", deploy, admin=True), ClusterAccess("preview", preview, admin=False))
+    entries = only(cluster_plan(DEV_POOLS, access=access), CLUSTER).inputs["accessEntries"]
+    assert entries["deploy"] == {
+        "principalArn": deploy,
+        "type": "STANDARD",
+        "accessPolicies": {
+            "admin": {
+                "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                "accessScope": {"type": "cluster"},
+            }
+        },
+    }
+    # AmazonEKSViewPolicy reads no Secrets, and Helm keeps its releases in Secrets: a preview
+    # needs AmazonEKSAdminViewPolicy (get, list, watch on everything; EKS User Guide).
+    assert entries["preview"]["accessPolicies"] == {
+        "read": {
+            "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy",
+            "accessScope": {"type": "cluster"},
+        }
+    }
+    assert entries["nodes"]["type"] == "EC2_LINUX"
+
+
+def test_coredns_becomes_an_eks_add_on_after_the_system_nodes(dev: Plan) -> None:
+    (coredns,) = [a for a in dev.of_type(ADDON) if a.inputs["addonName"] == "coredns"]
+    assert coredns.inputs["clusterName"] == dev.outputs["clusterName"]
+    assert coredns.inputs["resolveConflictsOnCreate"] == "OVERWRITE"  # takes over the bootstrapped copy
+    assert coredns.inputs["addonVersion"].startswith("v")  # the default version for the cluster's minor
+    system = next(r for r in dev.of_type(GROUP) if r.name == "gpu-system")
+    assert system.urn in coredns.dependencies
 
 
 def test_nodes_have_one_role_with_the_worker_cni_and_ecr_policies(dev: Plan) -> None:

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from datetime import date, timedelta
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 import pytest
 
-from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
+from components import machine_catalog
+from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool, gcp_zones
 from components.gpu_cluster.gcp_network import plan_ranges
 from components.maintenance import MaintenanceWindow
 from components.target import Target
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError
+from stacks.regions import GCP_REGIONS
 from tests.helpers import only, program_plan
 
 CLUSTER = "gcp:container/cluster:Cluster"
@@ -418,3 +421,14 @@ def test_every_cloud_resource_is_a_child_on_the_targets_provider(plan: Plan) -> 
 def test_what_gke_would_refuse_is_refused_before_planning(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ProgramError, match=message):
         cluster_plan(**overrides)
+
+
+def test_the_gpu_zone_table_is_sourced_current_and_names_only_real_regions_and_gpus() -> None:
+    """The table goes stale as Google adds zones: re-read the page within a year of the last reading."""
+    assert gcp_zones.SOURCE == "https://cloud.google.com/compute/docs/gpus/gpu-regions-zones"
+    assert date.today() - gcp_zones.TABLE_READ < timedelta(days=365), "re-read the GPU zones page"
+    offered = {
+        acc for region in GCP_REGIONS for acc in machine_catalog.ACCELERATORS if gcp_zones.zones_offering(region, acc)
+    }
+    assert offered <= set(machine_catalog.GCP_ACCELERATOR_TYPES)
+    assert set(gcp_zones._OFFERED) <= GCP_REGIONS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -135,13 +136,39 @@ def test_dev_is_cheap_and_disposable_prod_is_ha_protected_and_kept(dev: Plan, pr
     assert (d.inputs["deletionProtection"], p.inputs["deletionProtection"]) == (False, True)
     assert d.inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in d.inputs
     assert p.inputs["skipFinalSnapshot"] is False
-    assert p.inputs["finalSnapshotIdentifier"] == "mlplatform-test-meta-final"
     assert (d.inputs["deleteAutomatedBackups"], p.inputs["deleteAutomatedBackups"]) == (True, False)
     assert d.inputs["performanceInsightsEnabled"] is False
     assert p.inputs["performanceInsightsEnabled"] is True
     assert p.inputs["performanceInsightsRetentionPeriod"] == 7
     assert not (d.protect or d.retain_on_delete)
     assert p.protect and p.retain_on_delete
+
+
+def test_a_second_destroy_never_meets_the_first_ones_final_snapshot(prod: Plan) -> None:
+    # The name carries a suffix made once per server (RandomId, 4 bytes: 8 hex digits): a server made
+    # again under the same name after a destroy gets a new suffix, so its final snapshot is new too.
+    name = only(prod, INSTANCE).inputs["finalSnapshotIdentifier"]
+    assert re.fullmatch(r"mlplatform-test-meta-final-[0-9a-f]{8}", name), name
+    suffix = only(prod, "random:index/randomId:RandomId")
+    assert suffix.inputs["byteLength"] == 4 and suffix.urn in only(prod, INSTANCE).dependencies
+
+
+def test_prod_storage_grows_by_itself_logs_go_to_cloudwatch_and_the_os_is_monitored(dev: Plan, prod: Plan) -> None:
+    p = only(prod, INSTANCE).inputs
+    assert p["maxAllocatedStorage"] == 400  # 4 x the 100 GiB allocated
+    assert p["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    assert p["monitoringInterval"] == 60
+    role = next(r for r in prod.of_type("aws:iam/role:Role") if r.name == "meta-monitoring")
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    (attached,) = prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attached.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    assert p["monitoringRoleArn"].startswith("arn:aws:iam::123456789012:role/meta-monitoring")
+    assert attached.urn in only(prod, INSTANCE).dependencies  # the role can publish before RDS uses it
+
+    d = only(dev, INSTANCE).inputs
+    assert "maxAllocatedStorage" not in d and not d.get("enabledCloudwatchLogsExports")
+    assert d["monitoringInterval"] == 0 and "monitoringRoleArn" not in d
 
 
 # --- the network ----------------------------------------------------------------------------

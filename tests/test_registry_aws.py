@@ -92,7 +92,14 @@ def test_lifecycle_keeps_the_newest_tagged_images_and_expires_untagged_ones(dev:
         assert all(rule["action"] == {"type": "expire"} for rule in rules)
 
 
-def test_every_repository_of_the_project_is_scanned_on_push(plan: Plan) -> None:
+def test_the_accounts_scanning_setting_is_left_alone_unless_the_stack_owns_it(plan: Plan) -> None:
+    # One setting per account and region: writing it would replace another team's (Inspector's
+    # ENHANCED scanning, their rules), and it cannot be deleted. Opt-in only.
+    assert not plan.of_type(SCANNING)
+
+
+def test_an_account_the_stack_owns_scans_every_repository_of_the_project_on_push() -> None:
+    plan = registry_plan(manage_scanning=True)
     scanning = only(plan, SCANNING)
     assert scanning.inputs["scanType"] == "BASIC"
     assert scanning.inputs["rules"] == [
@@ -138,7 +145,7 @@ def test_every_child_is_parented_here_and_made_with_the_targets_provider(plan: P
     component = only(plan, "mlplatform:registry:Registry")
     provider = only(plan, "pulumi:providers:aws")
     children = [r for r in plan.resources if r.parent == component.urn]
-    assert {r.type for r in children} == {TEMPLATE, SCANNING, KEY, "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"}
+    assert {r.type for r in children} == {TEMPLATE, KEY, "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"}
     assert all(child.provider == provider.urn for child in children)
 
 

@@ -3,7 +3,15 @@ an on-demand system group, spot GPU groups and on-demand fallback chosen by clus
 
 Choices the contract leaves to each cloud:
 - Nodes reach the API through access entries only (authentication mode API): the node role
-  gets an EC2_LINUX entry, the principal running Pulumi gets admin from EKS at creation.
+  gets an EC2_LINUX entry, the principal that creates the cluster gets admin from EKS itself
+  (pulumi-eks always asks for it), and `args.access` names the other roles: admins get
+  AmazonEKSClusterAdminPolicy, readers AmazonEKSAdminViewPolicy (which, unlike
+  AmazonEKSViewPolicy, reads Secrets, where Helm keeps its releases).
+- GPU nodes carry `k8s.amazonaws.com/accelerator`: cluster-autoscaler takes a node with it as a
+  GPU node whose GPUs are still coming, instead of scaling out again until the device plugin
+  reports them (cluster-autoscaler's AWS README, "Special note on GPU instances").
+- CoreDNS becomes an EKS add-on once the system group is up: without a default node group
+  pulumi-eks leaves the unmanaged copy EKS bootstraps, which nothing ever upgrades.
 - A GpuPool may list several machine types (one managed node group takes them all); they must
   be catalogued AWS machines of the pool's accelerator with one GPU count per node.
 - The EKS cluster and its node groups get physical names known at preview, so the autoscaler's
@@ -27,8 +35,15 @@ import pulumi_kubernetes as k8s
 
 from components import machine_catalog
 from components.gpu_cluster import aws_autoscaler as autoscaler
-from components.gpu_cluster.aws_network import Network, build_network
-from components.gpu_cluster.contract import ClusterNetwork, ClusterOutputs, GpuClusterArgs, GpuPool, WorkloadIdentity
+from components.gpu_cluster.aws_network import Network, build_network, gpu_subnet_ids
+from components.gpu_cluster.contract import (
+    ClusterAccess,
+    ClusterNetwork,
+    ClusterOutputs,
+    GpuClusterArgs,
+    GpuPool,
+    WorkloadIdentity,
+)
 from components.gpu_cluster.scheduling import GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
 
 GPU_AMI = "AL2023_x86_64_NVIDIA"  # EKS AMI type with the NVIDIA driver and container toolkit
@@ -38,6 +53,10 @@ GPU_DISK_GIB = 100  # inference images (CUDA, Triton) do not fit the 20 GiB defa
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
 ANYWHERE = "0.0.0.0/0"
+# EKS access policies ("Review access policy permissions", Amazon EKS User Guide, read 2026-12):
+# cluster admin is `*` on everything; AdminView is get/list/watch on everything, Secrets included.
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+READ_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
 MAX_NODE_GROUP_NAME = 63
 _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")  # EKS CreateCluster's pattern
 
@@ -70,11 +89,13 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     node_role, node_role_arn = _node_role(parent, name, args)
     cluster = _cluster(parent, name, args, cluster_name, network, node_role)
 
-    system = _node_group(parent, name, args, cluster, network, node_role_arn, _system_spec(args))
+    all_private: pulumi.Output[list[str]] = pulumi.Output.all(*network.private_subnet_ids)
+    system = _node_group(parent, name, args, cluster, all_private, node_role_arn, _system_spec(args))
     gpu_groups = []
     for pool in args.gpu_pools:
         spec = _gpu_spec(pool)
-        group = _node_group(parent, name, args, cluster, network, node_role_arn, spec)
+        subnets = gpu_subnet_ids(network, args.target.region, pool.name, pool.machine_types)
+        group = _node_group(parent, name, args, cluster, subnets, node_role_arn, spec)
         asg = _asg_name(args, cluster_name, spec.node_group_name, group)
         autoscaler.tag_node_templates(parent, name, args, pool, gpus_per_node[pool.name], asg)
         gpu_groups.append((pool, asg))
@@ -87,16 +108,13 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     role = autoscaler.autoscaler_role(parent, name, args, cluster_name, cluster.oidc_provider_arn, cluster.oidc_issuer)
     values = autoscaler.chart_values(args, cluster_name, role.arn, autoscaler.expander_priorities(gpu_groups))
     autoscaler.install_autoscaler(parent, name, args, values, provider, depends_on=[system])
+    after_system = pulumi.ResourceOptions.merge(
+        args.target.child_options(parent), pulumi.ResourceOptions(depends_on=[cluster, system])
+    )
     # EKS has no metrics-server by default; HPAs (KEDA's CPU trigger) need it. The EKS community
     # add-on (Amazon EKS User Guide, "Community add-ons": Kubernetes Metrics Server).
-    aws.eks.Addon(
-        f"{name}-metrics-server",
-        cluster_name=cluster_name,
-        addon_name="metrics-server",
-        opts=pulumi.ResourceOptions.merge(
-            args.target.child_options(parent), pulumi.ResourceOptions(depends_on=[cluster, system])
-        ),
-    )
+    aws.eks.Addon(f"{name}-metrics-server", cluster_name=cluster_name, addon_name="metrics-server", opts=after_system)
+    _coredns(name, args, cluster_name, after_system)
 
     return ClusterOutputs(
         # Read through the cluster so users of the name wait for the cluster to exist.
@@ -201,6 +219,7 @@ def _cluster(
     node_role: aws.iam.Role,
 ) -> eks.Cluster:
     nodes_entry: eks.AccessEntryArgsDict = {"principal_arn": node_role.arn, "type": eks.AccessEntryType.EC2_LINUX}
+    entries = {"nodes": nodes_entry, **{access.name: _access_entry(access) for access in args.access}}
     return eks.Cluster(
         f"{name}-eks",
         name=cluster_name,
@@ -212,7 +231,7 @@ def _cluster(
         # No extra cluster/node security groups: managed nodes use the one EKS creates.
         skip_default_security_groups=True,
         authentication_mode=eks.AuthenticationMode.API,
-        access_entries={"nodes": nodes_entry},
+        access_entries=entries,
         create_oidc_provider=True,
         endpoint_private_access=True,
         endpoint_public_access=True,
@@ -221,6 +240,42 @@ def _cluster(
         vpc_cni_options={"enable_network_policy": True},  # the vpc-cni add-on's enableNetworkPolicy
         deletion_protection=args.deletion_protection,
         opts=args.target.child_options(parent),
+    )
+
+
+def _access_entry(access: ClusterAccess) -> eks.AccessEntryArgsDict:
+    """A STANDARD entry with one access policy on the whole cluster."""
+    policy = ADMIN_POLICY if access.admin else READ_POLICY
+    return {
+        "principal_arn": access.principal_arn,
+        "type": eks.AccessEntryType.STANDARD,
+        "access_policies": {
+            "admin" if access.admin else "read": {"policy_arn": policy, "access_scope": {"type": "cluster"}}
+        },
+    }
+
+
+def _coredns(name: str, args: GpuClusterArgs, cluster_name: str, opts: pulumi.ResourceOptions) -> aws.eks.Addon:
+    """CoreDNS as an EKS add-on, at the default version EKS gives the cluster's Kubernetes minor.
+
+    OVERWRITE takes over the Deployment EKS bootstrapped. No placement settings are needed:
+    CoreDNS's pods tolerate no GPU taint, so they run on the untainted system nodes.
+    """
+    version = aws.eks.get_addon_version_output(
+        addon_name="coredns",
+        kubernetes_version=args.kubernetes_version,
+        most_recent=False,  # the default version for this minor, the one EKS tests it with
+        region=args.target.region,
+        opts=pulumi.InvokeOutputOptions(provider=args.target.provider),
+    )
+    return aws.eks.Addon(
+        f"{name}-coredns",
+        cluster_name=cluster_name,
+        addon_name="coredns",
+        addon_version=version.version,
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        opts=opts,
     )
 
 
@@ -243,7 +298,7 @@ def _gpu_spec(pool: GpuPool) -> _GroupSpec:
         machine_types=pool.machine_types,
         capacity_type="SPOT" if pool.spot else "ON_DEMAND",
         ami_type=GPU_AMI,
-        labels=pool.labels,
+        labels=autoscaler.aws_gpu_labels(pool),
         min_nodes=pool.min_nodes,
         max_nodes=pool.max_nodes,
         taints=[{"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": EKS_NO_SCHEDULE}],
@@ -256,7 +311,7 @@ def _node_group(
     name: str,
     args: GpuClusterArgs,
     cluster: eks.Cluster,
-    network: Network,
+    subnet_ids: pulumi.Output[list[str]],
     node_role_arn: pulumi.Output[str],
     spec: _GroupSpec,
 ) -> eks.ManagedNodeGroup:
@@ -268,7 +323,7 @@ def _node_group(
         cluster=cluster,
         node_group_name=spec.node_group_name,
         node_role_arn=node_role_arn,
-        subnet_ids=network.private_subnet_ids,
+        subnet_ids=subnet_ids,
         instance_types=list(spec.machine_types),
         capacity_type=spec.capacity_type,
         ami_type=spec.ami_type,

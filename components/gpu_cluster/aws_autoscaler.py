@@ -8,6 +8,10 @@ first, fallback groups only when those cannot grow, anything else (the system gr
 A group at zero nodes has no node to learn from, so each GPU group's ASG carries node-template
 tags for its labels, its GPU taint and its GPU count: managed node groups do not copy their
 labels and taints onto their ASG (cluster-autoscaler's AWS README, "Auto-Discovery Setup").
+
+GPU nodes carry GPU_LABEL from the start (a node-group label, so kubelet registers with it): the
+autoscaler treats a node with that label and no GPUs yet as one whose device plugin has not
+reported them, not as a node that lacks GPUs (its AWS README, "Special note on GPU instances").
 """
 
 from __future__ import annotations
@@ -38,6 +42,16 @@ CHART_VERSIONS: dict[str, str] = {
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 NODE_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+GPU_LABEL = "k8s.amazonaws.com/accelerator"  # the AWS provider's GPULabel (aws_cloud_provider.go)
+# Its values: the AWS provider's availableGPUTypes where listed (same file, read 2026-12); it has
+# no H100 entry, which only matters to --gpu-total limits, not to the label's effect.
+GPU_TYPES: dict[str, str] = {
+    "T4": "nvidia-tesla-t4",
+    "A10G": "nvidia-a10g",
+    "L4": "nvidia-l4",
+    "A100": "nvidia-tesla-a100",
+    "H100": "nvidia-h100",
+}
 GPU_RESOURCE = "nvidia.com/gpu"
 PRIMARY_PRIORITY = 50  # spot GPU groups (and GPU groups that are on-demand by choice)
 FALLBACK_PRIORITY = 10  # on-demand fallback groups
@@ -68,9 +82,14 @@ def chart_version(kubernetes_version: str) -> str:
         ) from None
 
 
+def aws_gpu_labels(pool: GpuPool) -> dict[str, str]:
+    """The labels of a GPU group's nodes: the platform's, and the autoscaler's GPU label."""
+    return {**pool.labels, GPU_LABEL: GPU_TYPES[pool.accelerator]}
+
+
 def node_template_tags(pool: GpuPool, gpus_per_node: int) -> dict[str, str]:
     """The ASG tags that describe a node of this pool to the autoscaler before one exists."""
-    tags = {f"{NODE_TEMPLATE}/label/{key}": value for key, value in pool.labels.items()}
+    tags = {f"{NODE_TEMPLATE}/label/{key}": value for key, value in aws_gpu_labels(pool).items()}
     tags[f"{NODE_TEMPLATE}/taint/{GPU_TAINT_KEY}"] = f"{GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
     tags[f"{NODE_TEMPLATE}/resources/{GPU_RESOURCE}"] = str(gpus_per_node)
     return tags

@@ -42,6 +42,16 @@ class GpuPool:
 
 
 @dataclass(frozen=True)
+class ClusterAccess:
+    """An IAM role (AWS) that may use a cluster's Kubernetes API, as an EKS access entry."""
+
+    name: str  # unique per cluster: deploy, preview, operator-1 ...
+    principal_arn: str
+    admin: bool
+    """True: cluster admin (AmazonEKSClusterAdminPolicy); False: read everything, Secrets too."""
+
+
+@dataclass(frozen=True)
 class GpuClusterArgs:
     """Defaults are cheap (dev); the prod profile turns on zones, NAT per zone and protection."""
 
@@ -64,6 +74,8 @@ class GpuClusterArgs:
     """AKS: False turns local accounts off (Entra ID only; kubeconfigs then use kubelogin)."""
     admin_group_object_ids: tuple[str, ...] = ()
     """AKS with Entra ID: the groups that are cluster admins."""
+    access: tuple[ClusterAccess, ...] = ()
+    """EKS: the IAM roles given access entries (the deploy, preview and operators' roles)."""
     maintenance_window: MaintenanceWindow | None = None
     """GKE: when the cloud may upgrade the control plane and nodes by itself; None: any time."""
 

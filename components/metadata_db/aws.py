@@ -12,10 +12,17 @@ Choices the contract leaves to each cloud:
   no egress rule at all.
 - The engine version is the major only ("16"): with automatic minor upgrades RDS takes the
   default minor and keeps it current; a major upgrade happens only when the config changes it.
+- Highly available (prod) servers also grow their storage by themselves up to
+  STORAGE_GROWTH x the allocated size, send the PostgreSQL and upgrade logs to CloudWatch Logs,
+  and report OS metrics every minute (enhanced monitoring, through a role RDS assumes).
+- A protected server's final snapshot is named with a random suffix made once per server, so a
+  second server of the same name (after a destroy and a new `up`) never meets the first one's
+  snapshot on its own destroy (RDS refuses a snapshot name that exists: DBSnapshotAlreadyExists).
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pulumi
@@ -45,6 +52,17 @@ _PG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 # hyphens, start with a letter and have at most 63 characters.
 _IDENTIFIER_PREFIX = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
 MAX_IDENTIFIER_PREFIX = 63 - 8
+# Storage autoscaling's ceiling as a multiple of the allocated size: a full disk stops PostgreSQL,
+# and RDS bills only what it has grown to ("Managing capacity automatically with Amazon RDS
+# storage autoscaling", User Guide; the ceiling must be at least 10 % above the allocation).
+STORAGE_GROWTH = 4
+# CloudWatch Logs exports RDS for PostgreSQL offers (CreateDBInstance EnableCloudwatchLogsExports).
+LOG_EXPORTS = ("postgresql", "upgrade")
+# Enhanced monitoring every 60 s (valid: 0, 1, 5, 10, 15, 30, 60); the role RDS assumes to publish
+# it carries the AWS managed policy AmazonRDSEnhancedMonitoringRole ("Setting up and enabling
+# Enhanced Monitoring", RDS User Guide; read 2026-12).
+MONITORING_INTERVAL = 60
+MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> DatabaseOutputs:
@@ -142,6 +160,9 @@ def _instance(
     password: random.RandomPassword,
 ) -> aws.rds.Instance:
     protected = args.deletion_protection
+    prod = args.high_availability
+    monitoring_role = _monitoring_role(parent, name, args) if prod else None
+    final_snapshot = _final_snapshot_name(parent, name) if protected else None
     return aws.rds.Instance(
         name,
         engine=ENGINE,
@@ -150,6 +171,7 @@ def _instance(
         auto_minor_version_upgrade=True,
         instance_class=tier,
         allocated_storage=args.storage_gb,
+        max_allocated_storage=min(args.storage_gb * STORAGE_GROWTH, MAX_STORAGE_GB) if prod else None,
         storage_type=STORAGE_TYPE,
         storage_encrypted=True,  # with the account's aws/rds key
         db_name=args.database_name,
@@ -165,19 +187,55 @@ def _instance(
         multi_az=args.high_availability,
         performance_insights_enabled=args.high_availability,
         performance_insights_retention_period=INSIGHTS_RETENTION_DAYS if args.high_availability else None,
+        enabled_cloudwatch_logs_exports=list(LOG_EXPORTS) if prod else None,
+        monitoring_interval=MONITORING_INTERVAL if prod else 0,
+        monitoring_role_arn=monitoring_role,
         backup_retention_period=args.backup_days,
         copy_tags_to_snapshot=True,
         deletion_protection=protected,
         # A protected database leaves a final snapshot and its automated backups when deleted.
         skip_final_snapshot=not protected,
-        final_snapshot_identifier=final_snapshot_identifier(name) if protected else None,
+        final_snapshot_identifier=final_snapshot,
         delete_automated_backups=not protected,
         opts=args.target.child_options(parent, keep=protected),
     )
 
 
+def _monitoring_role(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> pulumi.Output[str]:
+    """The role RDS assumes to publish enhanced monitoring; its ARN once the policy is attached."""
+    opts = args.target.child_options(parent)
+    role = aws.iam.Role(
+        f"{name}-monitoring",
+        description=f"RDS enhanced monitoring of the metadata database {name}",
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        opts=opts,
+    )
+    attachment = aws.iam.RolePolicyAttachment(
+        f"{name}-monitoring", role=role.name, policy_arn=MONITORING_POLICY, opts=opts
+    )
+    return pulumi.Output.all(role.arn, attachment.id).apply(lambda v: str(v[0]))
+
+
+def _final_snapshot_name(parent: pulumi.ComponentResource, name: str) -> pulumi.Output[str]:
+    """`<project>-<stack>-<name>-final-<8 hex>`: the suffix is made with the server and lives as long."""
+    suffix = random.RandomId(f"{name}-final-snapshot", byte_length=4, opts=pulumi.ResourceOptions(parent=parent))
+    return suffix.hex.apply(lambda hex_suffix: f"{final_snapshot_identifier(name)}-{hex_suffix}")
+
+
 def final_snapshot_identifier(name: str) -> str:
-    """`<project>-<stack>-<name>-final`: unique per account and region across this project's stacks.
+    """`<project>-<stack>-<name>-final`, the final snapshot's name before its random suffix: unique
+    per account and region across this project's stacks.
 
     Snapshot identifiers are letters, digits and single hyphens and start with a letter.
     """
@@ -185,4 +243,4 @@ def final_snapshot_identifier(name: str) -> str:
     identifier = re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", raw)).strip("-")
     if not identifier[:1].isalpha():
         identifier = f"db-{identifier}"
-    return identifier[:255].rstrip("-")
+    return identifier[: 255 - 9].rstrip("-")  # room for the random suffix

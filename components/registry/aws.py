@@ -7,10 +7,13 @@ Choices the contract leaves to each cloud:
   immutable tags, KMS encryption, the cleanup lifecycle policy, the provider's tags. Each image
   then keeps its own last `keep_images` tags, which one shared repository could not do, and
   images are addressed `<prefix>/<image>:<tag>` as on GCP and Azure.
-- Scanning: templates carry no scan setting, so the registry's scanning configuration turns on
-  basic scan-on-push for `<project>/*`. That configuration is one per account and region: every
-  stack of this project writes the same rule, and it is retained when a stack is destroyed, so
-  destroying one stack never turns scanning off for another.
+- Scanning: templates carry no scan setting; scanning is the account's registry scanning
+  configuration, one per account and region. Writing it replaces the whole setting: an account on
+  Inspector's ENHANCED scanning would go back to BASIC and lose other teams' rules, and it can
+  never be deleted, only overwritten. So it is written only when `args.manage_scanning` says so
+  (an account this platform owns): then basic scan-on-push for `<project>/*`, the same rule from
+  every stack, retained on destroy so that destroying one stack never turns scanning off for
+  another. Otherwise the account's own setting applies (by default ECR scans nothing on push).
 - Pull grant: none is added. `args.puller` (the EKS node role) already holds the managed policy
   AmazonEC2ContainerRegistryReadOnly, and within one account an identity policy is enough for
   ECR; a repository policy would only matter for other accounts.
@@ -71,7 +74,8 @@ def build(parent: pulumi.ComponentResource, name: str, args: RegistryArgs) -> Re
         resource_tags=aws.get_default_tags_output(opts=invoke).tags,
         opts=kept,
     )
-    _scan_on_push(parent, name, args)
+    if args.manage_scanning:
+        _scan_on_push(parent, name, args)
 
     host = account.apply(lambda a: f"{a}.dkr.ecr.{target.region}.amazonaws.com")
     return RegistryOutputs(

@@ -26,6 +26,10 @@ class RegistryArgs:
     zone_redundant: bool = False
     retain: bool = False
     """Protect the registry in Pulumi and keep it in the cloud if it leaves the program (prod)."""
+    manage_scanning: bool = False
+    """AWS only: write the account's ECR registry scanning configuration (basic scan on push for
+    this project's repositories). Off by default: that setting is one per account and region, so
+    writing it replaces what other teams set there (Inspector's enhanced scanning, their rules)."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
+import importlib.util
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from preflight.mock_tables.context import ACCOUNT_ID, InvokeTable, MockContext, Outputs, OutputTable
@@ -218,16 +222,73 @@ def _default_tags(args: dict[str, Any]) -> Outputs:
     return {"id": "default", "tags": {}}
 
 
-def _availability_zones(args: dict[str, Any]) -> Outputs:
-    region = str(args.get("region") or DEFAULT_REGION)
+@functools.cache
+def _zone_offerings(region: str) -> dict[str, frozenset[str]]:
+    """Instance types per zone ID, as EC2's DescribeInstanceTypeOfferings (location type
+    availability-zone-id) answered when moto recorded it: moto ships that answer per region
+    (moto/ec2/resources/instance_type_offerings/availability-zone-id/<region>.json.gz, moto 5.2.5,
+    a test dependency). Empty where moto is missing or has no such region."""
+    spec = importlib.util.find_spec("moto")
+    if spec is None or spec.origin is None:
+        return {}
+    path = Path(spec.origin).parent / "ec2/resources/instance_type_offerings/availability-zone-id" / f"{region}.json.gz"
+    if not path.is_file():
+        return {}
+    zones: dict[str, set[str]] = {}
+    for offering in json.loads(gzip.decompress(path.read_bytes())):
+        zones.setdefault(offering["Location"], set()).add(offering["InstanceType"])
+    return {zone: frozenset(types) for zone, types in zones.items()}
+
+
+def _zone_ids(region: str) -> list[str]:
+    """The region's zone IDs as recorded by moto, or four made-up ones (us-east-1 -> use1-az1...)."""
+    recorded = sorted(_zone_offerings(region))
+    if recorded:
+        return recorded
     parts = region.split("-")
-    short = f"{parts[0]}{parts[1][:1]}{parts[2]}" if len(parts) == 3 else region  # us-east-1 -> use1
-    letters = "abcd"
+    short = f"{parts[0]}{parts[1][:1]}{parts[2]}" if len(parts) == 3 else region
+    return [f"{short}-az{i}" for i in range(1, 5)]
+
+
+def _availability_zones(args: dict[str, Any]) -> Outputs:
+    """Zone names are lettered per account: here the letters start at a region-dependent zone ID,
+    so a name never gives its ID away (as in a real account)."""
+    region = str(args.get("region") or DEFAULT_REGION)
+    zone_ids = [zone for zone in _zone_ids(region) if zone not in (args.get("excludeZoneIds") or [])]
+    shift = int(hashlib.sha1(region.encode()).hexdigest(), 16) % len(zone_ids)
+    lettered = zone_ids[shift:] + zone_ids[:shift]
+    names = {zone: f"{region}{chr(ord('a') + i)}" for i, zone in enumerate(lettered)}
     return {
         "id": region,
-        "names": [f"{region}{letter}" for letter in letters],
-        "zoneIds": [f"{short}-az{i}" for i in range(1, len(letters) + 1)],
-        "groupNames": [region] * len(letters),
+        "names": [names[zone] for zone in zone_ids],
+        "zoneIds": zone_ids,
+        "groupNames": [region] * len(zone_ids),
+    }
+
+
+def _instance_type_offerings(args: dict[str, Any]) -> Outputs:
+    """Offerings by zone ID of the instance types the `instance-type` filter names. A region moto
+    did not record offers every asked-for type in every zone."""
+    region = str(args.get("region") or DEFAULT_REGION)
+    asked = [v for f in args.get("filters") or [] if f.get("name") == "instance-type" for v in f.get("values", [])]
+    offered = _zone_offerings(region) or {zone: frozenset(asked) for zone in _zone_ids(region)}
+    pairs = [(kind, zone) for zone in sorted(offered) for kind in asked if kind in offered[zone]]
+    return {
+        "id": region,
+        "instanceTypes": [kind for kind, _ in pairs],
+        "locations": [zone for _, zone in pairs],
+        "locationTypes": ["availability-zone-id"] * len(pairs),
+    }
+
+
+def _eks_addon_version(args: dict[str, Any]) -> Outputs:
+    """An add-on version string as EKS writes them (v<upstream>-eksbuild.<n>); made up."""
+    name, minor = str(args.get("addonName")), str(args.get("kubernetesVersion"))
+    return {
+        "id": name,
+        "addonName": name,
+        "kubernetesVersion": minor,
+        "version": f"v1.0.0-eksbuild.{minor.split('.')[-1]}",
     }
 
 
@@ -261,6 +322,7 @@ OUTPUTS: OutputTable = {
     "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
     "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc", None),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
     "aws:ec2/eip:Eip": _eip,
     "aws:iam/role:Role": _iam_role,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
@@ -281,6 +343,8 @@ OUTPUTS: OutputTable = {
 INVOKES: InvokeTable = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
+    "aws:eks/getAddonVersion:getAddonVersion": _eks_addon_version,
     "aws:eks/getNodeGroup:getNodeGroup": _eks_node_group,
     "aws:index/getDefaultTags:getDefaultTags": _default_tags,
     "aws:route53/getZone:getZone": _route53_get_zone,

@@ -14,6 +14,12 @@ def _random_string(ctx: MockContext) -> Outputs:
     return {"result": "".join(alphabet[seed[i % len(seed)] % len(alphabet)] for i in range(length))}
 
 
+def _random_id(ctx: MockContext) -> Outputs:
+    """RandomId: `byteLength` random bytes, as hex (and the provider's other encodings of them)."""
+    digest = hashlib.sha256(ctx.urn.encode()).digest()[: int(ctx.inputs.get("byteLength", 8))]
+    return {"hex": digest.hex(), "dec": str(int.from_bytes(digest, "big")), "id": digest.hex()}
+
+
 def _helm_release(ctx: MockContext) -> Outputs:
     """What Helm reports after an install: the release's name and namespace (what later reads need)."""
     return {
@@ -51,6 +57,7 @@ def _service(ctx: MockContext) -> Outputs:
 OUTPUTS: OutputTable = {
     "random:index/randomString:RandomString": _random_string,
     "random:index/randomPassword:RandomPassword": _random_string,
+    "random:index/randomId:RandomId": _random_id,
     "kubernetes:helm.sh/v3:Release": _helm_release,
     "kubernetes:core/v1:Service": _service,
 }
