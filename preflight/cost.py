@@ -9,10 +9,12 @@ listed in the report and never counted as zero without saying so.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from components.machine_catalog import CATALOG, MachineType
 from preflight.cost_model import STACK_WIDE, Assumptions, CostReport, LineItem, RightSizing, TargetCost
+from preflight.extended_support import in_extended_support
 from preflight.node_pools import NodePool, pools_of
 from preflight.plan import FOOTPRINT_TYPE, Plan, PlannedResource
 from preflight.prices import Price, PriceTable, load_price_table
@@ -25,12 +27,21 @@ _HEALTH_CHECK_OPTIONS = ("HTTPS", "string matching", "fast interval", "latency m
 class Pricer:
     """Prices for one target (cloud and region), in monthly figures."""
 
-    def __init__(self, table: PriceTable, assumptions: Assumptions, target: str, cloud: str, region: str) -> None:
+    def __init__(
+        self,
+        table: PriceTable,
+        assumptions: Assumptions,
+        target: str,
+        cloud: str,
+        region: str,
+        today: date | None = None,
+    ) -> None:
         self.table = table
         self.assumptions = assumptions
         self.target = target
         self.cloud = cloud
         self.region = region
+        self.today = today or datetime.now(UTC).date()  # the day dated prices (extended support) apply to
         self.at_default_region: set[str] = set()
 
     def _price(self, kind: str, name: str, cloud: str | None) -> Price | None:
@@ -122,7 +133,14 @@ def _pool_items(p: Pricer, resource: PlannedResource) -> list[LineItem]:
 
 
 def _control_plane(name: Callable[[PlannedResource], str]) -> Callable[[Pricer, PlannedResource], list[LineItem]]:
+    """The control-plane fee; at the extended-support rate where the cluster pays for it on the day priced."""
+
     def rule(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+        extended = in_extended_support(resource.type, resource.inputs, p.today)
+        if extended is not None:
+            _, kind, key = extended.support.price.split("/")
+            what = f"control plane ({key}): {extended.describe()}"
+            return [p.fixed(resource, what, p.monthly(kind, key), f"{kind}/{key}")]
         key = name(resource)
         return [p.fixed(resource, f"control plane ({key})", p.monthly("control-plane", key), f"control-plane/{key}")]
 
@@ -263,7 +281,10 @@ _RULES: dict[str, Callable[[Pricer, PlannedResource], list[LineItem]]] = {
 # --- the whole plan -------------------------------------------------------------------------------------------
 
 
-def price_plan(plan: Plan, table: PriceTable | None = None, assumptions: Assumptions | None = None) -> CostReport:
+def price_plan(
+    plan: Plan, table: PriceTable | None = None, assumptions: Assumptions | None = None, today: date | None = None
+) -> CostReport:
+    """`today` (UTC by default) decides which clusters are in paid extended Kubernetes support."""
     table = table or load_price_table()
     assumptions = assumptions or Assumptions(hours_per_month=table.hours_per_month)
     footprints = {r.name: r for r in plan.of_type(FOOTPRINT_TYPE)}
@@ -272,7 +293,7 @@ def price_plan(plan: Plan, table: PriceTable | None = None, assumptions: Assumpt
     for name in sorted(n for n in groups if n is not None):
         cloud = str(footprints[name].inputs.get("cloud"))
         region = str(footprints[name].inputs.get("region"))
-        pricer = Pricer(table, assumptions, name, cloud, region)
+        pricer = Pricer(table, assumptions, name, cloud, region, today)
         items = _target_items(plan, pricer, groups[name])
         targets.append(TargetCost(name, cloud, region, tuple(items), tuple(sorted(pricer.at_default_region))))
     stack_wide = Pricer(table, assumptions, STACK_WIDE, "aws", table.default_regions.get("aws", "us-east-1"))

@@ -13,12 +13,13 @@ from datetime import date
 
 from preflight.hidden_dependencies import hidden_dependencies
 from preflight.plan import Plan, PlanWarning
+from preflight.support_warnings import kubernetes_support_warnings
 
 __all__ = ["CHECKS", "PlanWarning", "plan_warnings", "render_text"]
 
 Check = Callable[[Plan, date], Sequence[PlanWarning]]
 
-CHECKS: tuple[Check, ...] = (hidden_dependencies,)
+CHECKS: tuple[Check, ...] = (hidden_dependencies, kubernetes_support_warnings)
 
 
 def plan_warnings(plan: Plan, today: date) -> list[PlanWarning]:

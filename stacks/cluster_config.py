@@ -12,8 +12,11 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from components.gpu_cluster.aws_autoscaler import CHART_VERSIONS as AUTOSCALER_CHARTS
+from components.kubernetes_support import load_support_table
 from components.machine_catalog import accelerators, machine, machines_for, unlike
 from components.target import Cloud
 from stacks.validate import ConfigError, boolean, integer, mapping, number, string, string_list
@@ -96,17 +99,34 @@ def parse_cluster(
     values: Mapping[str, Any],
     defaults: ClusterDefaults,
     target_clouds: Sequence[tuple[str, Cloud]],
+    today: date,
 ) -> ClusterConfig:
-    """`target_clouds` is (target name, cloud) per target, to name a target in an error."""
-    version = string(f"{prefix}kubernetesVersion", values["kubernetesVersion"])
+    """`target_clouds` is (target name, cloud) per target, to name a target in an error; `today`
+    is the day the version must be in standard support on every cloud of the stack."""
+    key = f"{prefix}kubernetesVersion"
+    version = string(key, values["kubernetesVersion"])
     if not _K8S_VERSION.match(version):
-        raise ConfigError(f"{prefix}kubernetesVersion", f"expected a minor version such as 1.33, got {version!r}")
+        raise ConfigError(key, f"expected a minor version such as 1.35, got {version!r}")
+    _check_support(key, version, tuple(dict.fromkeys(cloud for _, cloud in target_clouds)), today)
     return ClusterConfig(
         kubernetes_version=version,
         api_allowed_cidrs=_cidrs(f"{prefix}apiAllowedCidrs", values.get("apiAllowedCidrs", []), defaults),
         system_pool=_system_pool(f"{prefix}systemPool", values.get("systemPool", {}), defaults),
         gpu_pools=_gpu_pools(f"{prefix}gpuPools", values.get("gpuPools", DEFAULT_GPU_POOLS), target_clouds),
     )
+
+
+def _check_support(key: str, version: str, clouds: tuple[Cloud, ...], today: date) -> None:
+    """Refuse a minor outside standard support on any cloud of the stack: on AKS it fails to
+    create, on EKS it starts in paid extended support (components/data/kubernetes_support.yaml)."""
+    table = load_support_table()
+    problems = [p for cloud in clouds if (p := table.standard_support_problem(cloud, version, today))]
+    if problems:
+        good = ", ".join(table.in_standard_everywhere(clouds, today)) or "none"
+        raise ConfigError(key, f"{'; '.join(problems)} (in standard support on {today.isoformat()}: {good})")
+    if "aws" in clouds and version not in AUTOSCALER_CHARTS:
+        pinned = ", ".join(sorted(AUTOSCALER_CHARTS))
+        raise ConfigError(key, f"no cluster-autoscaler chart is pinned for {version} on EKS (pinned: {pinned})")
 
 
 def _cidrs(key: str, value: Any, defaults: ClusterDefaults) -> tuple[str, ...]:

@@ -12,9 +12,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from components.gpu_cluster.contract import ClusterAccess
+from components.kubernetes_support import DEFAULT_VERSION as DEFAULT_KUBERNETES_VERSION
 from components.maintenance import MaintenanceWindow
 from components.target import Cloud
 from stacks.access_config import parse_eks_access
@@ -163,7 +165,11 @@ KEYS: dict[str, KeySpec] = {
         default=0,
     ),
     "targets": KeySpec("object", "Cloud targets: a list of {cloud, region, name?, project?, subscriptionId?}.", True),
-    "kubernetesVersion": KeySpec("string", "Kubernetes minor version of every cluster, e.g. 1.33.", default="1.33"),
+    "kubernetesVersion": KeySpec(
+        "string",
+        "Kubernetes minor version of every cluster; must be in standard support on every cloud of the stack.",
+        default=DEFAULT_KUBERNETES_VERSION,
+    ),
     "apiAllowedCidrs": KeySpec(
         "array", "CIDRs that may reach the Kubernetes API endpoints (required in prod).", default=[]
     ),
@@ -187,8 +193,15 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,63}$")
 
 
-def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJECT) -> StackConfig:
-    """Validate the engine's config mapping (``project:key`` -> string) into a StackConfig."""
+def parse_stack_config(
+    raw: Mapping[str, Any], stack: str, project: str = PROJECT, today: date | None = None
+) -> StackConfig:
+    """Validate the engine's config mapping (``project:key`` -> string) into a StackConfig.
+
+    `today` (UTC by default) is the day dated facts are judged on, such as whether the
+    Kubernetes version is in standard support; tests pass a fixed day.
+    """
+    today = today or datetime.now(UTC).date()
     prefix = f"{project}:"
     values: dict[str, Any] = {}
     for full_key, text in raw.items():
@@ -218,7 +231,7 @@ def parse_stack_config(raw: Mapping[str, Any], stack: str, project: str = PROJEC
 
     targets = _targets(f"{prefix}targets", values["targets"])
     target_clouds = [(t.name, t.cloud) for t in targets]
-    cluster = parse_cluster(prefix, values, profile.cluster, target_clouds)
+    cluster = parse_cluster(prefix, values, profile.cluster, target_clouds, today)
     placed = [(t.name, t.cloud, t.region) for t in targets]
     check_gcp_gpu_zones(f"{prefix}targets", placed, cluster.gpu_pools, profile.zones)
     dns = parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets])

@@ -1,7 +1,7 @@
 """Validate a plan's Kubernetes objects against official schemas, since mocks accept anything.
 
-- Built-in kinds: the Kubernetes 1.33 OpenAPI schemas in `kubernetes-validate` (requirements.txt),
-  in strict mode, so an unknown or misspelled field fails too.
+- Built-in kinds: the OpenAPI schemas of the clusters' default Kubernetes minor in `kubernetes-validate`
+  (requirements.txt), in strict mode, so an unknown or misspelled field fails too.
 - Custom resources (Istio, KEDA, prometheus-operator): the JSON schemas of their CRDs, through the
   pinned @kubernetes-models packages in tests/k8s_schemas/package.json, run by validate.mjs on Node.
   Their validators check types, enums and required fields; like a CRD's structural schema they do
@@ -22,9 +22,10 @@ from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
 
+from components.kubernetes_support import DEFAULT_VERSION
 from preflight.plan import Plan
 
-KUBERNETES_VERSION = "1.33"
+KUBERNETES_VERSION = DEFAULT_VERSION  # the minor the clusters run
 SCHEMA_DIR = Path(__file__).with_name("k8s_schemas")
 VALIDATOR = SCHEMA_DIR / "validate.mjs"
 PACKAGES = ("istio", "keda", "prometheus-operator", "cert-manager")
@@ -56,7 +57,7 @@ def describe(manifest: dict[str, Any]) -> str:
 
 
 def builtin_error(manifest: dict[str, Any]) -> str | None:
-    """The 1.33 schema's complaint about a built-in object, or None if it is valid.
+    """The schema's complaint about a built-in object, or None if it is valid.
 
     Raises kubernetes_validate.SchemaNotFoundError for a kind Kubernetes does not define (a custom resource).
     """

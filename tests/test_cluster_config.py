@@ -27,7 +27,7 @@ def parse(
 
 def test_defaults_pick_the_smallest_catalogued_machine_per_cloud() -> None:
     config = parse()
-    assert config.cluster.kubernetes_version == "1.33"
+    assert config.cluster.kubernetes_version == "1.35"
     pool = config.cluster.gpu_pools[0]
     assert (pool.name, pool.accelerator, pool.spot, pool.min_nodes) == ("t4", "T4", True, 0)
     assert dict(pool.machine_types) == {

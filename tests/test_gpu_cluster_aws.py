@@ -323,6 +323,7 @@ def test_s3_traffic_leaves_the_private_subnets_through_a_gateway_endpoint_not_na
 def test_cluster_uses_access_entries_oidc_and_network_policies(dev: Plan) -> None:
     cluster = only(dev, CLUSTER).inputs
     assert cluster["version"] == "1.33"
+    assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}  # never paid extended support by default
     assert cluster["skipDefaultNodeGroup"] is True
     assert cluster["authenticationMode"] == "API"
     assert cluster["accessEntries"] == {"nodes": {"principalArn": dev.outputs["nodeIdentity"], "type": "EC2_LINUX"}}

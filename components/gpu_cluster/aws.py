@@ -50,6 +50,7 @@ GPU_AMI = "AL2023_x86_64_NVIDIA"  # EKS AMI type with the NVIDIA driver and cont
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
 EKS_NO_SCHEDULE = "NO_SCHEDULE"  # the EKS API's spelling of NoSchedule
 GPU_DISK_GIB = 100  # inference images (CUDA, Triton) do not fit the 20 GiB default
+UPGRADE_SUPPORT_TYPE = "STANDARD"  # the cluster's upgradePolicy.supportType (see _cluster)
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
 ANYWHERE = "0.0.0.0/0"
@@ -224,6 +225,9 @@ def _cluster(
         f"{name}-eks",
         name=cluster_name,
         version=args.kubernetes_version,
+        # STANDARD: at the end of standard support EKS upgrades the control plane instead of moving it
+        # into extended support at $0.60 instead of $0.10 an hour; pulumi-eks defaults to EXTENDED.
+        upgrade_policy={"support_type": UPGRADE_SUPPORT_TYPE},
         vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids,
         public_subnet_ids=network.public_subnet_ids,
