@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -28,6 +28,7 @@ import pulumi_kubernetes as k8s
 from components.gpu_cluster.contract import GpuClusterArgs
 from components.machine_catalog import machine
 from components.observability import (
+    AlertingSettings,
     CentralIngress,
     CentralSettings,
     FleetTarget,
@@ -123,6 +124,7 @@ class FleetPlan:
     dns: DnsConfig | None
     fleet: tuple[FleetTarget, ...]  # the targets whose metrics reach the central Prometheus
     token: pulumi.Output[str] | None  # the stack-wide remote-write token (with GlobalDns only)
+    alerting: AlertingSettings = field(default_factory=AlertingSettings)  # every footprint's Alertmanager routes
 
     def monitoring_args(self, target: Target, k8s_provider: k8s.Provider, cluster: GpuClusterArgs) -> MonitoringArgs:
         host = self.config.host(self.dns)
@@ -145,6 +147,7 @@ class FleetPlan:
             node_prices=node_prices(cluster),
             remote_write=remote_write,
             central=central,
+            alerting=self.alerting,
         )
 
 
@@ -153,6 +156,7 @@ def fleet_plan(
     dns: DnsConfig | None,
     targets: Sequence[tuple[str, Cloud, str]],
     token: pulumi.Output[str] | None,
+    alerting: AlertingSettings | None = None,
 ) -> FleetPlan:
     """`targets`: (name, cloud, region). With GlobalDns every target writes centrally and is probed through its own
     name; without it only the central one writes (to its own cluster) and nothing is probed."""
@@ -162,4 +166,4 @@ def fleet_plan(
             continue
         url = f"https://{name}.{dns.zone}{HEALTH_PATH}" if dns is not None else None
         fleet.append(FleetTarget(name, cloud, region, url))
-    return FleetPlan(config=config, dns=dns, fleet=tuple(fleet), token=token)
+    return FleetPlan(config=config, dns=dns, fleet=tuple(fleet), token=token, alerting=alerting or AlertingSettings())

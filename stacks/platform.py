@@ -19,6 +19,7 @@ from components.serving_stack.tls import (
     issue_certificate,
 )
 from components.tags import azure_tags_transform, required_tags
+from stacks.alerting_config import check_secrets
 from stacks.config import ConfigError, StackConfig, parse_stack_config
 from stacks.dns_config import DnsConfig
 from stacks.footprint import Footprint, network_cidr
@@ -29,8 +30,15 @@ from stacks.sync_config import SyncConfig
 def read_stack_config() -> StackConfig:
     """The validated stack config, or a one-line `pulumi.RunError` naming the bad key."""
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = set(runtime_config.get_config_secret_keys_env())
     try:
-        return parse_stack_config(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
+        config = parse_stack_config(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
+        check_secrets(
+            f"{config.project}:",
+            config.alerting,
+            lambda key: runtime_config.is_config_secret(key) or key in secret_keys,
+        )
+        return config
     except ConfigError as error:
         raise pulumi.RunError(f"Pulumi.{pulumi.get_stack()}.yaml: {error}") from None
 
@@ -46,6 +54,8 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
         config.dns,
         [(t.name, t.cloud, t.region) for t in config.targets],
         endpoint.token if endpoint is not None else None,
+        # Every receiver's secret, read once as a Pulumi secret; each cluster's Secret of receivers holds them.
+        config.alerting.settings(pulumi.Config().require_secret),
     )
     footprints = {
         target.name: Footprint(target, config, tags, network_cidr(index), fleet)

@@ -23,6 +23,19 @@ GOOD: dict[str, Any] = {
         "previewRole": "arn:aws:iam::111122223333:role/mlplatform-preview",
     },
     "dns": {"zone": "ml.example.com"},
+    # prod must page someone; an e-mail receiver without login needs no secret key
+    "alerting": {
+        "receivers": [
+            {
+                "name": "oncall",
+                "kind": "email",
+                "to": "oncall@example.com",
+                "from": "am@example.com",
+                "smarthost": "smtp.example.com:587",
+            }
+        ],
+        "routes": {"critical": ["oncall"]},
+    },
 }
 
 

@@ -148,6 +148,15 @@ def test_the_central_cluster_writes_to_its_receiver_in_cluster(stack_plan: Plan)
     assert "authorization" not in write
 
 
+def token_secrets(plan: Plan) -> dict[str, list[PlannedResource]]:
+    """Target -> its remote-write token Secrets (the alert receivers' Secret is tests/test_alerting.py's)."""
+    found = {
+        target: [s for s in found if s.inputs["metadata"]["name"] == TOKEN_SECRET]
+        for target, found in monitored(plan, SECRET).items()
+    }
+    return {target: found for target, found in found.items() if found}
+
+
 def test_with_global_dns_every_other_cluster_writes_to_one_url_with_the_token(prod_plan: Plan) -> None:
     hub = central(prod_plan)
     zone = prod_plan.outputs["globalUrl"].removeprefix("https://api.")
@@ -155,7 +164,7 @@ def test_with_global_dns_every_other_cluster_writes_to_one_url_with_the_token(pr
     assert prod_plan.outputs["monitoring"]["remoteWriteUrl"] == url
     assert set(prod_plan.outputs["monitoring"]["aggregatedTargets"]) == targets(prod_plan)
     assert prod_plan.outputs["monitoring"]["localOnlyTargets"] == []
-    secrets = monitored(prod_plan, SECRET)
+    secrets = token_secrets(prod_plan)
     for target, values in stack_values(prod_plan).items():
         if target == hub:
             continue
@@ -222,7 +231,8 @@ def test_without_global_dns_each_cluster_keeps_its_metrics(dev_plan: Plan) -> No
     for target, values in stack_values(dev_plan).items():
         if target != hub:
             assert "remoteWrite" not in values["prometheus"]["prometheusSpec"]
-    for type_token in (SECRET, PROBE, VIRTUAL_SERVICE, AUTHORIZATION_POLICY):
+    assert token_secrets(dev_plan) == {}
+    for type_token in (PROBE, VIRTUAL_SERVICE, AUTHORIZATION_POLICY):
         assert monitored(dev_plan, type_token) == {}, type_token
     assert dev_plan.of_type(ENDPOINT) == []
 

@@ -3,10 +3,12 @@
 Two steps, because part of it is Helm values the ServingStack needs before it installs kube-prometheus-stack:
 
 1. `Monitoring(name, args)`: the values overlay (`prometheus_values`: external labels, remote write, the
-   kube-state-metrics label allowlist, Grafana on the central footprint with its admin password);
-2. `install(addons)`, once the add-ons are in: the serving rules, the gateway's scrape, the remote-write token's
-   Secret where the footprint writes across clouds, and on the central footprint the receiving Prometheus, the
-   fleet rules, the dashboard, the way in for other clusters and the health probes (central.py).
+   kube-state-metrics label allowlist, Alertmanager's receivers and routes, Grafana on the central footprint with its
+   admin password);
+2. `install(addons)`, once the add-ons are in: the serving rules, the gateway's scrape, the Secret with the alert
+   receivers' URLs and keys (alerting.py), the remote-write token's Secret where the footprint writes across clouds,
+   and on the central footprint the receiving Prometheus, the fleet rules, the dashboard, the way in for other
+   clusters and the health probes (central.py).
 
 Type token `mlplatform:observability:Monitoring`. The stack-wide endpoint (token, DNS record) is endpoint.py.
 """
@@ -18,10 +20,15 @@ from typing import Any
 import pulumi
 import pulumi_random as random
 
-from components.observability import central, endpoint, rules, scrape
+from components.observability import alerting, central, endpoint, rules, scrape
 from components.observability.contract import (
+    AlertGrouping,
+    AlertingSettings,
+    AlertReceiver,
+    AlertRoute,
     CentralIngress,
     CentralSettings,
+    EmailSettings,
     FleetTarget,
     MonitoringArgs,
     NodePrice,
@@ -32,8 +39,13 @@ from components.observability.values import prometheus_values
 from components.serving_stack.contract import Addons
 
 __all__ = [
+    "AlertGrouping",
+    "AlertReceiver",
+    "AlertRoute",
+    "AlertingSettings",
     "CentralIngress",
     "CentralSettings",
+    "EmailSettings",
     "FleetTarget",
     "Monitoring",
     "MonitoringArgs",
@@ -77,6 +89,7 @@ class Monitoring(pulumi.ComponentResource):
             opts,
         )
         scrape.gateway_pod_monitor(f"{name}-gateway-metrics", addons, opts)
+        alerting.receivers_secret(f"{name}-alert-receivers", namespace, args.alerting, opts)
         if args.remote_write is not None and args.remote_write.token is not None:
             endpoint.token_secret(f"{name}-remote-write-token", namespace, args.remote_write.token, opts)
         if args.central is not None:

@@ -10,7 +10,8 @@ table; this component only turns them into recording rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -87,6 +88,64 @@ class RemoteWrite:
     token: pulumi.Output[str] | None = None  # None for the central cluster itself (in-cluster, no gateway)
 
 
+ReceiverKind = Literal["slack", "pagerduty", "webhook", "email"]
+RECEIVER_KINDS: tuple[ReceiverKind, ...] = ("slack", "pagerduty", "webhook", "email")
+# The severities the rules here and kube-prometheus-stack's own rules use for alerts that mean something (the chart's
+# Watchdog and InfoInhibitor carry `none`).
+SEVERITIES = ("critical", "warning", "info")
+ALERTING_SECRET = "mlplatform-alerting"  # the Secret with the receivers' URLs and keys, in the monitoring namespace
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Where an e-mail receiver sends, and how it logs in to its SMTP server (the password is the receiver's secret)."""
+
+    to: str  # one address or several, comma-separated (Alertmanager's `to`)
+    sender: str  # the From address
+    smarthost: str  # host:port of the SMTP server
+    auth_username: str | None = None
+    require_tls: bool = True
+
+
+@dataclass(frozen=True)
+class AlertReceiver:
+    """One place alerts go. `secret` is what would let anyone post there: the Slack or webhook URL, the PagerDuty
+    routing key, the SMTP password. It stays a Pulumi secret and reaches Alertmanager only as a mounted file."""
+
+    name: str
+    kind: ReceiverKind
+    secret: pulumi.Output[str] | None = None
+    channel: str | None = None  # Slack: overrides the webhook's own channel
+    email: EmailSettings | None = None
+
+
+@dataclass(frozen=True)
+class AlertRoute:
+    """Alerts labelled severity=<severity> go to every receiver named (none: they are dropped)."""
+
+    severity: str
+    receivers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AlertGrouping:
+    """Alertmanager's route timing; group_by `target` keeps one cluster's (or probed target's) alerts apart."""
+
+    by: tuple[str, ...] = ("alertname", "target")
+    wait: str = "30s"  # the chart's defaults for the three timings
+    interval: str = "5m"
+    repeat: str = "12h"
+
+
+@dataclass(frozen=True)
+class AlertingSettings:
+    """Who hears about alerts, the same in every footprint's Alertmanager. Empty: every alert goes to `null`."""
+
+    receivers: tuple[AlertReceiver, ...] = ()
+    routes: tuple[AlertRoute, ...] = ()
+    grouping: AlertGrouping = field(default_factory=AlertGrouping)
+
+
 @dataclass(frozen=True)
 class MonitoringArgs:
     target: Target
@@ -97,6 +156,8 @@ class MonitoringArgs:
     """None: this footprint's metrics stay in its cluster (no GlobalDns, and not the central footprint)."""
     central: CentralSettings | None = None
     """Set on the central footprint only."""
+    alerting: AlertingSettings = field(default_factory=AlertingSettings)
+    """Receivers and routes for this footprint's Alertmanager (every footprint gets the stack's)."""
 
     @property
     def external_labels(self) -> dict[str, str]:

@@ -11,7 +11,12 @@ Facts (prometheus-operator v0.93, the operator of kube-prometheus-stack 88.5.3; 
 - ruleSelector picks PrometheusRules (in its own namespace, ruleNamespaceSelector being nil);
 - the operator labels the pods `operator.prometheus.io/name: <name>` and names the web port `web` (9090);
   it makes no per-object Service, so this module makes one;
-- without spec.storage the data lives in an emptyDir: it survives container restarts, not a pod's rescheduling.
+- without spec.storage the data lives in an emptyDir: it survives container restarts, not a pod's rescheduling;
+- spec.serviceAccountName is the identity its pods run as; unset, the namespace's `default`, which may list nothing,
+  so Prometheus could not discover the Alertmanager's endpoints and would drop every alert. The chart's own
+  Prometheus account (kube-prometheus-stack 88.5.3, templates/prometheus/serviceaccount.yaml and
+  clusterrolebinding.yaml: "<fullname>-prometheus", bound to a ClusterRole that may get/list/watch services,
+  endpoints, endpointslices and pods) is in the same namespace and may do exactly that.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from components.target import Cloud
 POD_NAME_LABEL = "operator.prometheus.io/name"
 ALERTMANAGER = f"{PROMETHEUS_FULLNAME}-alertmanager"  # the chart's Alertmanager Service, port http-web
 ALERTMANAGER_PORT = "http-web"
+# The chart's Prometheus service account: "<fullname>-prometheus" (_helpers.tpl, prometheus.serviceAccountName, with
+# prometheus.serviceAccount.create true and no name, the chart's defaults); fullname is pinned in addons.py.
+SERVICE_ACCOUNT = f"{PROMETHEUS_FULLNAME}-prometheus"
 STORAGE_GIB = 50
 # EKS clusters here have no EBS CSI driver (GpuCluster installs none), so a PersistentVolumeClaim would stay
 # Pending there; GKE (pd-balanced "standard-rwo") and AKS ("managed-csi") have a default StorageClass.
@@ -59,6 +67,7 @@ def prometheus_spec(cloud: Cloud, retention_days: int) -> dict[str, Any]:
     placement = system_placement()
     spec: dict[str, Any] = {
         "replicas": 1,
+        "serviceAccountName": SERVICE_ACCOUNT,
         "enableRemoteWriteReceiver": True,
         "retention": f"{retention_days}d",
         "ruleSelector": {"matchLabels": {EVALUATED_BY: CENTRAL}},

@@ -5,6 +5,8 @@ kube-prometheus-stack-88.5.3) and its grafana subchart 12.11.1 (Grafana 13.2.0):
 - prometheus.prometheusSpec.externalLabels, remoteWrite (passed through to the Prometheus object), ruleSelector
   (rendered as given when set, templates/prometheus/prometheus.yaml);
 - kube-state-metrics.metricLabelsAllowlist (chart 8.4.0: joined into --metric-labels-allowlist);
+- alertmanager.config (rendered with toYaml as the operator's config Secret) and alertmanager.alertmanagerSpec.secrets
+  (passed through to the Alertmanager object), alerting.py;
 - grafana.enabled, adminPassword, nodeSelector, tolerations, additionalDataSources, and the dashboard sidecar
   (sidecar.dashboards: label grafana_dashboard=1, searchNamespace ALL are the chart's defaults, restated because
   the dashboard ConfigMap relies on them).
@@ -17,6 +19,7 @@ from typing import Any
 import pulumi
 
 from components.gpu_cluster.scheduling import LABEL_ACCELERATOR, LABEL_CAPACITY, LABEL_POOL, LABEL_ROLE
+from components.observability.alerting import alertmanager_values
 from components.observability.contract import (
     CENTRAL,
     DATASOURCE_UID,
@@ -54,6 +57,7 @@ def prometheus_values(args: MonitoringArgs, grafana_password: pulumi.Output[str]
     values: dict[str, Any] = {
         "prometheus": {"prometheusSpec": spec},
         "kube-state-metrics": {"metricLabelsAllowlist": list(KSM_ALLOWLIST)},
+        "alertmanager": alertmanager_values(args.alerting),
     }
     if args.central is not None:
         if grafana_password is None:
