@@ -8,6 +8,7 @@ so a bad stack file fails before any resource is made.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from components.kubernetes_support import DEFAULT_VERSION as DEFAULT_KUBERNETES_
 from components.maintenance import MaintenanceWindow
 from components.target import Cloud
 from stacks.access_config import parse_eks_access
+from stacks.alerting_config import AlertingConfig, parse_alerting
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, parse_dns
@@ -138,6 +140,8 @@ class StackConfig:
     observability: ObservabilityConfig
     model_sync: SyncConfig | None = None
     """None: no model sync (one target, or turned off)."""
+    alerting: AlertingConfig = dataclasses.field(default_factory=AlertingConfig)
+    """Alertmanager's receivers and routes; its secrets stay in their own (secret) config keys."""
     eks_access: tuple[ClusterAccess, ...] = ()
     """The IAM roles every EKS cluster gives an access entry (stacks/access_config.py)."""
 
@@ -179,6 +183,7 @@ KEYS: dict[str, KeySpec] = {
     "models": KeySpec("object", "Served models: a list of {name, accelerator, stable, canary?, replicas, floor}."),
     "dns": KeySpec("object", "Global DNS: {zone, mode, ttl, healthCheckInterval, failureThreshold, ...}."),
     "observability": KeySpec("object", "Monitoring: {central (a target name), retentionDays, recordName}."),
+    "alerting": KeySpec("object", "Alert routing: {receivers: [{name, kind, secret, ...}], routes: {critical, ...}}."),
     "modelSync": KeySpec("object", "Model sync from the primary's bucket to the others: {primary, schedule, enabled}."),
     "eksAccess": KeySpec("object", "EKS API access: IAM role ARNs {deployRole, previewRole, operatorRoles, creator}."),
     "database": KeySpec(
@@ -204,13 +209,15 @@ def parse_stack_config(
     today = today or datetime.now(UTC).date()
     prefix = f"{project}:"
     values: dict[str, Any] = {}
+    unknown: list[str] = []  # a receiver's secret key, or a typo (judged once `alerting` is read)
     for full_key, text in raw.items():
         if not full_key.startswith(prefix):
             continue  # provider namespaces (aws:, gcp:, ...) are not ours to judge
         key = full_key[len(prefix) :]
         spec = KEYS.get(key)
         if spec is None:
-            raise ConfigError(full_key, f"unknown key (known: {', '.join(sorted(KEYS))})")
+            unknown.append(key)
+            continue
         values[key] = _decode(full_key, spec, text)
     for key, spec in KEYS.items():
         if spec.required and key not in values:
@@ -222,6 +229,10 @@ def parse_stack_config(
     if env_name not in PROFILES:
         raise ConfigError(f"{prefix}environment", f"unknown environment {env_name!r} (expected dev or prod)")
     profile = PROFILES[env_name]
+    alerting = parse_alerting(f"{prefix}alerting", values.get("alerting"), env_name, unknown, reserved=KEYS)
+    for key in unknown:
+        if key not in alerting.secret_keys:
+            raise ConfigError(f"{prefix}{key}", f"unknown key (known: {', '.join(sorted(KEYS))})")
 
     days = values.get("noncurrentVersionDays") or profile.noncurrent_version_days
     if days < 1 or days > 3650:
@@ -259,6 +270,7 @@ def parse_stack_config(
             f"{prefix}observability", values.get("observability"), [t.name for t in targets], dns
         ),
         model_sync=parse_sync(f"{prefix}modelSync", values.get("modelSync"), [t.name for t in targets]),
+        alerting=alerting,
         eks_access=parse_eks_access(
             f"{prefix}eksAccess",
             values.get("eksAccess"),
