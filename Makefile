@@ -16,9 +16,10 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
-# Debian packages: promtool (prometheus) checks the alert rules, rclone runs the model sync test,
-# graphviz draws `preflight diagram`, shellcheck lets actionlint check the workflows' scripts.
-TOOLS := promtool:prometheus rclone:rclone dot:graphviz shellcheck:shellcheck
+# Debian packages: promtool (prometheus) checks the alert rules, amtool (prometheus-alertmanager) the alert routes,
+# rclone runs the model sync test, graphviz draws `preflight diagram`, shellcheck lets actionlint check the workflows'
+# scripts.
+TOOLS := promtool:prometheus amtool:prometheus-alertmanager rclone:rclone dot:graphviz shellcheck:shellcheck
 tools:  ## install the system tools lint and tests need (apt-get; root)
 	@missing="$$(for t in $(TOOLS); do command -v $${t%%:*} >/dev/null || echo $${t##*:}; done)"; \
 	if [ -n "$$missing" ]; then \
