@@ -27,7 +27,7 @@ SERVICE = "kubernetes:core/v1:Service"
 CLOUDS: tuple[Cloud, ...] = ("aws", "gcp", "azure")
 PROJECT = "p-12345"
 
-PINNED = {  # chart -> (version, repository), as looked up for Kubernetes 1.33
+PINNED = {  # chart -> (version, repository); each supports the default Kubernetes minor, 1.35
     "nvidia-device-plugin": ("0.20.0", "https://nvidia.github.io/k8s-device-plugin"),
     "base": ("1.31.1", "https://istio-release.storage.googleapis.com/charts"),
     "istiod": ("1.31.1", "https://istio-release.storage.googleapis.com/charts"),
