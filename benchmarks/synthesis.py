@@ -71,6 +71,19 @@ def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> Sta
         "apiAllowedCidrs": ["203.0.113.0/24"],
         # Weighted: latency routing would refuse two targets near one AWS region (aws us-east-1, gcp us-east4).
         "dns": {"zone": "bench.example.com", "mode": "weighted"},
+        # prod pages someone; an e-mail receiver without login needs no secret config key
+        "alerting": {
+            "receivers": [
+                {
+                    "name": "oncall",
+                    "kind": "email",
+                    "to": "oncall@example.com",
+                    "from": "am@example.com",
+                    "smarthost": "smtp.example.com:587",
+                }
+            ],
+            "routes": {"critical": ["oncall"]},
+        },
         "models": [
             {
                 "name": "fraud-detection",
