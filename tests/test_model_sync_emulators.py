@@ -1,5 +1,6 @@
 """The model sync for real: the script and rclone configuration the CronJob runs (components/model_sync/rclone.py),
-run by Debian's rclone against local emulators standing in for the three clouds (tests/emulators/storage.py).
+run by rclone v1.75 (requirements-dev.txt) against local emulators standing in for the three clouds
+(tests/emulators/storage.py).
 
 What differs from the cluster, and only that: each remote's `auth` options (static keys, anonymous access or
 Azurite's key, and the emulators' loopback endpoints, instead of workload identity: rclone.py's s3/gcs/azure
@@ -23,7 +24,6 @@ import pytest
 from components.model_sync import identity_aws, identity_azure, identity_gcp
 from components.model_sync.rclone import (
     MARKER,
-    PINNED_ONLY_OPTIONS,
     Remote,
     azure_remote,
     gcs_remote,
@@ -213,7 +213,9 @@ def test_a_version_still_being_published_is_not_copied(world: World) -> None:
 
 
 def test_every_option_the_cronjob_and_this_test_use_is_an_option_of_rclone() -> None:
-    """Debian's rclone (1.60.1) knows every option but the pinned-only auth ones (checked against v1.75.0's source)."""
+    """The test's rclone (requirements-dev.txt) is the pinned image's v1.75 and knows every option either side uses."""
+    version = subprocess.run(["rclone", "version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("rclone v1.75."), version.splitlines()[0]
     known = {
         backend["Name"]: {option["Name"] for option in backend["Options"]}
         for backend in json.loads(
@@ -233,7 +235,7 @@ def test_every_option_the_cronjob_and_this_test_use_is_an_option_of_rclone() -> 
     ]
     used = {(remote.type, key) for remote in cluster + test for key in {**remote.options, **remote.auth}}
     unknown = {(kind, key) for kind, key in used if key not in known[kind]}
-    assert unknown == set(PINNED_ONLY_OPTIONS)
+    assert unknown == set()
     # The cluster and the test share every storage option; only auth differs.
     assert [r.options for r in cluster[1:]] == [r.options for r in test[1:]]
     assert cluster[0].options.keys() == test[0].options.keys()

