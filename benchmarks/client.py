@@ -26,7 +26,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def per_call_ms(call: Callable[[], Any], calls: int) -> tuple[float, float]:
 def overhead(farm: ServerFarm) -> None:
     body = farm.infer_body(1)
     inputs = [Tensor.of("x", farm.expected.inputs[:1])]
-    urls = [f"{farm[name].url}/v2/models/{MODEL}/infer" for name in NAMES]
+    urls = infer_urls(farm)
     cycle = itertools.cycle(urls)
     with (
         httpx.Client() as bare,
@@ -99,77 +99,78 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return ordered[len(ordered) // 2] * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
 
-def sync_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list[float], float]:
-    inputs = [Tensor.of("x", farm.expected.inputs[:1])]
+def infer_urls(farm: ServerFarm) -> list[str]:
+    return [f"{farm[name].url}/v2/models/{MODEL}/infer" for name in NAMES]
+
+
+def timed_in_threads(call: Callable[[int], object], callers: int, calls_each: int) -> tuple[list[float], float]:
+    """`callers` threads each time `calls_each` calls; call(k) gets k = the thread's number + the call's, so a bare
+    loop can cycle the servers from a different one in each thread. Every call's seconds, and the wall time."""
     samples: list[float] = []
     lock = threading.Lock()
+
+    def caller(offset: int) -> None:
+        mine = []
+        for i in range(calls_each):
+            start = time.perf_counter()
+            call(offset + i)
+            mine.append(time.perf_counter() - start)
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return samples, time.perf_counter() - start
+
+
+async def timed_in_tasks(
+    call: Callable[[int], Awaitable[object]], callers: int, calls_each: int
+) -> tuple[list[float], float]:
+    """The same as timed_in_threads with tasks on the running loop."""
+    samples: list[float] = []
+
+    async def caller(offset: int) -> None:
+        for i in range(calls_each):
+            start = time.perf_counter()
+            await call(offset + i)
+            samples.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(caller(n) for n in range(callers)))
+    return samples, time.perf_counter() - start
+
+
+def sync_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list[float], float]:
+    inputs = [Tensor.of("x", farm.expected.inputs[:1])]
     with MultiCloudClient(endpoints(farm), "round-robin", probe_interval=PROBE_INTERVAL) as client:
         for _ in range(50):
             client.predict(MODEL, inputs)
-
-        def caller() -> None:
-            mine = []
-            for _ in range(calls_each):
-                start = time.perf_counter()
-                client.predict(MODEL, inputs)
-                mine.append(time.perf_counter() - start)
-            with lock:
-                samples.extend(mine)
-
-        threads = [threading.Thread(target=caller) for _ in range(callers)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return samples, time.perf_counter() - start
+        return timed_in_threads(lambda _: client.predict(MODEL, inputs), callers, calls_each)
 
 
 def bare_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list[float], float]:
     """For comparison: httpx alone, each thread cycling the three servers (no failover, no probes)."""
-    body = farm.infer_body(1)
-    urls = [f"{farm[name].url}/v2/models/{MODEL}/infer" for name in NAMES]
-    samples: list[float] = []
-    lock = threading.Lock()
+    body, urls = farm.infer_body(1), infer_urls(farm)
     with httpx.Client(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100)) as http:
-
-        def caller(offset: int) -> None:
-            mine = []
-            for i in range(calls_each):
-                start = time.perf_counter()
-                http.post(urls[(offset + i) % len(urls)], json=body).json()
-                mine.append(time.perf_counter() - start)
-            with lock:
-                samples.extend(mine)
-
-        threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return samples, time.perf_counter() - start
+        return timed_in_threads(lambda k: http.post(urls[k % len(urls)], json=body).json(), callers, calls_each)
 
 
 def bare_async_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list[float], float]:
     """For comparison: httpx.AsyncClient alone, each task cycling the three servers."""
-    body = farm.infer_body(1)
-    urls = [f"{farm[name].url}/v2/models/{MODEL}/infer" for name in NAMES]
+    body, urls = farm.infer_body(1), infer_urls(farm)
 
     async def run() -> tuple[list[float], float]:
-        samples: list[float] = []
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         async with httpx.AsyncClient(limits=limits) as http:
 
-            async def caller(offset: int) -> None:
-                for i in range(calls_each):
-                    start = time.perf_counter()
-                    (await http.post(urls[(offset + i) % len(urls)], json=body)).json()
-                    samples.append(time.perf_counter() - start)
+            async def call(k: int) -> object:
+                return (await http.post(urls[k % len(urls)], json=body)).json()
 
-            start = time.perf_counter()
-            await asyncio.gather(*(caller(n) for n in range(callers)))
-            return samples, time.perf_counter() - start
+            return await timed_in_tasks(call, callers, calls_each)
 
     return asyncio.run(run())
 
@@ -178,20 +179,10 @@ def async_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list
     inputs = [Tensor.of("x", farm.expected.inputs[:1])]
 
     async def run() -> tuple[list[float], float]:
-        samples: list[float] = []
         async with AsyncMultiCloudClient(endpoints(farm), "round-robin", probe_interval=PROBE_INTERVAL) as client:
             for _ in range(50):
                 await client.predict(MODEL, inputs)
-
-            async def caller() -> None:
-                for _ in range(calls_each):
-                    start = time.perf_counter()
-                    await client.predict(MODEL, inputs)
-                    samples.append(time.perf_counter() - start)
-
-            start = time.perf_counter()
-            await asyncio.gather(*(caller() for _ in range(callers)))
-            return samples, time.perf_counter() - start
+            return await timed_in_tasks(lambda _: client.predict(MODEL, inputs), callers, calls_each)
 
     return asyncio.run(run())
 

@@ -8,76 +8,35 @@ or on `async with`, since a task needs a running loop.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
-from prometheus_client.registry import Collector
 
 from mlplatform_client import _common
-from mlplatform_client._common import Inputs, Listener
+from mlplatform_client._base import ClientBase
+from mlplatform_client._common import Inputs
 from mlplatform_client.attempts import Attempt, Outcome
-from mlplatform_client.dispatch import Dispatch, Launch, Verdict
-from mlplatform_client.endpoints import Endpoint, check_endpoints, endpoints_from_outputs
+from mlplatform_client.dispatch import Dispatch, Launch
 from mlplatform_client.health import TaskProber
-from mlplatform_client.metrics import ClientStats, PrometheusCollector, prometheus_text
-from mlplatform_client.options import ClientOptions
-from mlplatform_client.router import Router
-from mlplatform_client.strategies import Strategy, make_strategy
 from mlplatform_client.tensors import InferResult, ModelMetadata
-from mlplatform_client.transport import Answer, Request, Route, send_async, timeout_for
+from mlplatform_client.transport import Answer, Request, send_async, timeout_for
 
 
-class AsyncMultiCloudClient:
+class AsyncMultiCloudClient(ClientBase):
     """The asyncio twin of MultiCloudClient; use one per event loop.
 
     async with AsyncMultiCloudClient.from_stack_outputs("outputs.json", strategy="latency") as client:
         result = await client.predict("fraud-detection", [Tensor.of("x", [[0.1, 0.2, 0.3, 0.4]])])
     """
 
-    def __init__(
-        self,
-        endpoints: Sequence[Endpoint],
-        strategy: str | Strategy = "round-robin",
-        *,
-        options: ClientOptions | None = None,
-        on_attempt: Listener | None = None,
-        **settings: Any,
-    ) -> None:
-        endpoints = check_endpoints(endpoints)
-        self.options = ClientOptions.build(options, settings)
-        self._router = Router(endpoints, make_strategy(strategy), self.options)
-        self._routes = {e.name: Route.of(e) for e in endpoints}
-        self._listener = on_attempt
-        limits = httpx.Limits(
-            max_connections=self.options.max_connections, max_keepalive_connections=self.options.max_connections
-        )
-        self._http = httpx.AsyncClient(
-            limits=limits, verify=self.options.ssl_verify(), timeout=self.options.attempt_timeout
-        )
-        self._prober: TaskProber | None = None
-        self._closed = False
+    _http: httpx.AsyncClient
+    _prober: TaskProber | None
 
-    @classmethod
-    def from_stack_outputs(
-        cls,
-        outputs: str | os.PathLike[str] | Mapping[str, Any],
-        strategy: str | Strategy = "round-robin",
-        *,
-        weights: Mapping[str, int] | None = None,
-        **kwargs: Any,
-    ) -> AsyncMultiCloudClient:
-        return cls(endpoints_from_outputs(outputs, weights=weights), strategy, **kwargs)
-
-    @property
-    def endpoints(self) -> tuple[Endpoint, ...]:
-        return self._router.endpoints
-
-    @property
-    def strategy(self) -> Strategy:
-        return self._router.strategy
+    def _connect(self) -> None:
+        self._http = httpx.AsyncClient(**self._http_settings())
+        self._prober = None  # started by start(): a task needs a running loop
 
     async def predict(
         self,
@@ -103,15 +62,6 @@ class AsyncMultiCloudClient:
 
     async def server_ready(self) -> dict[str, bool]:
         return await self._ask_all(None)
-
-    def stats(self) -> ClientStats:
-        return self._router.stats()
-
-    def prometheus_collector(self, prefix: str = "mlplatform_client") -> Collector:
-        return PrometheusCollector(self._router.stats, prefix)
-
-    def prometheus_text(self) -> str:
-        return prometheus_text(self.prometheus_collector())
 
     async def start(self) -> None:
         """Start the health probes (done by `async with` and by the first call)."""
@@ -153,22 +103,17 @@ class AsyncMultiCloudClient:
                     running, timeout=dispatch.wait_time(len(running)), return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done:
-                    if dispatch.remaining() <= 0:
-                        raise dispatch.expired(list(running.values()))
+                    dispatch.check_deadline(list(running.values()))
                     if dispatch.hedge_due(len(running)):
                         launch(hedge=True)
                     continue
                 for task in done:
                     del running[task]
                     answer = task.result()
-                    verdict = dispatch.settle(answer.attempt)
-                    if verdict is Verdict.DONE:
+                    if dispatch.is_answer(answer.attempt):
                         return answer, tuple(dispatch.attempts)
-                    if verdict is Verdict.STOP:
-                        raise dispatch.rejected()
                 if not running:
-                    if dispatch.remaining() <= 0:
-                        raise dispatch.expired([])
+                    dispatch.check_deadline([])
                     launch()
             raise dispatch.exhausted()
         finally:

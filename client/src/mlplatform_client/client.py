@@ -7,30 +7,24 @@ remaining time, so the deadline holds even against a target that accepts a conne
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import httpx
-from prometheus_client.registry import Collector
 
 from mlplatform_client import _common
-from mlplatform_client._common import Inputs, Listener
+from mlplatform_client._base import ClientBase
+from mlplatform_client._common import Inputs
 from mlplatform_client.attempts import Attempt, Outcome
-from mlplatform_client.dispatch import Dispatch, Launch, Verdict
-from mlplatform_client.endpoints import Endpoint, check_endpoints, endpoints_from_outputs
+from mlplatform_client.dispatch import Dispatch, Launch
 from mlplatform_client.health import ThreadProber
-from mlplatform_client.metrics import ClientStats, PrometheusCollector, prometheus_text
-from mlplatform_client.options import ClientOptions
-from mlplatform_client.router import Router
-from mlplatform_client.strategies import Strategy, make_strategy
 from mlplatform_client.tensors import InferResult, ModelMetadata
-from mlplatform_client.transport import Answer, Request, Route, send, timeout_for
+from mlplatform_client.transport import Answer, Request, send, timeout_for
 
 
-class MultiCloudClient:
+class MultiCloudClient(ClientBase):
     """One predict() across every target: routed by a strategy, probed, failed over within one deadline.
 
         client = MultiCloudClient.from_stack_outputs("outputs.json", strategy="latency")
@@ -41,52 +35,19 @@ class MultiCloudClient:
     if given, is called (from a worker thread) with every finished attempt.
     """
 
-    def __init__(
-        self,
-        endpoints: Sequence[Endpoint],
-        strategy: str | Strategy = "round-robin",
-        *,
-        options: ClientOptions | None = None,
-        on_attempt: Listener | None = None,
-        **settings: Any,
-    ) -> None:
-        endpoints = check_endpoints(endpoints)
-        self.options = ClientOptions.build(options, settings)
-        self._router = Router(endpoints, make_strategy(strategy), self.options)
-        self._routes = {e.name: Route.of(e) for e in endpoints}
-        self._listener = on_attempt
-        limits = httpx.Limits(
-            max_connections=self.options.max_connections, max_keepalive_connections=self.options.max_connections
-        )
-        self._http = httpx.Client(limits=limits, verify=self.options.ssl_verify(), timeout=self.options.attempt_timeout)
+    _http: httpx.Client
+    _pool: ThreadPoolExecutor
+    _prober: ThreadProber | None
+
+    def _connect(self) -> None:
+        self._http = httpx.Client(**self._http_settings())
         self._pool = ThreadPoolExecutor(
             max_workers=self.options.max_connections, thread_name_prefix="mlplatform-client"
         )
-        self._prober: ThreadProber | None = None
-        self._closed = False
+        self._prober = None
         if self.options.probe_interval is not None:
-            self._prober = ThreadProber(self._http, self._router, endpoints)
+            self._prober = ThreadProber(self._http, self._router, self._router.endpoints)
             self._prober.start()
-
-    @classmethod
-    def from_stack_outputs(
-        cls,
-        outputs: str | os.PathLike[str] | Mapping[str, Any],
-        strategy: str | Strategy = "round-robin",
-        *,
-        weights: Mapping[str, int] | None = None,
-        **kwargs: Any,
-    ) -> MultiCloudClient:
-        """A client for every target of a stack, from `pulumi stack output --json` (a file path or the parsed dict)."""
-        return cls(endpoints_from_outputs(outputs, weights=weights), strategy, **kwargs)
-
-    @property
-    def endpoints(self) -> tuple[Endpoint, ...]:
-        return self._router.endpoints
-
-    @property
-    def strategy(self) -> Strategy:
-        return self._router.strategy
 
     # --- calls ---
 
@@ -118,17 +79,6 @@ class MultiCloudClient:
     def server_ready(self) -> dict[str, bool]:
         """Each target's readiness, on its health path (what GlobalDns and the probes check)."""
         return self._ask_all(None)
-
-    # --- what the client has seen ---
-
-    def stats(self) -> ClientStats:
-        return self._router.stats()
-
-    def prometheus_collector(self, prefix: str = "mlplatform_client") -> Collector:
-        return PrometheusCollector(self._router.stats, prefix)
-
-    def prometheus_text(self) -> str:
-        return prometheus_text(self.prometheus_collector())
 
     # --- lifecycle ---
 
@@ -164,22 +114,17 @@ class MultiCloudClient:
         while running:
             done, _ = wait(running, timeout=dispatch.wait_time(len(running)), return_when=FIRST_COMPLETED)
             if not done:
-                if dispatch.remaining() <= 0:
-                    raise dispatch.expired(list(running.values()))
+                dispatch.check_deadline(list(running.values()))
                 if dispatch.hedge_due(len(running)):
                     launch(hedge=True)
                 continue
             for future in done:
                 del running[future]
                 answer = future.result()
-                verdict = dispatch.settle(answer.attempt)
-                if verdict is Verdict.DONE:
+                if dispatch.is_answer(answer.attempt):
                     return answer, tuple(dispatch.attempts)
-                if verdict is Verdict.STOP:
-                    raise dispatch.rejected()
             if not running:
-                if dispatch.remaining() <= 0:
-                    raise dispatch.expired([])
+                dispatch.check_deadline([])
                 launch()
         raise dispatch.exhausted()
 

@@ -1,7 +1,7 @@
 """One call's way through its plan: which target next, when to hedge, when to stop, which error to raise.
 
 I/O-free, so the thread-based and the asyncio client follow the same rules and differ only in how they
-wait for attempts:
+start and wait for attempts (their loops read alike: launch, wait, `check_deadline`, `hedge_due`, `is_answer`):
 - the first target of the plan is tried; a connection error, timeout, 5xx or 404 moves on to the next;
 - a 4xx other than 404 stops the call: the request is wrong and would be wrong everywhere;
 - with hedging, if the one attempt in flight has had no answer for `hedge_after` seconds, the next target
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from enum import Enum
 
 from mlplatform_client.attempts import Attempt, Outcome
 from mlplatform_client.endpoints import Endpoint
@@ -27,12 +26,6 @@ from mlplatform_client.errors import (
     RequestRejectedError,
 )
 from mlplatform_client.router import Router
-
-
-class Verdict(Enum):
-    DONE = "done"  # an answer: return it
-    NEXT = "next"  # this target failed: start the next one if nothing else is running
-    STOP = "stop"  # the caller's error: raise it
 
 
 @dataclass(frozen=True)
@@ -94,16 +87,18 @@ class Dispatch:
     def _hedge_possible(self, running: int) -> bool:
         return self.hedge_after is not None and not self._hedged and running == 1 and bool(self._queue)
 
-    def settle(self, attempt: Attempt) -> Verdict:
-        self.attempts.append(attempt)
-        if attempt.outcome is Outcome.OK:
-            return Verdict.DONE
-        if attempt.outcome is Outcome.REJECTED:
-            return Verdict.STOP
-        return Verdict.NEXT
+    def check_deadline(self, in_flight: list[str]) -> None:
+        """Raise DeadlineExceededError once the call's time is up, naming the targets still in flight."""
+        if self.remaining() <= 0:
+            raise self.expired(in_flight)
 
-    def rejected(self) -> MultiCloudError:
-        return self._failed(RequestRejectedError(self.model, self.attempts[-1]))
+    def is_answer(self, attempt: Attempt) -> bool:
+        """Record a finished attempt. True: its answer is the call's. False: that target failed, go on (the next
+        target starts once nothing else is running). Raises RequestRejectedError on the caller's own error (a 4xx)."""
+        self.attempts.append(attempt)
+        if attempt.outcome is Outcome.REJECTED:
+            raise self._failed(RequestRejectedError(self.model, attempt))
+        return attempt.outcome is Outcome.OK
 
     def exhausted(self) -> MultiCloudError:
         """Nothing is running and no target is left."""

@@ -1,0 +1,86 @@
+"""What the sync and asyncio clients are besides how they wait: their targets, settings, Router and figures.
+
+Each client adds its own HTTP client (httpx.Client or httpx.AsyncClient), its probes and its attempt loop;
+everything a caller reads back (endpoints, strategy, stats, Prometheus figures) is the same object here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+import httpx
+from prometheus_client.registry import Collector
+
+from mlplatform_client._common import Listener
+from mlplatform_client.endpoints import Endpoint, check_endpoints, endpoints_from_outputs
+from mlplatform_client.metrics import ClientStats, PrometheusCollector, prometheus_text
+from mlplatform_client.options import ClientOptions
+from mlplatform_client.router import Router
+from mlplatform_client.strategies import Strategy, make_strategy
+from mlplatform_client.transport import Route
+
+
+class ClientBase:
+    """Builds the parts both clients share, then calls the client's own `_connect` for its HTTP client and probes."""
+
+    def __init__(
+        self,
+        endpoints: Sequence[Endpoint],
+        strategy: str | Strategy = "round-robin",
+        *,
+        options: ClientOptions | None = None,
+        on_attempt: Listener | None = None,
+        **settings: Any,
+    ) -> None:
+        endpoints = check_endpoints(endpoints)
+        self.options = ClientOptions.build(options, settings)
+        self._router = Router(endpoints, make_strategy(strategy), self.options)
+        self._routes = {e.name: Route.of(e) for e in endpoints}
+        self._listener = on_attempt
+        self._closed = False
+        self._connect()
+
+    def _connect(self) -> None:
+        raise NotImplementedError
+
+    def _http_settings(self) -> dict[str, Any]:
+        """httpx client arguments: a connection per worker at most, TLS as configured, the attempt timeout."""
+        size = self.options.max_connections
+        return {
+            "limits": httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            "verify": self.options.ssl_verify(),
+            "timeout": self.options.attempt_timeout,
+        }
+
+    @classmethod
+    def from_stack_outputs(
+        cls,
+        outputs: str | os.PathLike[str] | Mapping[str, Any],
+        strategy: str | Strategy = "round-robin",
+        *,
+        weights: Mapping[str, int] | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """A client for every target of a stack, from `pulumi stack output --json` (a file path or the parsed dict)."""
+        return cls(endpoints_from_outputs(outputs, weights=weights), strategy, **kwargs)
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        return self._router.endpoints
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._router.strategy
+
+    # --- what the client has seen ---
+
+    def stats(self) -> ClientStats:
+        return self._router.stats()
+
+    def prometheus_collector(self, prefix: str = "mlplatform_client") -> Collector:
+        return PrometheusCollector(self._router.stats, prefix)
+
+    def prometheus_text(self) -> str:
+        return prometheus_text(self.prometheus_collector())
