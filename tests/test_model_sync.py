@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.model_sync import SUBJECT
-from components.model_sync.cronjob import IMAGE
+from components.rclone import IMAGE
 from preflight.edges import INTO_MODEL_SYNC, allowance, edges_between_targets, in_model_sync
 from preflight.plan import Plan, PlannedResource
 from stacks.sync_config import SyncConfig, parse_sync, schedule_problem

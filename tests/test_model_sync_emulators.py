@@ -22,16 +22,8 @@ from pathlib import Path
 import pytest
 
 from components.model_sync import identity_aws, identity_azure, identity_gcp
-from components.model_sync.rclone import (
-    MARKER,
-    Remote,
-    azure_remote,
-    gcs_remote,
-    publish_script,
-    rclone_config,
-    s3_remote,
-    sync_script,
-)
+from components.model_sync.rclone import publish_script, sync_script
+from components.rclone import MARKER, Remote, azure_remote, gcs_remote, rclone_config, s3_remote
 from tests.emulators.storage import AZURITE_ACCOUNT, Emulators, running_emulators
 
 REGION = "us-east-1"

@@ -17,6 +17,7 @@ import pulumi_random as random
 import pytest
 
 from components.gpu_cluster.contract import WorkloadIdentity
+from components.rclone import Remote, azure_remote, gcs_remote, s3_remote
 from components.serving_stack.contract import (
     HEALTH_PATH,
     NAMESPACE,
@@ -69,6 +70,14 @@ IDENTITY = {
         {"AZURE_STORAGE_AUTH_TYPE": "default"},
     ),
 }
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# The bucket as rclone reads it with the reader's identity, as identity_<cloud>.py makes it: the SDKs' default
+# credential chains (env_auth), the S3 bucket's SSE-KMS options, the Azure account and container from as://A/C.
+REMOTES: dict[Cloud, Remote] = {
+    "aws": s3_remote("models", "models-bucket", "us-east-1", KMS_KEY, {"env_auth": "true"}),
+    "gcp": gcs_remote("models", "models-bucket", {"env_auth": "true"}),
+    "azure": azure_remote("models", "modelsacct", "models", {"env_auth": "true", "no_check_container": "true"}),
+}
 GATEWAY_SELECTOR = {"istio": "ingressgateway"}
 PROMETHEUS_URL = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
 POD_MONITOR_LABELS = {"release": "monitoring"}
@@ -105,7 +114,8 @@ def serving_plan(cloud: Cloud) -> Plan:
         istiod = k8s.helm.v3.Release("istiod", chart="istiod", opts=pulumi.ResourceOptions(provider=provider))
         grant = random.RandomString("reader-grant", length=8)  # stands in for the cloud-side role or binding
         annotations, labels, env = IDENTITY[cloud]
-        reader = ReaderIdentity(dict(annotations), dict(labels), dict(env), [grant])
+        remote = pulumi.Output.from_input(REMOTES[cloud])
+        reader = ReaderIdentity(remote, dict(annotations), dict(labels), dict(env), [grant])
         addons = Addons(
             gateway_address=pulumi.Output.from_input("203.0.113.10"),
             gateway_namespace="istio-ingress",
@@ -164,11 +174,15 @@ def test_every_container_has_probes_requests_limits_and_runs_as_non_root(plan: P
         pod = inputs["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 1000
         for container in pod["containers"] + pod.get("initContainers", []):
-            assert {"startupProbe", "readinessProbe", "livenessProbe"} <= container.keys(), name
+            init = container in pod.get("initContainers", [])
+            # Kubernetes refuses probes on an init container (other than a restartable sidecar): it runs to its end.
+            probes = {"startupProbe", "readinessProbe", "livenessProbe"} & container.keys()
+            assert probes == (set() if init else {"startupProbe", "readinessProbe", "livenessProbe"}), name
             resources = container["resources"]
             assert {"cpu", "memory"} <= resources["requests"].keys() and {"cpu", "memory"} <= resources["limits"].keys()
             security = container["securityContext"]
-            assert security["runAsNonRoot"] is True and security["runAsUser"] == 1000
+            # The model wait runs as Istio's proxy uid, which the sidecar's traffic redirect leaves alone.
+            assert security["runAsNonRoot"] is True and security["runAsUser"] == (1337 if init else 1000)
             assert security["allowPrivilegeEscalation"] is False and security["capabilities"] == {"drop": ["ALL"]}
             assert security["seccompProfile"] == {"type": "RuntimeDefault"}
             if security.get("readOnlyRootFilesystem"):
@@ -195,6 +209,56 @@ def test_triton_is_pinned_and_reads_its_version_from_the_bucket(plan: Plan, clou
     assert f"--exit-timeout-secs={DRAIN}" in container["args"]
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8000, "grpc": 8001, "metrics": 8002}
     assert triton(plan, "fraud-v1-floor")["args"][0] == f"--model-repository={URIS[cloud]}/fraud/v1"  # the stable
+
+
+def waiter(plan: Plan, deployment: str) -> dict[str, Any]:
+    (container,) = pod_spec(plan, deployment)["initContainers"]
+    return container
+
+
+def environment(container: dict[str, Any]) -> dict[str, str]:
+    return {variable["name"]: variable["value"] for variable in container["env"]}
+
+
+def test_every_pod_waits_for_its_versions_marker_in_the_bucket_before_triton_starts(plan: Plan, cloud: Cloud) -> None:
+    """Triton exits on a repository that is not there yet, and loads whatever is there when it starts."""
+    bucket = {"aws": "models-bucket", "gcp": "models-bucket", "azure": "models"}[cloud]
+    backend = {"aws": "s3", "gcp": "google cloud storage", "azure": "azureblob"}[cloud]
+    for deployment, path in (("fraud-v1", "fraud/v1"), ("fraud-v2", "fraud/v2"), ("fraud-v1-floor", "fraud/v1")):
+        wait = waiter(plan, deployment)
+        env = environment(wait)
+        assert wait["name"] == "wait-for-model"
+        # The rclone image the model sync pins, by tag and digest.
+        assert wait["image"] == (
+            "rclone/rclone:1.75.0@sha256:b06aed988cf5967de7c25be5925240983981c757f4ed1ac9d2fa659d51d60548"
+        )
+        assert wait["command"][:2] == ["/bin/sh", "-c"] and ".complete" in wait["command"][2]
+        # The same version Triton is told to load, as rclone names it and as Triton names it.
+        assert env["MODEL_VERSION"] == f"models:{bucket}/{path}"
+        assert f"--model-repository={env['MODEL_REPOSITORY']}" == triton(plan, deployment)["args"][0]
+        # The bucket as an rclone remote in the environment, authenticated by the pod's workload identity.
+        assert env["RCLONE_CONFIG"] == "/dev/null" and env["RCLONE_CONFIG_MODELS_TYPE"] == backend
+        assert env["RCLONE_CONFIG_MODELS_ENV_AUTH"] == "true"
+        assert not [key for key in env if "KEY" in key and "KMS" not in key]  # no access or account key
+        assert IDENTITY[cloud][2].items() <= env.items()  # the identity's variables, as Triton has them
+        # Bounded: one attempt gives up within the hour and the kubelet restarts it with its back-off.
+        assert 0 < int(env["POLL_SECONDS"]) < int(env["WAIT_SECONDS"]) <= 3600
+    if cloud == "aws":
+        env = environment(waiter(plan, "fraud-v1"))
+        assert env["RCLONE_CONFIG_MODELS_SERVER_SIDE_ENCRYPTION"] == "aws:kms"  # MD5s read from rclone's metadata
+        assert env["RCLONE_CONFIG_MODELS_REGION"] == "us-east-1"
+    if cloud == "azure":
+        assert environment(waiter(plan, "fraud-v1"))["RCLONE_CONFIG_MODELS_ACCOUNT"] == "modelsacct"
+
+
+def test_the_model_wait_is_locked_down_and_shares_only_tmp_with_triton(plan: Plan) -> None:
+    wait = waiter(plan, "ranker-v3")
+    security = wait["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]} and security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert (security["runAsUser"], security["runAsGroup"]) == (1337, 1337)
+    assert wait["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert "nvidia.com/gpu" not in wait["resources"]["limits"]  # the GPU is Triton's
 
 
 def test_stopping_pods_leave_the_endpoints_then_drain_before_they_are_killed(plan: Plan) -> None:

@@ -28,7 +28,8 @@ from components.model_sync.contract import (
     ModelSyncArgs,
     SyncBucket,
 )
-from components.model_sync.rclone import Remote, aws_web_identity_config, rclone_config, sync_script
+from components.model_sync.rclone import aws_web_identity_config, sync_script
+from components.rclone import IMAGE, Remote, rclone_config
 
 __all__ = ["DEFAULT_SCHEDULE", "NAMESPACE", "SERVICE_ACCOUNT", "SUBJECT", "ModelSync", "ModelSyncArgs", "SyncBucket"]
 
@@ -70,7 +71,7 @@ class ModelSync(pulumi.ComponentResource):
             [token for access in accesses for token in access.tokens],
             {key: value for access in accesses for key, value in access.pod_env.items()},
             args.schedule,
-            args.image or cronjob.IMAGE,
+            args.image or IMAGE,
             [resource for access in accesses for resource in access.resources],
         )
         self.cronjob_name = job.metadata.apply(lambda meta: str(meta["name"]))

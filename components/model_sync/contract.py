@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.contract import WorkloadIdentity
-from components.model_sync.rclone import Remote
+from components.rclone import Remote
 from components.target import Target
 
 NAMESPACE = "model-sync"
@@ -46,7 +46,7 @@ class ModelSyncArgs:
     DNS-01 federation): AWS allows one provider per issuer URL per account. None: made here if an AWS replica
     needs it (the primary is GKE or AKS and the stack has no GlobalDns)."""
     image: str | None = None
-    """None: the pinned rclone image in cronjob.py."""
+    """None: the pinned rclone image (components/rclone.py)."""
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,6 @@ import pulumi_kubernetes as k8s
 from components.model_sync.contract import CONFIG_DIR, NAMESPACE, SERVICE_ACCOUNT, TOKEN_DIR, Token
 from components.serving_stack.addons import system_placement
 
-# rclone's official image (hub.docker.com/r/rclone/rclone), 1.75.0 released 2026-07-31; the digest is the
-# multi-arch index that tag pointed to (the same digest pinned by many public Dockerfiles and manifests).
-IMAGE = "rclone/rclone:1.75.0@sha256:b06aed988cf5967de7c25be5925240983981c757f4ed1ac9d2fa659d51d60548"
 USER_ID = 65532  # any non-root uid: the image needs none of its own (rclone writes only under HOME=/tmp)
 ACTIVE_DEADLINE_SECONDS = 6 * 3600  # a first copy of large models to every replica; a stuck run ends here
 BACKOFF_LIMIT = 2

@@ -21,7 +21,7 @@ import pulumi_aws as aws
 from components.global_dns.acme_federation import federation_host
 from components.irsa import STS_AUDIENCE, trust_policy
 from components.model_sync.contract import CONFIG_DIR, NAMESPACE, SERVICE_ACCOUNT, Access, SyncBucket, Token
-from components.model_sync.rclone import s3_remote
+from components.rclone import s3_remote
 from components.serving_stack.identity_aws import read_policy
 
 TOKEN = Token("aws/token", STS_AUDIENCE)

@@ -20,8 +20,8 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
 from components.model_sync.contract import NAMESPACE, SERVICE_ACCOUNT, SUBJECT, Access, SyncBucket, Token
-from components.model_sync.rclone import Remote, azure_remote
-from components.serving_stack.identity_azure import TOKEN_AUDIENCE, container_scope
+from components.rclone import Remote, azure_remote
+from components.serving_stack.identity_azure import TOKEN_AUDIENCE, account_name, container_scope
 
 BLOB_READER_ROLE = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"  # Storage Blob Data Reader
 BLOB_CONTRIBUTOR_ROLE = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # Storage Blob Data Contributor
@@ -116,14 +116,6 @@ def replica_access(
     uai, credential = identity(parent, name, bucket, issuer_url)
     writer = grant(parent, name, bucket, uai.principal_id, writer=True)
     return Access(remote=_remote(bucket, workload_env(uai)), tokens=[TOKEN], resources=[uai, credential, writer])
-
-
-def account_name(account_id: str) -> str:
-    """'/subscriptions/S/resourceGroups/G/providers/Microsoft.Storage/storageAccounts/A' -> 'A'."""
-    parts = account_id.rstrip("/").split("/")
-    if len(parts) < 2 or parts[-2] != "storageAccounts":
-        raise ValueError(f"not an Azure storage account id: {account_id!r}")
-    return parts[-1]
 
 
 def role_definition(account_id: str, role: str) -> str:

@@ -23,7 +23,8 @@ import pulumi_gcp as gcp
 
 from components.global_names import unique_name
 from components.model_sync.contract import CONFIG_DIR, NAMESPACE, SERVICE_ACCOUNT, SUBJECT, Access, SyncBucket, Token
-from components.model_sync.rclone import gcp_external_account, gcs_remote
+from components.model_sync.rclone import gcp_external_account
+from components.rclone import gcs_remote
 
 READER_ROLE = "roles/storage.objectViewer"
 WRITER_ROLE = "roles/storage.objectUser"

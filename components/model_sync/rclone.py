@@ -1,25 +1,9 @@
-"""The rclone configuration and the scripts the model sync runs: pure functions of resolved values.
+"""The files and scripts the model sync runs: pure functions of resolved values.
 
 The CronJob (components/model_sync/cronjob.py) and the emulator test (tests/test_model_sync_emulators.py) both
-build their files here; they differ only in each remote's `auth` options and environment (workload identity in a
+build their files here and in components/rclone.py (remotes, rclone.conf, the marker, the options checked against
+rclone's backends); they differ only in each remote's `auth` options and environment (workload identity in a
 cluster, endpoints and emulator keys in the test), never in the script or the storage options.
-
-Options used, checked against rclone's backends at v1.75.0 (the pinned image) and v1.60.1 (Debian 12's rclone,
-which the test runs); `PINNED_ONLY_OPTIONS` are the ones v1.60.1 does not know, all auth options the test swaps:
-- s3 (backend/s3/s3.go): `provider`, `region`, `server_side_encryption`, `sse_kms_key_id`, `no_check_bucket`;
-  auth `env_auth`, `profile`, `shared_credentials_file` (v1.75 loads that file as an AWS *config* file:
-  awsconfig.WithSharedConfigFiles, so a profile there may name `role_arn` + `web_identity_token_file`).
-  `server_side_encryption = aws:kms` is required on SSE-KMS buckets: it makes rclone treat ETags as not MD5 and
-  store each object's MD5 in `X-Amz-Meta-Md5chksum` (both versions: `etagIsNotMD5`), or uploads fail their
-  MD5 check (rclone/rclone#1824). `sse_kms_key_id` names the bucket's own key, since an `aws:kms` request
-  without a key id is encrypted with the AWS-managed `aws/s3` key instead (S3 User Guide, "Specifying SSE-KMS").
-- google cloud storage (backend/googlecloudstorage): `bucket_policy_only` (uniform access: rclone sets no ACL),
-  `no_check_bucket`; auth `env_auth` (v1.75: Google's default credentials, the GKE metadata server or an
-  `external_account` file named by GOOGLE_APPLICATION_CREDENTIALS; `service_account_file` takes only
-  service-account keys: google.JWTConfigFromJSON).
-- azureblob (backend/azureblob/auth/auth.go at v1.75): `account`, `no_check_container`; auth `env_auth`
-  (azidentity.DefaultAzureCredential, whose chain includes the workload identity credential: AZURE_CLIENT_ID,
-  AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE).
 """
 
 from __future__ import annotations
@@ -27,78 +11,8 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-MARKER = ".complete"
-"""A version's checksum manifest (`md5sum` format, paths relative to the version), written last. A version whose
-marker is missing is not there yet, for the sync and for readers alike."""
-
-HASH = "md5"  # the one hash S3 (ETag or X-Amz-Meta-Md5chksum), GCS (md5Hash) and Azure (Content-MD5) all give rclone
-PINNED_ONLY_OPTIONS = frozenset(
-    {("google cloud storage", "env_auth"), ("azureblob", "env_auth"), ("azureblob", "no_check_container")}
-)
-"""Options the pinned image (v1.75.0) has and Debian's v1.60.1 has not; only cluster auth uses them."""
-
-_SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-@dataclass(frozen=True)
-class Remote:
-    """One bucket as rclone reaches it: a named remote section, the bucket (or container) and what its calls need."""
-
-    name: str  # the rclone remote, named after the target
-    type: str  # s3 | google cloud storage | azureblob
-    bucket: str  # S3/GCS bucket or Azure container: every path is under it
-    options: Mapping[str, str]  # storage options (the same in a cluster and in the test)
-    auth: Mapping[str, str]  # how rclone authenticates (workload identity in a cluster; keys/endpoints in the test)
-    env: Mapping[str, str] = field(default_factory=dict)
-    """Environment for the rclone calls that write this destination (process-wide credentials: GCP, Azure)."""
-
-    @property
-    def root(self) -> str:
-        return f"{self.name}:{self.bucket}"
-
-
-def s3_remote(name: str, bucket: str, region: str, kms_key_arn: str, auth: Mapping[str, str]) -> Remote:
-    options = {
-        "provider": "AWS",
-        "region": region,
-        "server_side_encryption": "aws:kms",
-        "sse_kms_key_id": kms_key_arn,
-        "no_check_bucket": "true",  # the bucket exists; rclone needs no CreateBucket (and is not allowed it)
-    }
-    return Remote(name, "s3", bucket, options, dict(auth))
-
-
-def gcs_remote(name: str, bucket: str, auth: Mapping[str, str], env: Mapping[str, str] | None = None) -> Remote:
-    options = {"bucket_policy_only": "true", "no_check_bucket": "true"}
-    return Remote(name, "google cloud storage", bucket, options, dict(auth), dict(env or {}))
-
-
-def azure_remote(
-    name: str, account: str, container: str, auth: Mapping[str, str], env: Mapping[str, str] | None = None
-) -> Remote:
-    return Remote(name, "azureblob", container, {"account": account}, dict(auth), dict(env or {}))
-
-
-def rclone_config(remotes: Sequence[Remote]) -> str:
-    """rclone.conf: one section per remote. Holds no secret in a cluster (auth comes from workload identity)."""
-    lines: list[str] = []
-    seen: set[str] = set()
-    for remote in remotes:
-        if remote.name in seen:
-            raise ValueError(f"remote {remote.name!r} is listed twice")
-        if not remote.name or set(remote.name) - _SAFE_NAME:
-            raise ValueError(f"remote name {remote.name!r}: lowercase letters, digits, '-' and '_' only")
-        seen.add(remote.name)
-        lines.append(f"[{remote.name}]")
-        lines.append(f"type = {remote.type}")
-        for key, value in {**remote.options, **remote.auth}.items():
-            if "\n" in value:
-                raise ValueError(f"remote {remote.name}: option {key} spans lines")
-            lines.append(f"{key} = {value}")
-        lines.append("")
-    return "\n".join(lines)
+from components.rclone import HASH, MARKER, Remote
 
 
 def aws_web_identity_config(profiles: Mapping[str, tuple[str, str]], token_file: str) -> str:

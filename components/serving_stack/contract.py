@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.contract import WorkloadIdentity
+from components.rclone import Remote
 from components.target import Target
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 NAMESPACE = "serving"
 SERVICE_ACCOUNT = "triton"
 HEALTH_PATH = "/v2/health/ready"  # Triton's readiness endpoint, served through the gateway
+READER_REMOTE = "models"  # the rclone remote of the footprint's bucket in the model pods (an environment-safe name)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,9 @@ class ServingStackArgs:
 class ReaderIdentity:
     """What identity_<cloud>.py hands the model server: how its pods become the bucket reader."""
 
+    remote: pulumi.Output[Remote]
+    """The footprint's bucket as rclone reads it with this identity (remote READER_REMOTE): the pods' init step
+    waits there for a version's marker before Triton loads it (triton.py)."""
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     pod_labels: dict[str, str] = field(default_factory=dict)
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)

@@ -16,13 +16,23 @@ import pulumi
 import pulumi_aws as aws
 
 from components.irsa import issuer_host, trust_policy
-from components.serving_stack.contract import NAMESPACE, SERVICE_ACCOUNT, ReaderIdentity, ServingStackArgs
+from components.rclone import s3_remote
+from components.serving_stack.contract import (
+    NAMESPACE,
+    READER_REMOTE,
+    SERVICE_ACCOUNT,
+    ReaderIdentity,
+    ServingStackArgs,
+)
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 # aws-sdk-cpp takes the client's region from AWS_DEFAULT_REGION, then AWS_REGION, and its
 # web-identity provider builds the STS endpoint from AWS_DEFAULT_REGION only; Triton's docs
 # point to the AWS CLI variables (docs/user_guide/model_repository.md, "S3"). Set both.
 REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
+# rclone (the pods' init step) takes the same default chain: the webhook mutates init containers too
+# (amazon-eks-pod-identity-webhook, pkg/handler: updatePodSpec adds the token and variables to each).
+RCLONE_AUTH = {"env_auth": "true"}
 
 
 def bind(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> ReaderIdentity:
@@ -51,7 +61,11 @@ def bind(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> ReaderId
         ),
         opts=opts,
     )
+    region = args.target.region
     return ReaderIdentity(
+        remote=pulumi.Output.all(args.bucket.bucket_name, key_arn).apply(
+            lambda values: s3_remote(READER_REMOTE, values[0], region, values[1], RCLONE_AUTH)
+        ),
         service_account_annotations={ROLE_ANNOTATION: role.arn},
         env=dict.fromkeys(REGION_ENV, args.target.region),
         resources=[role, policy],

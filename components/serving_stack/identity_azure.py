@@ -19,7 +19,14 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
-from components.serving_stack.contract import NAMESPACE, SERVICE_ACCOUNT, ReaderIdentity, ServingStackArgs
+from components.rclone import azure_remote
+from components.serving_stack.contract import (
+    NAMESPACE,
+    READER_REMOTE,
+    SERVICE_ACCOUNT,
+    ReaderIdentity,
+    ServingStackArgs,
+)
 
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 USE_LABEL = "azure.workload.identity/use"
@@ -28,6 +35,10 @@ TOKEN_AUDIENCE = "api://AzureADTokenExchange"  # the audience Entra ID expects f
 # learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage#storage-blob-data-reader
 BLOB_READER_ROLE = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 TRITON_AUTH_ENV = {"AZURE_STORAGE_AUTH_TYPE": "default"}
+# rclone (the pods' init step): DefaultAzureCredential as well; the webhook mutates init containers too
+# (azure-workload-identity pkg/webhook: mutateContainers runs over InitContainers and Containers). The container
+# exists (ModelBucket), and the reader may not create one.
+RCLONE_AUTH = {"env_auth": "true", "no_check_container": "true"}
 
 
 def bind(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> ReaderIdentity:
@@ -59,6 +70,9 @@ def bind(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> ReaderId
         opts=opts,
     )
     return ReaderIdentity(
+        remote=pulumi.Output.all(args.bucket.resource_id, args.bucket.bucket_name).apply(
+            lambda values: azure_remote(READER_REMOTE, account_name(values[0]), values[1], RCLONE_AUTH)
+        ),
         service_account_annotations={CLIENT_ID_ANNOTATION: identity.client_id},
         pod_labels={USE_LABEL: "true"},
         env=dict(TRITON_AUTH_ENV),
@@ -80,6 +94,14 @@ def blob_reader_role(account_id: str) -> str:
         f"/subscriptions/{_subscription_of(account_id)}/providers/Microsoft.Authorization/"
         f"roleDefinitions/{BLOB_READER_ROLE}"
     )
+
+
+def account_name(account_id: str) -> str:
+    """'/subscriptions/S/resourceGroups/G/providers/Microsoft.Storage/storageAccounts/A' -> 'A'."""
+    parts = account_id.rstrip("/").split("/")
+    if len(parts) < 2 or parts[-2] != "storageAccounts":
+        raise ValueError(f"not an Azure storage account id: {account_id!r}")
+    return parts[-1]
 
 
 def _subscription_of(resource_id: str) -> str:

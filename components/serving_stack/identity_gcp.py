@@ -24,8 +24,17 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from components.serving_stack.contract import NAMESPACE, SERVICE_ACCOUNT, ReaderIdentity, ServingStackArgs
+from components.rclone import gcs_remote
+from components.serving_stack.contract import (
+    NAMESPACE,
+    READER_REMOTE,
+    SERVICE_ACCOUNT,
+    ReaderIdentity,
+    ServingStackArgs,
+)
 
+# rclone (the pods' init step) asks the GKE metadata server too, through Google's default credentials.
+RCLONE_AUTH = {"env_auth": "true"}
 READER_ROLES = {
     "objects": "roles/storage.objectViewer",
     "bucket": "roles/storage.legacyBucketReader",
@@ -54,7 +63,10 @@ def bind(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> ReaderId
         )
         for purpose, role in READER_ROLES.items()
     ]
-    return ReaderIdentity(resources=grants)
+    return ReaderIdentity(
+        remote=args.bucket.bucket_name.apply(lambda bucket: gcs_remote(READER_REMOTE, bucket, RCLONE_AUTH)),
+        resources=grants,
+    )
 
 
 def principal(project_number: str, workload_pool: str) -> str:

@@ -21,6 +21,16 @@ Facts, with where they were read (2026-11):
   and as large as the model; the Python backend exchanges tensors through /dev/shm.
 - Health: ``/v2/health/live`` and ``/v2/health/ready`` on the HTTP port (KServe v2 protocol); with
   strict readiness, ready means every model in the repository is loaded.
+- Triton exits at start when the repository path holds nothing ("repository path is not a valid
+  directory"), and copies whatever is there when it starts, complete or not. So an init container
+  waits first: rclone (the image the model sync pins) checks ``<path>/.complete`` and the files
+  against it with the pod's own reader identity, for at most MODEL_WAIT_SECONDS, then fails with
+  one line naming the marker and the kubelet tries again with its back-off (components/rclone.py,
+  wait_script). It runs as Istio's proxy uid 1337, whose traffic the sidecar's redirect leaves
+  alone (istio.io, "Istio CNI", "Compatibility with application init containers"), so it reaches
+  the bucket whether istiod injects a native sidecar (the default since Istio 1.27 when every node
+  runs Kubernetes 1.33 or later: ENABLE_NATIVE_SIDECARS=auto) or a classic one, which would start
+  only after the init containers.
 """
 
 from __future__ import annotations
@@ -39,6 +49,16 @@ from components.gpu_cluster.scheduling import (
     LABEL_ACCELERATOR,
     LABEL_CAPACITY,
     LABEL_ROLE,
+)
+from components.rclone import IMAGE as RCLONE_IMAGE
+from components.rclone import (
+    WAIT_POLL_SECONDS,
+    WAIT_REPOSITORY,
+    WAIT_SECONDS,
+    WAIT_VERSION,
+    Remote,
+    remote_env,
+    wait_script,
 )
 from components.serving_stack.contract import (
     HEALTH_PATH,
@@ -79,6 +99,17 @@ TERMINATION_MARGIN_SECONDS = 10  # after Triton's own exit timeout, before SIGKI
 STARTUP_BUDGET_SECONDS = 900  # copying and loading a large model from the bucket
 PROGRESS_DEADLINE_SECONDS = 1800  # a GPU node from zero, a ~10 GB image pull, then the model
 
+WAIT_CONTAINER = "wait-for-model"
+# One attempt waits 15 minutes (a sync run copying a large version to this bucket), looking every 15 s (one
+# LIST per look); then it fails and the kubelet restarts it with its back-off (10 s doubling to 5 minutes).
+MODEL_WAIT_SECONDS = 900
+MODEL_POLL_SECONDS = 15
+ISTIO_PROXY_UID = 1337  # Istio's sidecar uid: its traffic is never redirected to the proxy
+WAIT_RESOURCES: k8s.core.v1.ResourceRequirementsArgsDict = {
+    "requests": {"cpu": "50m", "memory": "64Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},  # a listing and a few HEADs
+}
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -109,6 +140,11 @@ def image(args: ServingStackArgs) -> str:
 def repository(args: ServingStackArgs, version: ModelVersion) -> pulumi.Output[str]:
     """``<serving_uri>/<path>``: s3://B/p, gs://B/p or as://A/C/p."""
     return args.bucket.serving_uri.apply(lambda uri: f"{uri.rstrip('/')}/{version.path.strip('/')}")
+
+
+def version_path(remote: Remote, version: ModelVersion) -> str:
+    """The same place as repository(), as rclone names it: ``<remote>:<bucket>/<path>``."""
+    return f"{remote.root}/{version.path.strip('/')}"
 
 
 def server_args(args: ServingStackArgs, version: ModelVersion) -> list[pulumi.Input[str]]:
@@ -185,6 +221,42 @@ def container(args: ServingStackArgs, workload: Workload, reader: ReaderIdentity
     }
 
 
+def wait_environment(
+    args: ServingStackArgs, version: ModelVersion, reader: ReaderIdentity
+) -> pulumi.Output[list[k8s.core.v1.EnvVarArgsDict]]:
+    """The reader's bucket as an rclone remote in the environment (no config file to mount), the version, and
+    the identity's own variables (the region on AWS), as Triton gets them."""
+
+    def variables(remote: Remote, shown: str, identity_env: dict[str, str]) -> list[k8s.core.v1.EnvVarArgsDict]:
+        env = {
+            "HOME": "/tmp",
+            **identity_env,
+            **remote_env(remote),
+            WAIT_VERSION: version_path(remote, version),
+            WAIT_REPOSITORY: shown,
+            WAIT_SECONDS: str(MODEL_WAIT_SECONDS),
+            WAIT_POLL_SECONDS: str(MODEL_POLL_SECONDS),
+        }
+        return [{"name": key, "value": value} for key, value in sorted(env.items())]
+
+    return pulumi.Output.all(reader.remote, repository(args, version), pulumi.Output.from_input(reader.env)).apply(
+        lambda values: variables(values[0], values[1], values[2])
+    )
+
+
+def wait_container(args: ServingStackArgs, workload: Workload, reader: ReaderIdentity) -> k8s.core.v1.ContainerArgsDict:
+    """Before Triton: wait until the version is complete in the bucket (its marker, and files that match it)."""
+    return {
+        "name": WAIT_CONTAINER,
+        "image": RCLONE_IMAGE,
+        "command": ["/bin/sh", "-c", wait_script()],
+        "env": wait_environment(args, workload.version, reader),
+        "resources": WAIT_RESOURCES,
+        "security_context": {**container_security(), "run_as_user": ISTIO_PROXY_UID, "run_as_group": ISTIO_PROXY_UID},
+        "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+    }
+
+
 def node_selector(cloud: Cloud, accelerator: str) -> dict[str, str]:
     """GPU nodes of the model's accelerator; on GKE also its compute class (spot first, then fallback)."""
     selector = {LABEL_ROLE: "gpu", LABEL_ACCELERATOR: accelerator.lower()}
@@ -256,6 +328,7 @@ def pod_template(
                 "fs_group": TRITON_UID,
                 "seccomp_profile": {"type": "RuntimeDefault"},
             },
+            "init_containers": [wait_container(args, workload, reader)],
             "containers": [container(args, workload, reader)],
             "volumes": [
                 {"name": "tmp", "empty_dir": {}},  # the local copy of the model repository
