@@ -51,7 +51,7 @@ class ExtendedSupport:
 
     name: str
     enrolment: str
-    price: str  # the control plane's price key in preflight/data/prices.yaml while in it
+    price: str  # the control plane's price key in pricing/data/prices.yaml while in it
 
 
 @dataclass(frozen=True)

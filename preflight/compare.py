@@ -12,10 +12,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from components.machine_catalog import ACCELERATORS, CATALOG, CLOUDS
-from preflight.cost import Pricer, catalog_hourly
-from preflight.cost_model import Assumptions
 from preflight.errors import InputError
-from preflight.prices import PriceTable, load_price_table
+from pricing.pricer import Pricer, catalog_hourly
+from pricing.table import PriceTable, load_price_table
 
 
 @dataclass(frozen=True)
@@ -73,13 +72,12 @@ def compare_gpu(
     if hours <= 0 or count <= 0:
         raise InputError("--hours and --count must be positive")
     table = table or load_price_table()
-    assumptions = Assumptions(hours_per_month=table.hours_per_month)
     cheapest: dict[str, tuple[float, Offer]] = {}
     for machine in CATALOG:
         if machine.accelerator != accelerator:
             continue
         region = table.default_regions[machine.cloud]
-        hourly = catalog_hourly(Pricer(table, assumptions, "compare", machine.cloud, region), machine, spot=spot)
+        hourly = catalog_hourly(Pricer(table, machine.cloud, region), machine, spot=spot)
         if hourly is None:
             continue
         nodes = math.ceil(count / machine.gpus)

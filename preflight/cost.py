@@ -12,20 +12,21 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from components.machine_catalog import CATALOG, MachineType
+from components.machine_catalog import CATALOG
 from preflight.cost_model import STACK_WIDE, Assumptions, CostReport, LineItem, RightSizing, TargetCost
 from preflight.extended_support import in_extended_support
 from preflight.node_pools import NodePool, pools_of
 from preflight.plan import FOOTPRINT_TYPE, Plan, PlannedResource
-from preflight.prices import Price, PriceTable, load_price_table
+from pricing.pricer import Pricer, catalog_hourly
+from pricing.table import PriceTable, load_price_table
 
 _MACHINES = {(m.cloud, m.name): m for m in CATALOG}
 LOAD_BALANCER = "load balancer (the ingress gateway's Service)"
 _HEALTH_CHECK_OPTIONS = ("HTTPS", "string matching", "fast interval", "latency measurement")
 
 
-class Pricer:
-    """Prices for one target (cloud and region), in monthly figures."""
+class TargetPricer(Pricer):
+    """One target's prices as the report's line items, at the report's assumptions."""
 
     def __init__(
         self,
@@ -36,34 +37,10 @@ class Pricer:
         region: str,
         today: date | None = None,
     ) -> None:
-        self.table = table
+        super().__init__(table, cloud, region, assumptions.hours_per_month)
         self.assumptions = assumptions
         self.target = target
-        self.cloud = cloud
-        self.region = region
         self.today = today or datetime.now(UTC).date()  # the day dated prices (extended support) apply to
-        self.at_default_region: set[str] = set()
-
-    def _price(self, kind: str, name: str, cloud: str | None) -> Price | None:
-        """The table's entry, noting when this target's region falls back to the default region's figure."""
-        price = self.table.get(cloud or self.cloud, kind, name)
-        at_default = self.region != self.table.default_regions.get(self.cloud)
-        if price is not None and at_default and not price.has_region(self.region):
-            self.at_default_region.add(price.key)
-        return price
-
-    def hourly(self, kind: str, name: str, *, spot: bool = False, cloud: str | None = None) -> float | None:
-        """The price per unit (not per month) for this target's region, or None when the table lacks it."""
-        price = self._price(kind, name, cloud)
-        return None if price is None else price.at(self.region, spot=spot)
-
-    def monthly(self, kind: str, name: str, quantity: float = 1.0, *, cloud: str | None = None) -> float | None:
-        """Price times quantity, per month: hours for hourly items, GB for GB items, and so on."""
-        price = self._price(kind, name, cloud)
-        if price is None:
-            return None
-        per_month = {"hour": self.assumptions.hours_per_month, "day": self.assumptions.hours_per_month / 24}
-        return price.at(self.region) * quantity * per_month.get(price.unit, 1.0)
 
     def fixed(
         self, resource: PlannedResource, what: str, amount: float | None, key: str, kind: str | None = None
@@ -74,7 +51,7 @@ class Pricer:
         return LineItem(self.target, kind or resource.type, resource.name, what, amount, amount, amount, amount)
 
     def missing(self, resource: PlannedResource, what: str, key: str) -> LineItem:
-        reason = f"no price for {self.cloud}/{key} in preflight/data/prices.yaml"
+        reason = f"no price for {self.cloud}/{key} in pricing/data/prices.yaml"
         return LineItem(self.target, resource.type, resource.name, what, 0.0, 0.0, 0.0, 0.0, unpriced=reason)
 
 
@@ -87,7 +64,7 @@ def _accelerators_per_node(resource: PlannedResource) -> list[tuple[str, float]]
     return [(str(a.get("type")), float(a.get("count", 1))) for a in node_config.get("guestAccelerators") or []]
 
 
-def node_hourly(p: Pricer, pool: NodePool, resource: PlannedResource, *, spot: bool) -> tuple[float | None, str]:
+def node_hourly(p: TargetPricer, pool: NodePool, resource: PlannedResource, *, spot: bool) -> tuple[float | None, str]:
     """One node's price per hour (machine, plus attached GPUs on GCP N1), and the key that was missing."""
     machine = pool.machine_types[0] if pool.machine_types else ""
     price = p.hourly("machine", machine, spot=spot)
@@ -102,7 +79,7 @@ def node_hourly(p: Pricer, pool: NodePool, resource: PlannedResource, *, spot: b
     return price, ""
 
 
-def _pool_items(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+def _pool_items(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
     items = []
     hours = p.assumptions.hours_per_month
     for pool in pools_of(resource.type, resource.inputs, resource.name):
@@ -132,10 +109,10 @@ def _pool_items(p: Pricer, resource: PlannedResource) -> list[LineItem]:
 # --- everything else, one rule per resource type -------------------------------------------------------------
 
 
-def _control_plane(name: Callable[[PlannedResource], str]) -> Callable[[Pricer, PlannedResource], list[LineItem]]:
+def _control_plane(name: Callable[[PlannedResource], str]) -> Callable[[TargetPricer, PlannedResource], list[LineItem]]:
     """The control-plane fee; at the extended-support rate where the cluster pays for it on the day priced."""
 
-    def rule(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+    def rule(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
         extended = in_extended_support(resource.type, resource.inputs, p.today)
         if extended is not None:
             _, kind, key = extended.support.price.split("/")
@@ -151,14 +128,14 @@ def _aks_tier(resource: PlannedResource) -> str:
     return f"aks-{str((resource.inputs.get('sku') or {}).get('tier') or 'Free').lower()}"
 
 
-def _nat(p: Pricer, resource: PlannedResource, gateways: int) -> list[LineItem]:
+def _nat(p: TargetPricer, resource: PlannedResource, gateways: int) -> list[LineItem]:
     hourly = p.monthly("nat-gateway", "hour")
     data = p.monthly("nat-gateway", "data", p.assumptions.nat_data_gb / max(gateways, 1))
     total = None if hourly is None or data is None else hourly + data
     return [p.fixed(resource, "NAT gateway and the data it processes", total, "nat-gateway/hour")]
 
 
-def _load_balancer(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+def _load_balancer(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
     """The Istio ingress gateway's Service of type LoadBalancer: one L4 load balancer per cluster."""
     if resource.inputs.get("chart") != "gateway":
         return []
@@ -172,7 +149,7 @@ def _load_balancer(p: Pricer, resource: PlannedResource) -> list[LineItem]:
     return [p.fixed(resource, "load balancer (ingress gateway)", amount, f"load-balancer/{key}", LOAD_BALANCER)]
 
 
-def _rds(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+def _rds(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
     inputs = resource.inputs
     copies = 2 if inputs.get("multiAz") else 1
     compute = p.monthly("database", str(inputs.get("instanceClass")), copies)
@@ -182,7 +159,7 @@ def _rds(p: Pricer, resource: PlannedResource) -> list[LineItem]:
     return [p.fixed(resource, what, total, f"database/{inputs.get('instanceClass')}")]
 
 
-def _cloud_sql(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+def _cloud_sql(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
     settings = resource.inputs.get("settings") or {}
     tier = str(settings.get("tier", ""))
     parts = tier.split("-")
@@ -199,7 +176,7 @@ def _cloud_sql(p: Pricer, resource: PlannedResource) -> list[LineItem]:
     return [p.fixed(resource, what, total, "database/vcpu")]
 
 
-def _flexible_server(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+def _flexible_server(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
     inputs = resource.inputs
     sku = str((inputs.get("sku") or {}).get("name"))
     ha = (inputs.get("highAvailability") or {}).get("mode") in ("ZoneRedundant", "SameZone")
@@ -211,8 +188,8 @@ def _flexible_server(p: Pricer, resource: PlannedResource) -> list[LineItem]:
     return [p.fixed(resource, f"Flexible Server {sku}{' HA' if ha else ''}, {size:g} GB", total, f"database/{sku}")]
 
 
-def _bucket(key: Callable[[PlannedResource], str]) -> Callable[[Pricer, PlannedResource], list[LineItem]]:
-    def rule(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+def _bucket(key: Callable[[PlannedResource], str]) -> Callable[[TargetPricer, PlannedResource], list[LineItem]]:
+    def rule(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
         name = key(resource)
         amount = p.monthly("object-storage", name, p.assumptions.model_storage_gb)
         what = f"{p.assumptions.model_storage_gb:g} GB of models ({name})"
@@ -226,20 +203,20 @@ def _blob_class(resource: PlannedResource) -> str:
     return f"blob-hot-{redundancy}"
 
 
-def _registry_storage(name: str) -> Callable[[Pricer, PlannedResource], list[LineItem]]:
-    def rule(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+def _registry_storage(name: str) -> Callable[[TargetPricer, PlannedResource], list[LineItem]]:
+    def rule(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
         amount = p.monthly("registry", name, p.assumptions.registry_storage_gb)
         return [p.fixed(resource, f"{p.assumptions.registry_storage_gb:g} GB of images", amount, f"registry/{name}")]
 
     return rule
 
 
-def _acr(p: Pricer, resource: PlannedResource) -> list[LineItem]:
+def _acr(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
     key = f"acr-{str((resource.inputs.get('sku') or {}).get('name', 'Basic')).lower()}"
     return [p.fixed(resource, f"registry tier ({key})", p.monthly("registry", key), f"registry/{key}")]
 
 
-def _health_check(p: Pricer, resource: PlannedResource, endpoint_cloud: str) -> list[LineItem]:
+def _health_check(p: TargetPricer, resource: PlannedResource, endpoint_cloud: str) -> list[LineItem]:
     inputs = resource.inputs
     options = [
         str(inputs.get("type", "")).startswith("HTTPS"),
@@ -257,7 +234,7 @@ def _health_check(p: Pricer, resource: PlannedResource, endpoint_cloud: str) -> 
     return [p.fixed(resource, what, total, f"dns/health-check-{where}")]
 
 
-_RULES: dict[str, Callable[[Pricer, PlannedResource], list[LineItem]]] = {
+_RULES: dict[str, Callable[[TargetPricer, PlannedResource], list[LineItem]]] = {
     "eks:index:Cluster": _control_plane(lambda _: "eks"),
     "gcp:container/cluster:Cluster": _control_plane(lambda _: "gke"),
     "azure-native:containerservice:ManagedCluster": _control_plane(_aks_tier),
@@ -293,10 +270,10 @@ def price_plan(
     for name in sorted(n for n in groups if n is not None):
         cloud = str(footprints[name].inputs.get("cloud"))
         region = str(footprints[name].inputs.get("region"))
-        pricer = Pricer(table, assumptions, name, cloud, region, today)
+        pricer = TargetPricer(table, assumptions, name, cloud, region, today)
         items = _target_items(plan, pricer, groups[name])
         targets.append(TargetCost(name, cloud, region, tuple(items), tuple(sorted(pricer.at_default_region))))
-    stack_wide = Pricer(table, assumptions, STACK_WIDE, "aws", table.default_regions.get("aws", "us-east-1"))
+    stack_wide = TargetPricer(table, assumptions, STACK_WIDE, "aws", table.default_regions.get("aws", "us-east-1"))
     shared = _stack_wide_items(plan, stack_wide, footprints, groups.get(None, []))
     if shared:
         targets.append(TargetCost(STACK_WIDE, "aws", "global", tuple(shared)))
@@ -311,7 +288,7 @@ def price_plan(
     )
 
 
-def _target_items(plan: Plan, p: Pricer, members: list[PlannedResource]) -> list[LineItem]:
+def _target_items(plan: Plan, p: TargetPricer, members: list[PlannedResource]) -> list[LineItem]:
     items: list[LineItem] = []
     nat_types = ("aws:ec2/natGateway:NatGateway", "gcp:compute/routerNat:RouterNat")
     gateways = sum(1 for r in members if r.type in nat_types)
@@ -329,7 +306,7 @@ def _target_items(plan: Plan, p: Pricer, members: list[PlannedResource]) -> list
 
 
 def _stack_wide_items(
-    plan: Plan, p: Pricer, footprints: Mapping[str, PlannedResource], members: list[PlannedResource]
+    plan: Plan, p: TargetPricer, footprints: Mapping[str, PlannedResource], members: list[PlannedResource]
 ) -> list[LineItem]:
     items: list[LineItem] = []
     records = []
@@ -379,7 +356,7 @@ def right_size(plan: Plan, table: PriceTable, assumptions: Assumptions) -> list[
         if target is None or target not in footprints:
             continue
         cloud, region = str(footprints[target].inputs["cloud"]), str(footprints[target].inputs["region"])
-        p = Pricer(table, assumptions, target, cloud, region)
+        p = TargetPricer(table, assumptions, target, cloud, region)
         for pool in pools_of(resource.type, resource.inputs, resource.name):
             finding = _cheaper_machine(p, pool)
             if finding:
@@ -387,20 +364,7 @@ def right_size(plan: Plan, table: PriceTable, assumptions: Assumptions) -> list[
     return findings
 
 
-# GPUs GCP attaches to N1 machines, priced apart from the machine (accelerator id in the price table).
-GCP_ATTACHED_GPUS = {"T4": "nvidia-tesla-t4"}
-
-
-def catalog_hourly(p: Pricer, machine: MachineType, *, spot: bool) -> float | None:
-    """A catalogued machine's price per hour with its GPUs (attached ones added on GCP N1)."""
-    price = p.hourly("machine", machine.name, spot=spot)
-    if price is None or not (machine.cloud == "gcp" and machine.name.startswith("n1-") and machine.gpus):
-        return price
-    gpu = p.hourly("accelerator", GCP_ATTACHED_GPUS.get(str(machine.accelerator), ""), spot=spot)
-    return None if gpu is None else price + gpu * machine.gpus
-
-
-def _cheaper_machine(p: Pricer, pool: NodePool) -> RightSizing | None:
+def _cheaper_machine(p: TargetPricer, pool: NodePool) -> RightSizing | None:
     current = _MACHINES.get((pool.cloud, pool.machine_types[0])) if pool.gpu and pool.machine_types else None
     price = catalog_hourly(p, current, spot=pool.spot) if current else None
     if current is None or price is None:

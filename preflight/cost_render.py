@@ -20,7 +20,7 @@ def _saving(target: TargetCost) -> str:
 def render_cost(report: CostReport) -> str:
     lines = [
         f"{report.project}/{report.stack}: monthly cost in {report.currency}, "
-        f"list prices read {report.prices_read} (preflight/data/prices.yaml)",
+        f"list prices read {report.prices_read} (pricing/data/prices.yaml)",
         "",
         f"{'target':<24}{'cloud':<7}{'region':<16}{'idle':>12}{'peak':>12}   GPU spot saving at peak",
     ]

@@ -11,7 +11,7 @@ between targets). There, the central footprint still runs the central Prometheus
 other footprint keeps its metrics and alerts in its own cluster.
 
 The stacks layer also turns the config into the figures the alert rules join against: each pool's maximum and the
-hourly list price of each machine a target runs (preflight/data/prices.yaml, at the target's region; GCP N1
+hourly list price of each machine a target runs (pricing/data/prices.yaml, at the target's region; GCP N1
 machines plus their attached GPUs), so the component never reads config or the price table itself.
 """
 
@@ -41,9 +41,8 @@ from components.observability.endpoint import write_url
 from components.observability.prometheus import central_write_url
 from components.serving_stack.contract import HEALTH_PATH
 from components.target import Cloud, Target
-from preflight.cost import Pricer, catalog_hourly
-from preflight.cost_model import Assumptions
-from preflight.prices import PriceTable, load_price_table
+from pricing.pricer import Pricer, catalog_hourly
+from pricing.table import PriceTable, load_price_table
 from stacks.dns_config import DnsConfig
 from stacks.validate import ConfigError, integer, mapping, string
 
@@ -96,9 +95,7 @@ def node_prices(cluster: GpuClusterArgs, table: PriceTable | None = None) -> tup
     """The hourly list price of every (machine type, capacity) this target's pools can run; unpriced ones left out
     (the UnpricedNodes alert names such nodes)."""
     target = cluster.target
-    pricer = Pricer(
-        table or load_price_table(), Assumptions(hours_per_month=730), target.name, target.cloud, target.region
-    )
+    pricer = Pricer(table or load_price_table(), target.cloud, target.region)
     wanted: dict[tuple[str, str], None] = {(cluster.system_pool.machine_type, "on-demand"): None}
     for pool in cluster.gpu_pools:
         for machine_type in pool.machine_types:

@@ -21,7 +21,7 @@ from preflight.cost_render import render_cost
 from preflight.errors import InputError
 from preflight.plan import Plan
 from preflight.plan_file import plan_from_json
-from preflight.prices import PriceTable, load_price_table
+from pricing.table import PriceTable, load_price_table
 from tests.test_preflight_cli import run_preflight
 
 HOURS = 730

@@ -21,8 +21,8 @@ from preflight.cost import price_plan
 from preflight.plan import Plan
 from preflight.plan_file import plan_from_json
 from preflight.plan_warnings import plan_warnings
-from preflight.prices import PriceTable, load_price_table
 from preflight.support_warnings import kubernetes_support_warnings
+from pricing.table import PriceTable, load_price_table
 from stacks.config import ConfigError, StackConfig, parse_stack_config
 from tests.test_config import GOOD, engine_config
 

@@ -19,11 +19,11 @@ import yaml
 from components.machine_catalog import machine
 from components.observability.contract import EVALUATED_BY, REMOTE_WRITE_KEEP
 from components.observability.rules import CENTRAL_RULES, CONFIG_GROUP, RULES_DIR, SERVING_RULES, rule_groups
-from preflight.cost import GCP_ATTACHED_GPUS
 from preflight.plan import Plan, PlannedResource
-from preflight.prices import load_price_table
 from preflight.stack_files import load_stack
 from preflight.synthesize import PROJECT_DIR
+from pricing.pricer import GCP_ATTACHED_GPUS
+from pricing.table import load_price_table
 from stacks.config import parse_stack_config
 
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -156,7 +156,7 @@ def _constants(resource: PlannedResource, record: str) -> dict[tuple[tuple[str, 
 
 
 def test_pool_maxima_and_node_prices_come_from_the_config_and_the_price_table(prod_plan: Plan) -> None:
-    """Each target's generated figures, recomputed from Pulumi.prod.yaml and preflight/data/prices.yaml."""
+    """Each target's generated figures, recomputed from Pulumi.prod.yaml and pricing/data/prices.yaml."""
     config = parse_stack_config(load_stack(PROJECT_DIR, "prod").config, stack="prod")
     table = load_price_table()
     rules = {

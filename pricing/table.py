@@ -1,4 +1,4 @@
-"""The shipped price table (preflight/data/prices.yaml): list prices, each with its source and month read.
+"""The shipped price table (pricing/data/prices.yaml): list prices, each with its source and month read.
 
 Keys are `<cloud>/<kind>/<name>`; a price is given for the cloud's default region and
 overridden where a region differs. A region the table does not name is priced at the

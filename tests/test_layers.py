@@ -1,0 +1,82 @@
+"""The import layers of docs/ARCHITECTURE.md ("Layers"), checked on the source with `ast`.
+
+The program (__main__.py, stacks/, components/) runs under `pulumi up` on a machine that need not carry the offline
+tool, and must mean the same with or without it: it imports neither preflight nor the tests or benchmarks. What the
+program and preflight both need (the price table, the machine catalog, the Kubernetes support table) sits in a
+neutral module each may import. The client and the policy pack are installed and run on their own and import
+none of the project. Every import counts, wherever it stands in a file (a function's lazy import too).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_PROJECT = frozenset({"preflight", "stacks", "components", "pricing", "tests", "benchmarks"})
+
+# Where (a folder or a file of the project) -> the top-level packages it must not import, and why.
+FORBIDDEN: dict[str, tuple[frozenset[str], str]] = {
+    "__main__.py": (frozenset({"preflight", "tests", "benchmarks"}), "the program knows nothing of the offline tool"),
+    "stacks": (frozenset({"preflight", "tests", "benchmarks"}), "the program knows nothing of the offline tool"),
+    "components": (
+        frozenset({"preflight", "stacks", "pricing", "tests", "benchmarks"}),
+        "components take what they need in their Args, prices included, and never reach up",
+    ),
+    "pricing": (
+        frozenset({"preflight", "stacks", "tests", "benchmarks"}),
+        "the price table is neutral: the program and preflight both import it",
+    ),
+    "preflight": (frozenset({"tests", "benchmarks"}), "the offline tool runs without the test suite"),
+    "client/src": (_PROJECT, "the client is installed on its own, with no Pulumi and none of the project"),
+    "policies/__main__.py": (_PROJECT, "the policy pack runs in its own process on pulumi-policy alone"),
+    "policies/rules": (_PROJECT, "the policy pack runs in its own process on pulumi-policy alone"),
+}
+
+
+def _sources(where: str, root: Path = ROOT) -> list[Path]:
+    path = root / where
+    return [path] if path.is_file() else sorted(path.rglob("*.py"))
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every absolute import in the file; relative imports stay inside their package."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def violations(where: str, forbidden: frozenset[str], root: Path = ROOT) -> list[str]:
+    """`file:line imports module` for each import of a forbidden package under `where`."""
+    return [
+        f"{path.relative_to(root).as_posix()}:{line} imports {module}"
+        for path in _sources(where, root)
+        for line, module in _imports(path)
+        if module.split(".")[0] in forbidden
+    ]
+
+
+@pytest.mark.parametrize("where", sorted(FORBIDDEN))
+def test_a_layer_imports_nothing_it_must_not(where: str) -> None:
+    assert _sources(where), f"{where}: no Python source found (moved? update FORBIDDEN)"
+    forbidden, why = FORBIDDEN[where]
+    found = violations(where, forbidden)
+    assert not found, f"{why}:\n" + "\n".join(found)
+
+
+def test_the_check_names_file_and_line(tmp_path: Path) -> None:
+    """A lazy `from preflight...` inside a function is caught, and the message points at it."""
+    program = tmp_path / "stacks"
+    program.mkdir()
+    (program / "alerts.py").write_text(
+        "import json\n\n\ndef prices():\n    from preflight.cost import price_plan\n    return price_plan\n"
+    )
+    (program / "ok.py").write_text("from . import alerts\nimport stacks.alerts\n")
+    assert violations("stacks", FORBIDDEN["stacks"][0], tmp_path) == ["stacks/alerts.py:5 imports preflight.cost"]
