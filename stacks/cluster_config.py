@@ -1,7 +1,7 @@
 """Cluster and GPU pool config: validated against the machine catalog before anything is made.
 
 A GPU pool is declared once for the stack and built on every target whose cloud it names
-(all clouds by default). Its machine types default to the catalog's smallest machine for
+(all clouds by default), or on the targets it lists. Its machine types default to the catalog's smallest machine for
 the accelerator on each cloud. Each spot pool gets an on-demand fallback pool (min 0)
 that the autoscaler turns to only when spot capacity cannot be had.
 """
@@ -45,6 +45,7 @@ GPU_POOL_KEYS = {
     "spotMaxPrice",
     "machineTypes",
     "clouds",
+    "targets",
     "fallbackMaxNodes",
 }
 SYSTEM_POOL_KEYS = {"minNodes", "maxNodes", "machineTypes"}
@@ -68,10 +69,15 @@ class GpuPoolConfig:
     machine_types: Mapping[Cloud, tuple[str, ...]]
     clouds: tuple[Cloud, ...]
     fallback_max_nodes: int
+    targets: tuple[str, ...] = ()
+    """The targets the pool is built on: every target of its clouds, or those the pool names."""
 
     @property
     def fallback_name(self) -> str:
         return f"{self.name}{FALLBACK_SUFFIX}"
+
+    def runs_on(self, target: str) -> bool:
+        return target in self.targets
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,8 @@ def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -
     fallback_max = integer(f"{key}.fallbackMaxNodes", fields.get("fallbackMaxNodes", high), 1, MAX_NODES)
 
     clouds = _pool_clouds(f"{key}.clouds", fields.get("clouds"), target_clouds)
+    targets = _pool_targets(f"{key}.targets", fields.get("targets"), clouds, target_clouds)
+    clouds = tuple(cloud for cloud in clouds if any(c == cloud for t, c in target_clouds if t in targets))
     price = fields.get("spotMaxPrice")
     if price is not None:
         price = number(f"{key}.spotMaxPrice", price, 0.0)
@@ -206,11 +214,11 @@ def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -
     explicit = mapping(f"{key}.machineTypes", fields.get("machineTypes", {}), set(CLOUD_NAMES))
     machine_types: dict[Cloud, tuple[str, ...]] = {}
     for cloud in clouds:
-        targets = [target for target, target_cloud in target_clouds if target_cloud == cloud]
+        on_cloud = [target for target, target_cloud in target_clouds if target_cloud == cloud and target in targets]
         if accelerator not in accelerators(cloud):
             raise ConfigError(
                 f"{key}.accelerator",
-                f"{cloud} offers no {accelerator} machine in the catalog (target {targets[0]});"
+                f"{cloud} offers no {accelerator} machine in the catalog (target {on_cloud[0]});"
                 f" limit the pool with clouds: [...] or pick one of {', '.join(sorted(accelerators(cloud)))}",
             )
         machine_types[cloud] = _machine_types(f"{key}.machineTypes.{cloud}", explicit.get(cloud), cloud, accelerator)
@@ -224,6 +232,7 @@ def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -
         machine_types=machine_types,
         clouds=clouds,
         fallback_max_nodes=fallback_max,
+        targets=targets,
     )
 
 
@@ -241,6 +250,25 @@ def _pool_clouds(key: str, value: Any, target_clouds: Sequence[tuple[str, Cloud]
     if not chosen:
         raise ConfigError(key, "must name at least one cloud")
     return tuple(cloud for cloud in in_stack if cloud in chosen)
+
+
+def _pool_targets(
+    key: str, value: Any, clouds: tuple[Cloud, ...], target_clouds: Sequence[tuple[str, Cloud]]
+) -> tuple[str, ...]:
+    """Every target of the pool's clouds, or the subset it names: a region may lack a GPU its cloud has."""
+    on_clouds = [target for target, cloud in target_clouds if cloud in clouds]
+    if value is None:
+        return tuple(on_clouds)
+    names = string_list(key, value)
+    if not names:
+        raise ConfigError(key, "must name at least one target")
+    known = dict(target_clouds)
+    for i, name in enumerate(names):
+        if name not in known:
+            raise ConfigError(f"{key}[{i}]", f"unknown target {name!r} (targets: {', '.join(known)})")
+        if name not in on_clouds:
+            raise ConfigError(f"{key}[{i}]", f"target {name} is on {known[name]}, which the pool's clouds leave out")
+    return tuple(target for target in on_clouds if target in names)
 
 
 def _machine_types(key: str, value: Any, cloud: Cloud, accelerator: str) -> tuple[str, ...]:

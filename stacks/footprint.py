@@ -190,7 +190,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
     env, cluster, cloud = stack.environment, stack.cluster, target.cloud
     pools: list[GpuPool] = []
     for pool in cluster.gpu_pools:
-        if cloud not in pool.clouds:
+        if not pool.runs_on(target.name):
             continue
         machine_types = pool.machine_types[cloud]
         pools.append(

@@ -18,13 +18,13 @@ def check_gcp_gpu_zones(
     key: str, targets: Sequence[tuple[str, str, str]], pools: Sequence[GpuPoolConfig], zones: int
 ) -> None:
     """`targets` is (name, cloud, region) per target, in config order; `key` is the targets key."""
-    accelerators = sorted({pool.accelerator for pool in pools if "gcp" in pool.clouds})
-    for i, (_, cloud, region) in enumerate(targets):
+    for i, (name, cloud, region) in enumerate(targets):
         if cloud != "gcp" or zones < 1:
             continue
+        accelerators = sorted({pool.accelerator for pool in pools if pool.runs_on(name)})
         if len(gcp_zones.gpu_zones(region, accelerators)) < zones:
             raise ConfigError(
                 f"{key}[{i}].region",
                 f"{gcp_zones.too_few_zones(region, accelerators, zones)}; pick another region "
-                "or keep these GPU pools off GCP (clouds: [...])",
+                "or keep these GPU pools off this target (targets: [...])",
             )

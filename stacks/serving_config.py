@@ -146,7 +146,7 @@ def _check_fits(
 ) -> None:
     """Every target must have a pool of this accelerator whose machines hold `gpus` GPUs."""
     for target, cloud in target_clouds:
-        fitting = [p for p in pools if p.accelerator == accelerator and cloud in p.clouds]
+        fitting = [p for p in pools if p.accelerator == accelerator and p.runs_on(target)]
         if not fitting:
             raise ConfigError(
                 f"{key}.accelerator",

@@ -49,6 +49,30 @@ def test_a_pool_limited_to_some_clouds_and_an_azure_price_cap() -> None:
     assert a10.clouds == ("azure",) and a10.spot_max_price == 1.2
 
 
+TWO_AWS = [{"cloud": "aws", "region": "us-east-1"}, {"cloud": "aws", "region": "eu-west-1"}, ALL_CLOUDS[1]]
+
+
+def test_a_pool_limited_to_some_targets_runs_only_there() -> None:
+    """A region may lack a GPU its cloud has (eu-west-1 has no G6): the pool leaves that target out."""
+    pools = [{"name": "l4", "accelerator": "L4", "targets": ["aws-us-east-1"]}, {"name": "t4", "accelerator": "T4"}]
+    l4, t4 = parse(pools, targets=TWO_AWS).cluster.gpu_pools
+    assert l4.targets == ("aws-us-east-1",) and l4.clouds == ("aws",) and set(l4.machine_types) == {"aws"}
+    assert (l4.runs_on("aws-us-east-1"), l4.runs_on("aws-eu-west-1"), l4.runs_on("gcp-us-central1")) == (
+        True,
+        False,
+        False,
+    )
+    assert t4.targets == ("aws-us-east-1", "aws-eu-west-1", "gcp-us-central1")
+
+
+def test_a_model_needs_its_pool_on_every_target() -> None:
+    pools = [{"name": "l4", "accelerator": "L4", "targets": ["aws-us-east-1", "gcp-us-central1"]}]
+    model = {"name": "m", "accelerator": "L4", "stable": {"name": "v1", "path": "m/v1"}}
+    with pytest.raises(ConfigError) as caught:
+        parse(pools, targets=TWO_AWS, models=[model])
+    assert caught.value.key == "mlplatform:models[0].accelerator" and "aws-eu-west-1" in str(caught.value)
+
+
 def test_several_alike_machine_types_are_kept_on_aws() -> None:
     pools = [{"name": "t4", "accelerator": "T4", "machineTypes": {"aws": ["g4dn.xlarge", "g4dn.xlarge"]}}]
     assert parse(pools, targets=[ALL_CLOUDS[0]]).cluster.gpu_pools[0].machine_types["aws"] == (
@@ -95,6 +119,13 @@ BAD = [
     ),
     ([{"name": "t4", "accelerator": "T4", "zone": "a"}], "mlplatform:gpuPools[0].zone", "unknown key"),
     ([{"name": "t4", "accelerator": "T4", "clouds": ["ibm"]}], "mlplatform:gpuPools[0].clouds[0]", "unknown cloud"),
+    ([{"name": "t4", "accelerator": "T4", "targets": ["aws-mars-1"]}], "mlplatform:gpuPools[0].targets[0]", "unknown"),
+    ([{"name": "t4", "accelerator": "T4", "targets": []}], "mlplatform:gpuPools[0].targets", "at least one"),
+    (
+        [{"name": "t4", "accelerator": "T4", "clouds": ["gcp"], "targets": ["aws-us-east-1"]}],
+        "mlplatform:gpuPools[0].targets[0]",
+        "clouds leave out",
+    ),
 ]
 
 

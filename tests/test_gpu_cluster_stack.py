@@ -101,12 +101,13 @@ def test_system_pools_are_on_demand(stack_plan: Plan) -> None:
 @pytest.mark.parametrize(
     ("target", "pools"),
     [
-        ("aws-us-east-1", {"t4", "t4od"}),  # prod's l4 pool is GCP only: eu-west-1 has no G6
+        ("aws-us-east-1", {"t4", "t4od", "l4", "l4od"}),
+        ("aws-eu-west-1", {"t4", "t4od"}),  # prod's l4 pool leaves it out: eu-west-1 has no G6
         ("gcp-us-central1", {"t4", "t4od", "l4", "l4od"}),
         ("azure-swedencentral", {"t4", "t4od", "a10", "a10od"}),
     ],
 )
-def test_prod_pools_follow_each_pools_clouds(prod_plan: Plan, target: str, pools: set[str]) -> None:
+def test_prod_pools_follow_each_pools_clouds_and_targets(prod_plan: Plan, target: str, pools: set[str]) -> None:
     found = {pool.labels[LABEL_POOL] for pool in node_pools(prod_plan) if pool.gpu and pool.target == target}
     assert found == pools
 

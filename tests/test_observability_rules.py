@@ -165,7 +165,7 @@ def test_pool_maxima_and_node_prices_come_from_the_config_and_the_price_table(pr
     assert set(rules) == {t.name for t in config.targets}
     for target in config.targets:
         resource = rules[target.name]
-        pools = [pool for pool in config.cluster.gpu_pools if target.cloud in pool.clouds]
+        pools = [pool for pool in config.cluster.gpu_pools if pool.runs_on(target.name)]
         expected_max = {(("pool", pool.name),): float(pool.max_nodes) for pool in pools}
         expected_max |= {(("pool", pool.fallback_name),): float(pool.fallback_max_nodes) for pool in pools if pool.spot}
         assert _constants(resource, "mlplatform:gpu_pool_max_nodes") == expected_max

@@ -169,7 +169,8 @@ def gpu_subnet_ids(
         if not chosen:
             raise ValueError(
                 f"GPU pool {pool!r}: EC2 offers {', '.join(machine_types)} in none of the cluster's zones"
-                f" in {region} ({', '.join(zone_ids)}); pick other machine types or another region"
+                f" in {region} ({', '.join(zone_ids)}); pick other machine types, or leave this target out"
+                " of the pool (gpuPools[].targets)"
             )
         return chosen
 
