@@ -69,6 +69,11 @@ def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> Sta
         "costCenter": "bench",
         "targets": targets,
         "apiAllowedCidrs": ["203.0.113.0/24"],
+        # prod names the roles that deploy and preview, so each gets an EKS access entry
+        "eksAccess": {
+            "deployRole": "arn:aws:iam::111122223333:role/bench-deploy",
+            "previewRole": "arn:aws:iam::111122223333:role/bench-preview",
+        },
         # Weighted: latency routing would refuse two targets near one AWS region (aws us-east-1, gcp us-east4).
         "dns": {"zone": "bench.example.com", "mode": "weighted"},
         # prod pages someone; an e-mail receiver without login needs no secret config key

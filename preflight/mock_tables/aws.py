@@ -227,7 +227,7 @@ def _zone_offerings(region: str) -> dict[str, frozenset[str]]:
     """Instance types per zone ID, as EC2's DescribeInstanceTypeOfferings (location type
     availability-zone-id) answered when moto recorded it: moto ships that answer per region
     (moto/ec2/resources/instance_type_offerings/availability-zone-id/<region>.json.gz, moto 5.2.5,
-    a test dependency). Empty where moto is missing or has no such region."""
+    pinned in requirements.txt for this). Empty for a region moto did not record."""
     spec = importlib.util.find_spec("moto")
     if spec is None or spec.origin is None:
         return {}
