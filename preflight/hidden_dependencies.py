@@ -49,7 +49,7 @@ def hidden_dependencies(plan: Plan, today: date) -> list[PlanWarning]:
         named: dict[str, str] = {}
         for piece in _pieces(reader.inputs):
             owner = owners.get(piece)
-            if owner is None or owner.urn == reader.urn or owner.urn in named:
+            if owner is None or owner.urn == reader.urn or owner.urn in named or _cluster_scoped(owner, reader):
                 continue
             if not closure.reaches(reader, owner):
                 named[owner.urn] = piece
@@ -105,6 +105,11 @@ def _identifying_values(plan: Plan) -> dict[str, PlannedResource]:
             if owner is not None:
                 owners[value] = owner
     return owners
+
+
+def _cluster_scoped(owner: PlannedResource, reader: PlannedResource) -> bool:
+    """A Kubernetes object's name lives inside its cluster: only another Kubernetes object can need it."""
+    return owner.type.startswith("kubernetes:") and not reader.type.startswith("kubernetes:")
 
 
 def _in_cloud(resource: PlannedResource) -> bool:

@@ -82,3 +82,13 @@ def test_values_many_resources_share_or_prose_mentions_name_nothing() -> None:
 
 def test_the_shipped_stacks_have_none(stack_plan: Plan) -> None:
     assert hidden_dependencies(stack_plan, TODAY) == []
+
+
+def test_a_kubernetes_name_inside_a_cloud_tag_names_nothing() -> None:
+    """The autoscaler's node-template tag keys carry its release name; no cloud resource needs a release."""
+    release = _resource("urn:pulumi:s::p::kubernetes:helm.sh/v3:Release::autoscaler", {"name": "cluster-autoscaler"})
+    tag = _resource(
+        "urn:pulumi:s::p::aws:autoscaling/tag:Tag::t",
+        {"tag": {"key": "k8s.io/cluster-autoscaler/node-template/label/pool", "value": "t4"}},
+    )
+    assert hidden_dependencies(_plan(release, tag), TODAY) == []
