@@ -18,8 +18,9 @@ from bisect import bisect_left
 
 import pulumi
 import pulumi_random as random
-from pulumi_azure_native import authorization, dbforpostgresql, privatedns
+from pulumi_azure_native import dbforpostgresql, privatedns
 
+from components.azure_lock import delete_lock
 from components.global_names import unique_name
 from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs, connection_string
 from components.metadata_db.offers_azure import (
@@ -79,7 +80,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
         opts=args.target.child_options(parent, keep=args.deletion_protection),
     )
     if args.deletion_protection:
-        _delete_lock(parent, name, args, server)
+        delete_lock(parent, name, args.target, server.id, "the metadata database is deletion-protected")
 
     host = server.fully_qualified_domain_name
     return DatabaseOutputs(
@@ -213,22 +214,3 @@ def _first_subnet(subnet_ids: list[str]) -> str:
     if not subnet_ids:
         raise ValueError("the cluster network has no subnet delegated to PostgreSQL")
     return subnet_ids[0]
-
-
-def _delete_lock(
-    parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs, server: dbforpostgresql.Server
-) -> authorization.ManagementLockByScope:
-    """Azure's own guard: nobody deletes the server (or its databases) until the lock is removed.
-
-    Not kept itself, so turning deletion_protection off removes it. Creating locks needs
-    Microsoft.Authorization/locks/*, which Contributor lacks: docs/CI.md gives the deploy identity
-    a custom role for it.
-    """
-    return authorization.ManagementLockByScope(
-        f"{name}-delete-lock",
-        lock_name=f"{name}-do-not-delete",
-        level=authorization.LockLevel.CAN_NOT_DELETE,
-        scope=server.id,
-        notes="mlplatform: the metadata database is deletion-protected",
-        opts=args.target.child_options(parent),
-    )

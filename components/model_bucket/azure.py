@@ -12,11 +12,11 @@ inherited by the cluster's pools and subnets and block every replacement Pulumi 
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import authorization, storage
+from pulumi_azure_native import storage
 
+from components.azure_lock import delete_lock
 from components.global_names import unique_name
 from components.model_bucket.contract import BucketOutputs, ModelBucketArgs
-from components.target import Target
 
 CONTAINER = "models"
 MAX_SOFT_DELETE_DAYS = 365  # Azure's limit for blob and container soft delete
@@ -52,7 +52,8 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
         opts=kept,
     )
     if args.retain:
-        _delete_lock(parent, name, target, account)
+        # Blobs stay deletable: versioning and soft delete cover those.
+        delete_lock(parent, name, target, account.id, "the model bucket is retained")
     soft_delete_days = min(args.noncurrent_version_days, MAX_SOFT_DELETE_DAYS)
     storage.BlobServiceProperties(
         f"{name}-blob-service",
@@ -100,23 +101,4 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
         serving_uri=pulumi.Output.concat("as://", account.name, "/", container.name),
         bucket_name=container.name,
         resource_id=account.id,
-    )
-
-
-def _delete_lock(
-    parent: pulumi.ComponentResource, name: str, target: Target, account: storage.StorageAccount
-) -> authorization.ManagementLockByScope:
-    """Nobody deletes the account (or, through the control plane, its containers) while it holds.
-
-    It does not stop deleting blobs: versioning and soft delete cover those. Not kept itself, so
-    turning retention off removes it. Creating it needs Microsoft.Authorization/locks/* (docs/CI.md).
-    Source: learn.microsoft.com/azure/azure-resource-manager/management/lock-resources (read 2026-12).
-    """
-    return authorization.ManagementLockByScope(
-        f"{name}-delete-lock",
-        lock_name=f"{name}-do-not-delete",
-        level=authorization.LockLevel.CAN_NOT_DELETE,
-        scope=account.id,
-        notes="mlplatform: the model bucket is retained",
-        opts=target.child_options(parent),
     )

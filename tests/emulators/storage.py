@@ -39,6 +39,20 @@ IN_MEMORY = ("--in-memory", "--quiet")  # gcp-storage-emulator: nothing on disk,
 AZURITE_FLAGS = ("--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent")
 
 
+def unknown_rclone_options(remotes: list[Any]) -> set[tuple[str, str]]:
+    """The (backend, option) pairs the remotes use that the rclone on PATH does not know.
+
+    That rclone must be the pinned image's minor (v1.75, requirements-dev.txt), so an option
+    it knows is one the clusters' rclone knows.
+    """
+    version = subprocess.run(["rclone", "version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("rclone v1.75."), version.splitlines()[0]
+    providers = subprocess.run(["rclone", "config", "providers"], capture_output=True, check=True).stdout
+    known = {backend["Name"]: {option["Name"] for option in backend["Options"]} for backend in json.loads(providers)}
+    used = {(remote.type, key) for remote in remotes for key in {**remote.options, **remote.auth}}
+    return {(kind, key) for kind, key in used if key not in known[kind]}
+
+
 class EmulatorError(RuntimeError):
     """An emulator is not installed or did not come up: the test fails with this message."""
 
