@@ -4,13 +4,15 @@ Prints, for the prod stack and for generated stacks of 1 to 12 targets: resource
 seconds (the best of three runs, after a warm-up that pays the SDK imports), and the
 ratio to the bare SDK running the same program under the same mock answers with its own
 MockMonitor, which records and transforms nothing. Targets on a 2-core machine: prod at most
-5 s; per-resource cost at most 1.5x the bare SDK's.
+5 s; per-resource cost at most 1.5x the bare SDK's. Last, how long `preflight timeline` takes
+on the prod plan (best of RUNS, the create-time table already read); target at most 100 ms.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -20,12 +22,18 @@ from pulumi.runtime import mocks as pulumi_mocks
 from preflight.mock_outputs import MockContext, invoke_result, plausible_outputs
 from preflight.recorder import RecordingMonitor
 from preflight.stack_files import StackFile, config_from_mapping, load_stack
-from preflight.synthesize import PROJECT_DIR, run_program
+from preflight.synthesize import PROJECT_DIR, run_program, synthesize
+from preflight.timeline import build_timeline, load_create_times
 
 RUNS = 3
+PROD_TARGET_S = 5.0
+RATIO_TARGET = 1.5
+GROWTH = (1, 3, 6, 12)  # targets, spread over the three clouds
+GROWTH_LABEL = "{n} target{s}, all clouds"
 REGIONS = {
     "aws": ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"],
-    "gcp": ["us-central1", "europe-west4", "asia-northeast1", "us-east4"],
+    # GCP regions with T4s in 3 zones (prod's GPU pools need them; asia-northeast1 has 2).
+    "gcp": ["us-central1", "europe-west4", "asia-southeast1", "us-east4"],
     "azure": ["eastus", "westeurope", "japaneast", "westus3"],
 }
 
@@ -113,32 +121,80 @@ def timed(stack: StackFile, monitor_class: type) -> tuple[int, float]:
     return count, min(times)  # best of RUNS: the least disturbed by other work on the machine
 
 
-def row(label: str, stack: StackFile) -> tuple[int, float, float]:
+@dataclass(frozen=True)
+class Row:
+    label: str
+    resources: int
+    seconds: float  # preflight, best of RUNS
+    bare_seconds: float  # the bare SDK, best of RUNS
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.bare_seconds
+
+    @property
+    def ms_per_resource(self) -> float:
+        return 1000 * self.seconds / self.resources
+
+
+@dataclass(frozen=True)
+class Figures:
+    first_seconds: float  # the first synthesis in a fresh process, imports included
+    rows: tuple[Row, ...]  # prod first, then the generated stacks (single cloud, then 1 to 12 targets)
+
+
+def row(label: str, stack: StackFile) -> Row:
     resources, ours = timed(stack, RecordingMonitor)
     _, bare = timed(stack, BareMonitor)
-    print(f"{label:<28} {resources:>9} {ours:>9.3f} {bare:>9.3f} {ours / bare:>7.2f} {1000 * ours / resources:>9.2f}")
-    return resources, ours, bare
+    measured = Row(label, resources, ours, bare)
+    print(
+        f"{label:<28} {resources:>9} {ours:>9.3f} {bare:>9.3f} {measured.ratio:>7.2f} {measured.ms_per_resource:>9.2f}"
+    )
+    return measured
+
+
+def measure() -> Figures:
+    """Every row, printed as it is measured (README.md's synthesis table is written from these: make docs)."""
+    start = time.perf_counter()
+    run_program(load_stack(PROJECT_DIR, "prod"), RecordingMonitor(), PROJECT_DIR)
+    first = time.perf_counter() - start
+    print(f"first synthesis in a fresh process (imports included): {first:.2f} s\n")
+
+    print(f"{'stack':<28} {'resources':>9} {'preflight':>9} {'bare SDK':>9} {'ratio':>7} {'ms/res':>9}")
+    rows = [row("prod (Pulumi.prod.yaml)", load_stack(PROJECT_DIR, "prod"))]
+    rows += [row(f"{cloud} only, 4 regions", generated_stack({cloud: 4})) for cloud in ("aws", "gcp", "azure")]
+    rows += [row(GROWTH_LABEL.format(n=n, s="s" if n > 1 else ""), generated_stack(split(n))) for n in GROWTH]
+    return Figures(first, tuple(rows))
 
 
 def main() -> None:
-    start = time.perf_counter()
-    run_program(load_stack(PROJECT_DIR, "prod"), RecordingMonitor(), PROJECT_DIR)
-    print(f"first synthesis in a fresh process (imports included): {time.perf_counter() - start:.2f} s\n")
-
-    print(f"{'stack':<28} {'resources':>9} {'preflight':>9} {'bare SDK':>9} {'ratio':>7} {'ms/res':>9}")
-    prod = row("prod (Pulumi.prod.yaml)", load_stack(PROJECT_DIR, "prod"))
-    prod_seconds = prod[1]
-    single_cloud = [row(f"{cloud} only, 4 regions", generated_stack({cloud: 4})) for cloud in ("aws", "gcp", "azure")]
-    growth = [row(f"{n} target(s), all clouds", generated_stack(split(n))) for n in (1, 3, 6, 12)]
-
-    small, large = growth[0], growth[-1]
+    figures = measure()
+    prod, small, large = figures.rows[0], figures.rows[-len(GROWTH)], figures.rows[-1]
     print(
-        f"\n1 -> 12 targets: resources x{large[0] / small[0]:.1f}, seconds x{large[1] / small[1]:.1f}"
-        f" (per resource {1000 * small[1] / small[0]:.2f} -> {1000 * large[1] / large[0]:.2f} ms)"
+        f"\n1 -> 12 targets: resources x{large.resources / small.resources:.1f},"
+        f" seconds x{large.seconds / small.seconds:.1f}"
+        f" (per resource {small.ms_per_resource:.2f} -> {large.ms_per_resource:.2f} ms)"
     )
-    print(f"targets: prod <= 5 s: {'met' if prod_seconds <= 5 else 'MISSED'} ({prod_seconds:.2f} s); ", end="")
-    worst = max(r[1] / r[2] for r in [prod, *single_cloud, *growth])
-    print(f"per-resource cost <= 1.5x bare SDK: {'met' if worst <= 1.5 else 'MISSED'} (worst {worst:.2f}x)")
+    verdict = "met" if prod.seconds <= PROD_TARGET_S else "MISSED"
+    print(f"targets: prod <= {PROD_TARGET_S:g} s: {verdict} ({prod.seconds:.2f} s); ", end="")
+    worst = max(r.ratio for r in figures.rows)
+    verdict = "met" if worst <= RATIO_TARGET else "MISSED"
+    print(f"per-resource cost <= {RATIO_TARGET:g}x bare SDK: {verdict} (worst {worst:.2f}x)")
+    timeline_row()
+
+
+def timeline_row() -> None:
+    """`preflight timeline` on the prod plan: the critical path of a few hundred resources, best of RUNS."""
+    plan = synthesize(load_stack(PROJECT_DIR, "prod"))
+    load_create_times()
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        build_timeline(plan)
+        times.append(time.perf_counter() - start)
+    ms = 1000 * min(times)
+    verdict = "met" if ms <= 100 else "MISSED"
+    print(f"preflight timeline on prod ({len(plan.resources)} resources): {ms:.1f} ms; target <= 100 ms: {verdict}")
 
 
 def split(total: int) -> dict[str, int]:

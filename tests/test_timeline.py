@@ -6,7 +6,6 @@ out by hand in the comments; the shipped table is checked against the shipped st
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -343,11 +342,7 @@ def test_the_shipped_table_covers_every_custom_type_of_the_shipped_stacks(dev_pl
 
 
 def test_the_prod_plan(prod_plan: Plan) -> None:
-    load_create_times()  # read the table once; the timeline itself must be quick
-    started = time.perf_counter()
-    timeline = build_timeline(prod_plan)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.1
+    timeline = build_timeline(prod_plan)  # how long this takes is a figure of benchmarks/synthesis.py, not a test
     # The longest chain starts with the network a cluster is built in (or the cluster itself, or on GCP the APIs
     # everything waits for) and, with clusters of
     # 9-12 min, Helm releases and a GPU rollout on top, takes between 20 and 90 minutes.
