@@ -3,6 +3,10 @@
 Every GPU node carries the taint `nvidia.com/gpu=present:NoSchedule` (only pods that
 tolerate it land there) and these labels. What a cloud adds by itself is listed beside:
 serving must tolerate those too.
+
+A neutral contract between two components: GpuCluster puts these taints and labels on its
+nodes, ServingStack (and the observability values) select and tolerate them. Neither reads
+the other's modules for them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,17 @@ LABEL_FALLBACK = "mlplatform.io/fallback"  # "true" on the on-demand pools used 
 AKS_SPOT_TAINT = ("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")  # on every AKS spot pool
 GKE_SPOT_LABEL = "cloud.google.com/gke-spot"  # "true" on GKE spot nodes
 EKS_CAPACITY_LABEL = "eks.amazonaws.com/capacityType"  # "SPOT" or "ON_DEMAND" on managed nodes
+
+# GKE custom ComputeClasses (components/gpu_cluster/gcp_compute_class.py): a node pool serves a class only if it
+# carries this label and a NoSchedule taint of this key, both valued with the class; workloads select the class
+# with the same label in their nodeSelector (GKE docs, "About custom ComputeClasses", read 2026-11).
+COMPUTE_CLASS_LABEL = "cloud.google.com/compute-class"
+
+
+def compute_class_name(accelerator: str) -> str:
+    """The GKE ComputeClass for an accelerator (one per accelerator); names starting with 'gke' or 'autopilot' are
+    reserved."""
+    return f"gpu-{accelerator.lower()}"
 
 
 def gpu_labels(pool: str, accelerator: str, spot: bool, fallback: bool) -> dict[str, str]:

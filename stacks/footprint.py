@@ -17,8 +17,7 @@ from components.model_bucket import ModelBucket, ModelBucketArgs
 from components.observability import Monitoring
 from components.registry import Registry, RegistryArgs
 from components.serving_stack import ModelSpec, ModelVersion, ServingStack, ServingStackArgs
-from components.serving_stack.contract import BucketAccess
-from components.serving_stack.tls import TlsSettings
+from components.serving_stack.contract import BucketAccess, TlsSettings
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
 from stacks.config import StackConfig, TargetConfig

@@ -12,12 +12,8 @@ from components.global_dns.contract import DnsEndpoint, GlobalDnsArgs
 from components.global_dns.regions import aws_latency_region
 from components.model_sync import ModelSync, ModelSyncArgs, SyncBucket
 from components.observability.endpoint import CentralEndpoint, write_url
-from components.serving_stack.tls import (
-    CERT_MANAGER_NAMESPACE,
-    SOLVER_SERVICE_ACCOUNT,
-    gateway_namespace,
-    issue_certificate,
-)
+from components.serving_stack.addons import gateway_namespace
+from components.serving_stack.tls import CERT_MANAGER_NAMESPACE, SOLVER_SERVICE_ACCOUNT, issue_certificate
 from components.tags import azure_tags_transform, required_tags
 from stacks.alerting_config import check_secrets
 from stacks.config import ConfigError, StackConfig, parse_stack_config

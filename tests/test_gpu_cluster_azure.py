@@ -13,7 +13,7 @@ import yaml
 from pulumi_azure_native import resources
 
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
-from components.gpu_cluster.scheduling import AKS_SPOT_TAINT, LABEL_FALLBACK
+from components.scheduling import AKS_SPOT_TAINT, LABEL_FALLBACK
 from components.target import Target
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.gpu_cluster.scheduling import LABEL_ACCELERATOR, LABEL_FALLBACK, LABEL_POOL, LABEL_ROLE
+from components.scheduling import LABEL_ACCELERATOR, LABEL_FALLBACK, LABEL_POOL, LABEL_ROLE
 from preflight.plan import Plan, PlannedResource
 
 

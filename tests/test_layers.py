@@ -80,3 +80,66 @@ def test_the_check_names_file_and_line(tmp_path: Path) -> None:
     )
     (program / "ok.py").write_text("from . import alerts\nimport stacks.alerts\n")
     assert violations("stacks", FORBIDDEN["stacks"][0], tmp_path) == ["stacks/alerts.py:5 imports preflight.cost"]
+
+
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    return ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+
+
+def import_cycles(package: str, root: Path = ROOT) -> list[list[str]]:
+    """Cycles among one package's own modules (a TYPE_CHECKING import counts: it is how a circle gets hidden)."""
+    modules = {_module_name(path, root): path for path in _sources(package, root)}
+    edges = {
+        name: sorted({module for _, module in _imports(path) if module in modules and module != name})
+        for name, path in modules.items()
+    }
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            cycles.append([*trail[trail.index(name) :], name])
+            return
+        if name in done:
+            return
+        for following in edges[name]:
+            visit(following, [*trail, name])
+        done.add(name)
+
+    for name in sorted(modules):
+        visit(name, [])
+    return cycles
+
+
+@pytest.mark.parametrize(
+    "component", sorted(p.name for p in (ROOT / "components").iterdir() if (p / "__init__.py").is_file())
+)
+def test_a_components_modules_import_each_other_in_no_circle(component: str) -> None:
+    """Data types and shared constants live in the component's contract, which imports none of its siblings."""
+    cycles = import_cycles(f"components/{component}")
+    assert not cycles, "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_the_cycle_check_sees_a_circle_hidden_behind_type_checking(tmp_path: Path) -> None:
+    package = tmp_path / "components" / "thing"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "contract.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from components.thing.tls import Settings\n"
+    )
+    (package / "tls.py").write_text("from components.thing.contract import NAME\n")
+    assert import_cycles("components/thing", tmp_path) == [
+        ["components.thing.contract", "components.thing.tls", "components.thing.contract"]
+    ]
+
+
+def test_serving_reads_the_gpu_nodes_convention_from_the_neutral_scheduling_contract() -> None:
+    """GpuCluster puts the taints and labels on its nodes, ServingStack tolerates and selects them: both read
+    components/scheduling.py, and the serving stack imports nothing of GpuCluster but its contract."""
+    reached = [
+        f"{path.relative_to(ROOT).as_posix()}:{line} imports {module}"
+        for path in _sources("components/serving_stack")
+        for line, module in _imports(path)
+        if module.startswith("components.gpu_cluster") and module != "components.gpu_cluster.contract"
+    ]
+    assert not reached, "\n".join(reached)

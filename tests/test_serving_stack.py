@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 
+from components.serving_stack.contract import ServingStackArgs, TlsSettings
 from preflight.plan import Plan
 from tests import k8s_schemas
 
@@ -66,3 +67,12 @@ def test_every_custom_resource_is_valid_against_its_crd(stack_plan: Plan) -> Non
     serving = [m for m in custom if not m["apiVersion"].startswith("cloud.google.com/")]
     assert {m["kind"] for m in serving} >= {"VirtualService", "DestinationRule", "ScaledObject", "PodMonitor"}
     assert not k8s_schemas.custom_errors(serving)
+
+
+def test_the_args_type_hints_resolve_so_tools_can_read_the_contract() -> None:
+    """Every field of ServingStackArgs names a type importable from the contract (none hidden behind
+    TYPE_CHECKING in a module that creates resources), so typing.get_type_hints, and the tools built on it,
+    read it."""
+    hints = get_type_hints(ServingStackArgs)
+    assert hints["tls"] == TlsSettings | None
+    assert hints["drain_seconds"] is int

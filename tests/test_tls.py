@@ -28,7 +28,14 @@ from components.global_dns.acme_federation import (
 from components.global_dns.contract import DnsEndpoint
 from components.gpu_cluster.contract import WorkloadIdentity
 from components.serving_stack import addons, tls, traffic
-from components.serving_stack.contract import Addons, BucketAccess, ServingStackArgs
+from components.serving_stack.contract import (
+    TLS_SECRET_NAME,
+    Addons,
+    BucketAccess,
+    HttpsServer,
+    ServingStackArgs,
+    TlsSettings,
+)
 from components.target import Cloud, Target
 from preflight.mock_tables.aws import _route53_get_zone
 from preflight.mock_tables.context import ACCOUNT_ID
@@ -366,8 +373,8 @@ def test_the_certificate_lands_beside_the_gateway_in_the_secret_the_gateway_name
     assert (
         spec["secretName"]
         == certificate.outputs["secret"]
-        == tls.SECRET_NAME
-        == tls.TlsSettings((HOST,)).server.credential_name
+        == TLS_SECRET_NAME
+        == TlsSettings((HOST,)).server.credential_name
     )
     assert spec["dnsNames"] == [HOST]
     assert spec["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt-route53"}
@@ -394,7 +401,7 @@ def test_cert_manager_may_request_tokens_for_the_solver_account_and_nothing_else
         "kind": "Role",
         "name": role["metadata"]["name"],
     }
-    assert addons.CERT_MANAGER.name == tls.CONTROLLER_SERVICE_ACCOUNT
+    assert tls.CERT_MANAGER.name == tls.CONTROLLER_SERVICE_ACCOUNT
 
 
 def test_objects_wait_for_cert_manager_and_the_issuer_for_its_rbac(certificate: Plan) -> None:
@@ -436,10 +443,10 @@ def test_cert_manager_objects_carry_what_their_crds_require(certificate: Plan) -
 
 def test_bad_tls_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one host"):
-        tls.TlsSettings(())
+        TlsSettings(())
     with pytest.raises(ValueError, match="not a lowercase DNS name"):
-        tls.TlsSettings(("API.ml.example.com",))
-    assert tls.TlsSettings((f"*.{ZONE}",)).hosts == (f"*.{ZONE}",)
+        TlsSettings(("API.ml.example.com",))
+    assert TlsSettings((f"*.{ZONE}",)).hosts == (f"*.{ZONE}",)
 
     def program() -> None:
         provider = k8s.Provider("cluster", kubeconfig="{}")
@@ -458,7 +465,10 @@ def addons_plan(cert_manager: bool) -> Plan:
         parent = pulumi.ComponentResource("mlplatform:serving:ServingStack", "serving")
         provider = k8s.Provider("cluster", kubeconfig="{}")
         target = Target("t", "aws", "us-east-1", aws.Provider("t", region="us-east-1"))
-        installed = addons.install(parent, "serving", serving_args(target, provider), cert_manager=cert_manager)
+        args = serving_args(target, provider)
+        installed = addons.install(parent, "serving", args)
+        if cert_manager:
+            installed = tls.install_cert_manager(parent, "serving", args, installed)
         pulumi.export("ready", pulumi.Output.all(*[r.urn for r in installed.ready]))
 
     return program_plan(program)
@@ -491,7 +501,7 @@ def test_without_tls_there_is_no_cert_manager() -> None:
 # --- the Gateway ----------------------------------------------------------------------------------
 
 
-def gateway_spec(https: traffic.HttpsServer | None) -> dict[str, Any]:
+def gateway_spec(https: HttpsServer | None) -> dict[str, Any]:
     def program() -> None:
         provider = k8s.Provider("cluster", kubeconfig="{}")
         installed = Addons(
@@ -509,7 +519,7 @@ def gateway_spec(https: traffic.HttpsServer | None) -> dict[str, Any]:
 
 
 def test_the_gateway_serves_https_for_the_global_host_and_any_sni_and_only_redirects_http() -> None:
-    spec = gateway_spec(tls.TlsSettings((HOST,)).server)
+    spec = gateway_spec(TlsSettings((HOST,)).server)
     https, http = spec["servers"]
     assert https == {
         "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
@@ -538,7 +548,7 @@ def test_the_https_gateway_is_valid_against_istios_crd() -> None:
         "apiVersion": "networking.istio.io/v1",
         "kind": "Gateway",
         "metadata": {"name": "models", "namespace": "serving"},
-        "spec": gateway_spec(tls.TlsSettings((HOST,)).server),
+        "spec": gateway_spec(TlsSettings((HOST,)).server),
     }
     assert k8s_schemas.custom_errors([manifest]) == []
     broken = json.loads(json.dumps(manifest))
@@ -576,12 +586,14 @@ def _footprint(target: str, cloud: Cloud, region: str, issuer: str) -> _Footprin
     kube_provider = k8s.Provider(f"{target}-k8s", kubeconfig="{}", opts=inside)
     args = serving_args(Target(target, cloud, region, provider), kube_provider)
     serving = pulumi.ComponentResource("mlplatform:serving:ServingStack", f"{target}-serving", opts=inside)
-    installed = addons.install(serving, f"{target}-serving", args, cert_manager=True)
+    installed = tls.install_cert_manager(
+        serving, f"{target}-serving", args, addons.install(serving, f"{target}-serving", args)
+    )
     traffic.gateway(
         f"{target}-serving-gateway",
         installed,
         pulumi.ResourceOptions(parent=serving, provider=kube_provider),
-        tls.TlsSettings((HOST,)).server,
+        TlsSettings((HOST,)).server,
     )
     return _Footprint(target, cloud, region, cluster.result.apply(lambda _: issuer), args, serving, installed)
 
@@ -614,7 +626,7 @@ def wiring_plan() -> Plan:
                 [challenge_name(HOST)],
                 fp.issuer,
                 fp.cloud,
-                addons.CERT_MANAGER_NAMESPACE,
+                tls.CERT_MANAGER_NAMESPACE,
                 tls.SOLVER_SERVICE_ACCOUNT,
             )
             tls.issue_certificate(
@@ -626,7 +638,7 @@ def wiring_plan() -> Plan:
                 acme.arn,
                 EMAIL,
                 fp.installed.ready,
-                namespace=tls.gateway_namespace(fp.installed),
+                namespace=addons.gateway_namespace(fp.installed),
             )
 
     return program_plan(program)

@@ -44,7 +44,7 @@ from components.gpu_cluster.contract import (
     GpuPool,
     WorkloadIdentity,
 )
-from components.gpu_cluster.scheduling import GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
+from components.scheduling import GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
 
 GPU_AMI = "AL2023_x86_64_NVIDIA"  # EKS AMI type with the NVIDIA driver and container toolkit
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"

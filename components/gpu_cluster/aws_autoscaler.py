@@ -25,8 +25,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.contract import GpuClusterArgs, GpuPool
-from components.gpu_cluster.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, LABEL_ROLE
 from components.irsa import trust_policy
+from components.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, LABEL_ROLE
 
 CHART = "cluster-autoscaler"
 CHART_REPO = "https://kubernetes.github.io/autoscaler"

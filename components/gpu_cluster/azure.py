@@ -41,7 +41,7 @@ from components.gpu_cluster.contract import (
     GpuPool,
     WorkloadIdentity,
 )
-from components.gpu_cluster.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
+from components.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
 
 SYSTEM_POOL_NAME = "system"
 GPU_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"

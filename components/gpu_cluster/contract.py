@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gpu_cluster.scheduling import gpu_labels
 from components.maintenance import MaintenanceWindow
+from components.scheduling import gpu_labels
 from components.target import Target
 
 

@@ -38,8 +38,14 @@ from components.gpu_cluster.contract import (
     WorkloadIdentity,
 )
 from components.gpu_cluster.gcp_network import NodeNetwork, build_network, gcp_name
-from components.gpu_cluster.scheduling import GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
 from components.maintenance import MaintenanceWindow
+from components.scheduling import (
+    COMPUTE_CLASS_LABEL,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    compute_class_name,
+    system_labels,
+)
 
 SYSTEM_POOL = "system"
 RELEASE_CHANNEL = "REGULAR"
@@ -400,7 +406,7 @@ def _gpu_pool(
     extra: pulumi.ResourceOptions,
 ) -> gcp.container.NodePool:
     machine = _gpu_machine(pool)
-    class_name = compute_class.class_name(pool.accelerator)
+    class_name = compute_class_name(pool.accelerator)
     node_config = _node_config(nodes_sa, machine.name, pool.spot, {**pool.labels, **compute_class.node_label(pool)})
     # G2/A2/A3 machines carry their GPUs, but guest_accelerators is still how GKE is asked to
     # install the driver; the count is the machine's own, from the catalog.
@@ -416,7 +422,7 @@ def _gpu_pool(
         # in parallel cannot promise; declaring it too is accepted (terraform-provider-google#7928).
         {"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GKE_NO_SCHEDULE},
         # GKE schedules a ComputeClass's pods only on pools carrying its label and this taint.
-        {"key": compute_class.CLASS_LABEL, "value": class_name, "effect": GKE_NO_SCHEDULE},
+        {"key": COMPUTE_CLASS_LABEL, "value": class_name, "effect": GKE_NO_SCHEDULE},
     ]
     return gcp.container.NodePool(
         f"{name}-{pool.name}",

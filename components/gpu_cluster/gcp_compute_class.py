@@ -26,28 +26,23 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.contract import GpuClusterArgs, GpuPool
+from components.scheduling import COMPUTE_CLASS_LABEL, compute_class_name
 
 API_VERSION = "cloud.google.com/v1"
 KIND = "ComputeClass"
-CLASS_LABEL = "cloud.google.com/compute-class"  # node label and taint key GKE matches on
 MIN_GKE_VERSION = (1, 30, 3, 1451000)  # 1.30.3-gke.1451000
-
-
-def class_name(accelerator: str) -> str:
-    """The class for an accelerator; names starting with 'gke' or 'autopilot' are reserved."""
-    return f"gpu-{accelerator.lower()}"
 
 
 def classes(pools: Sequence[GpuPool]) -> dict[str, list[GpuPool]]:
     """Pools grouped by the class they serve, in config order."""
     grouped: dict[str, list[GpuPool]] = {}
     for pool in pools:
-        grouped.setdefault(class_name(pool.accelerator), []).append(pool)
+        grouped.setdefault(compute_class_name(pool.accelerator), []).append(pool)
     return grouped
 
 
 def node_label(pool: GpuPool) -> dict[str, str]:
-    return {CLASS_LABEL: class_name(pool.accelerator)}
+    return {COMPUTE_CLASS_LABEL: compute_class_name(pool.accelerator)}
 
 
 def priorities(pools: Sequence[GpuPool]) -> list[dict[str, list[str]]]:

@@ -41,10 +41,9 @@ from components.observability.contract import (
     CentralSettings,
     FleetTarget,
 )
-from components.serving_stack.addons import MONITORING_NAMESPACE, system_placement
+from components.serving_stack.addons import MONITORING_NAMESPACE, gateway_namespace, system_placement
 from components.serving_stack.contract import NAMESPACE as SERVING_NAMESPACE
 from components.serving_stack.contract import Addons
-from components.serving_stack.tls import gateway_namespace
 from components.serving_stack.traffic import GATEWAY, NETWORKING, SECURITY
 from components.target import Cloud
 

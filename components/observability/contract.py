@@ -47,7 +47,7 @@ class NodePrice:
     """What one node costs per hour, by the labels every node carries (its instance type and our capacity label)."""
 
     instance_type: str
-    capacity: str  # "spot" or "on-demand" (components/gpu_cluster/scheduling.py)
+    capacity: str  # "spot" or "on-demand" (components/scheduling.py)
     dollars_per_hour: float
 
 

@@ -14,8 +14,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.observability.contract import MONITORING_API
+from components.serving_stack.addons import gateway_namespace
 from components.serving_stack.contract import Addons
-from components.serving_stack.tls import gateway_namespace
 
 ENVOY_PORT = "http-envoy-prom"
 ENVOY_PATH = "/stats/prometheus"

@@ -18,7 +18,6 @@ from typing import Any
 
 import pulumi
 
-from components.gpu_cluster.scheduling import LABEL_ACCELERATOR, LABEL_CAPACITY, LABEL_POOL, LABEL_ROLE
 from components.observability.alerting import alertmanager_values
 from components.observability.contract import (
     CENTRAL,
@@ -31,6 +30,7 @@ from components.observability.contract import (
     RemoteWrite,
 )
 from components.observability.prometheus import central_url
+from components.scheduling import LABEL_ACCELERATOR, LABEL_CAPACITY, LABEL_POOL, LABEL_ROLE
 from components.serving_stack.addons import system_placement
 from components.serving_stack.triton import LABEL_APP
 

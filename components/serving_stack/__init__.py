@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pulumi
 
-from components.serving_stack import addons, workloads
+from components.serving_stack import addons, tls, workloads
 from components.serving_stack.contract import (
     HEALTH_PATH,
     Addons,
@@ -34,7 +34,9 @@ class ServingStack(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServingStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:serving:ServingStack", name, None, opts)
-        installed = addons.install(self, name, args, cert_manager=args.tls is not None)
+        installed = addons.install(self, name, args)
+        if args.tls is not None:
+            installed = tls.install_cert_manager(self, name, args, installed)
         self.addons = installed
         bind: BindReader = importlib.import_module(f"components.serving_stack.identity_{args.target.cloud}").bind
         reader = bind(self, name, args)

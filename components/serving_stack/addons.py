@@ -5,8 +5,9 @@
   LoadBalancer Service, the one public entry for every model;
 - kube-prometheus-stack: the Prometheus operator, its CRDs (PodMonitor, ServiceMonitor,
   PrometheusRule) and a Prometheus that KEDA queries for Triton's metrics;
-- KEDA, whose ScaledObjects turn a Prometheus query into each model version's HPA;
-- with TLS only, cert-manager, which keeps the gateway's certificate for the global host (tls.py).
+- KEDA, whose ScaledObjects turn a Prometheus query into each model version's HPA.
+
+With TLS, tls.py adds cert-manager with this module's `helm_release`; nothing here knows about TLS.
 
 Every add-on pod runs on the system nodes, except the DaemonSets that must be on every node
 (node-exporter) or on the GPU nodes (the device plugin). Values are checked against each chart's
@@ -22,7 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gpu_cluster.scheduling import AKS_SPOT_TAINT, GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_ROLE
+from components.scheduling import AKS_SPOT_TAINT, GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_ROLE
 from components.serving_stack.contract import Addons, ServingStackArgs
 from components.target import Cloud
 
@@ -49,13 +50,6 @@ KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "88.5.3", "https://promet
 # KEDA 2.20 is tested on Kubernetes 1.33-1.35 (keda.sh, "Cluster" compatibility matrix); 2.21 starts
 # at 1.34. 2.20.2 is the newest 2.20 chart (kedacore/charts tag v2.20.2).
 KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
-# --- TLS (tls.py): cert-manager, installed only for a stack with TLS ---
-# cert-manager 1.21 supports Kubernetes 1.33 to 1.36 (cert-manager.io, "Supported Releases"); v1.21.1
-# (2026-07-29) is its newest patch. Route 53's serviceAccountRef auth, which tls.py uses, exists since
-# v1.15.0. The chart's versions carry the "v" (cert-manager/cert-manager deploy/charts, set by the release).
-CERT_MANAGER = Chart("cert-manager", "v1.21.1", "https://charts.jetstack.io")
-CERT_MANAGER_NAMESPACE = "cert-manager"
-# --- end TLS ---
 
 ISTIO_NAMESPACE = "istio-system"  # istiod's global.istioNamespace default; base and istiod live here
 GATEWAY_NAMESPACE = "istio-ingress"
@@ -86,18 +80,17 @@ CRITICAL_ADDONS = {"key": "CriticalAddonsOnly", "operator": "Exists"}
 TOLERATE_EVERYTHING = {"operator": "Exists"}  # empty key + Exists matches every taint
 
 
-def install(parent: pulumi.Resource, name: str, args: ServingStackArgs, *, cert_manager: bool = False) -> Addons:
-    """Install the add-ons; models wait for the releases that bring their CRDs and webhooks.
-
-    cert_manager: also cert-manager (TLS for the global host, tls.py), in `Addons.ready` with the others.
-    """
+def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addons:
+    """Install the add-ons; models wait for the releases that bring their CRDs and webhooks."""
     cloud = args.target.cloud
     if args.needs_device_plugin:
-        _release(parent, f"{name}-device-plugin", args, DEVICE_PLUGIN, DEVICE_PLUGIN_NAMESPACE, device_plugin_values())
-    base = _release(parent, f"{name}-istio-base", args, ISTIO_BASE, ISTIO_NAMESPACE, {}, release="istio-base")
-    istiod = _release(parent, f"{name}-istiod", args, ISTIOD, ISTIO_NAMESPACE, istiod_values(), depends_on=[base])
+        helm_release(
+            parent, f"{name}-device-plugin", args, DEVICE_PLUGIN, DEVICE_PLUGIN_NAMESPACE, device_plugin_values()
+        )
+    base = helm_release(parent, f"{name}-istio-base", args, ISTIO_BASE, ISTIO_NAMESPACE, {}, release="istio-base")
+    istiod = helm_release(parent, f"{name}-istiod", args, ISTIOD, ISTIO_NAMESPACE, istiod_values(), depends_on=[base])
     # The gateway's pods are injected by istiod's webhook, so istiod must be ready first.
-    gateway = _release(
+    gateway = helm_release(
         parent,
         f"{name}-istio-gateway",
         args,
@@ -107,7 +100,7 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs, *, cert_
         release=GATEWAY_RELEASE,
         depends_on=[istiod],
     )
-    monitoring = _release(
+    monitoring = helm_release(
         parent,
         f"{name}-monitoring",
         args,
@@ -115,12 +108,8 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs, *, cert_
         MONITORING_NAMESPACE,
         merged_values(monitoring_values(cloud), args.monitoring_values),
     )
-    keda = _release(parent, f"{name}-keda", args, KEDA, KEDA_NAMESPACE, keda_values())
+    keda = helm_release(parent, f"{name}-keda", args, KEDA, KEDA_NAMESPACE, keda_values())
     ready: list[pulumi.Resource] = [base, istiod, monitoring, keda]
-    if cert_manager:  # --- TLS (tls.py): its CRDs and webhook serve the ClusterIssuer and Certificate ---
-        ready.append(
-            _release(parent, f"{name}-cert-manager", args, CERT_MANAGER, CERT_MANAGER_NAMESPACE, cert_manager_values())
-        )
     return Addons(
         gateway_address=_gateway_address(parent, name, args, gateway),
         gateway_namespace=GATEWAY_NAMESPACE,
@@ -132,7 +121,7 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs, *, cert_
     )
 
 
-def _release(
+def helm_release(
     parent: pulumi.Resource,
     resource_name: str,
     args: ServingStackArgs,
@@ -313,25 +302,10 @@ def keda_values() -> dict[str, Any]:
     return system_placement()
 
 
-# --- TLS (tls.py) ---
-def cert_manager_values() -> dict[str, Any]:
-    """CRDs from the chart (kept if the release goes), every component on the system nodes.
-
-    Values checked against the chart's values.yaml and values.schema.json at v1.21.1: the top-level
-    nodeSelector/tolerations are the controller's; webhook, cainjector and startupapicheck have their own.
-    The webhook listens on 10250 (the chart's webhook.securePort), which GKE's private control plane may
-    reach without a firewall rule (unlike istiod's 15017).
-    """
-    return {
-        "crds": {"enabled": True, "keep": True},
-        **system_placement(),
-        "webhook": system_placement(),
-        "cainjector": system_placement(),
-        "startupapicheck": system_placement(),
-    }
-
-
-# --- end TLS ---
+def gateway_namespace(addons: Addons) -> pulumi.Output[str]:
+    """The gateway's namespace, read through its address: the gateway release creates the namespace, and
+    `Addons.ready` does not hold that release, so an object placed with this waits for it."""
+    return addons.gateway_address.apply(lambda _: addons.gateway_namespace)
 
 
 def _gateway_address(

@@ -3,13 +3,18 @@
 Only the model reader's identity differs per cloud (identity_<cloud>.py): the Kubernetes
 service account's annotation or label, and the cloud-side grant that may only read the
 footprint's bucket.
+
+The data types every module of the component shares live here, and only here: this module creates no
+resource and imports none of the component's other modules, so they never import each other in a circle
+(and `typing.get_type_hints(ServingStackArgs)` resolves every field).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -18,13 +23,13 @@ from components.gpu_cluster.contract import WorkloadIdentity
 from components.rclone import Remote
 from components.target import Target
 
-if TYPE_CHECKING:
-    from components.serving_stack.tls import TlsSettings
-
 NAMESPACE = "serving"
 SERVICE_ACCOUNT = "triton"
 HEALTH_PATH = "/v2/health/ready"  # Triton's readiness endpoint, served through the gateway
 READER_REMOTE = "models"  # the rclone remote of the footprint's bucket in the model pods (an environment-safe name)
+TLS_SECRET_NAME = "global-host-tls"  # the Gateway's credentialName; cert-manager writes the certificate there (tls.py)
+
+_HOST = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,41 @@ class BucketAccess:
     bucket_name: pulumi.Output[str]  # S3/GCS bucket, Azure container
     resource_id: pulumi.Output[str]  # S3 ARN, GCS bucket, Azure storage account id
     encryption_key_arn: pulumi.Output[str] | None = None  # AWS: the bucket's KMS key (kms:Decrypt)
+
+
+@dataclass(frozen=True)
+class HttpsServer:
+    """The gateway's HTTPS server: the certificate's names and the Secret (in the gateway's namespace) holding it."""
+
+    hosts: tuple[str, ...]
+    credential_name: str
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """HTTPS on a ServingStack's gateway (the field `tls` of ServingStackArgs).
+
+    The certificate itself is issued by `tls.issue_certificate`, after GlobalDns has its zone and the DNS
+    account's role; the Gateway only needs the names and the Secret's name, both known up front.
+    """
+
+    hosts: tuple[str, ...]  # the names the certificate carries: the global host, e.g. api.ml.example.com
+
+    def __post_init__(self) -> None:
+        check_hosts(self.hosts)
+
+    @property
+    def server(self) -> HttpsServer:
+        """What traffic.gateway needs for its HTTPS server."""
+        return HttpsServer(hosts=self.hosts, credential_name=TLS_SECRET_NAME)
+
+
+def check_hosts(hosts: Sequence[str]) -> None:
+    if not hosts:
+        raise ValueError("TLS needs at least one host name")
+    for host in hosts:
+        if not _HOST.match(host):
+            raise ValueError(f"TLS host {host!r}: not a lowercase DNS name")
 
 
 @dataclass(frozen=True)

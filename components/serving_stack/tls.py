@@ -1,6 +1,11 @@
 """TLS for the global host name on a ServingStack's gateway: cert-manager, Let's Encrypt, DNS-01 on Route 53.
 
+Everything TLS puts in a cluster is made here; which hosts, and the DNS account's role per cluster, are
+wired by stacks/tls.py. The settings (TlsSettings, the Secret's name) are data in contract.py.
+
 Per cluster (all on the cluster's own kubernetes provider):
+- cert-manager, installed with the other add-ons' release helper when ServingStackArgs.tls is set
+  (`install_cert_manager`), so the model objects and the certificate wait for its CRDs and webhook;
 - a ServiceAccount `cert-manager/route53-dns01` that no pod runs as: cert-manager's controller asks the
   API server for a short-lived token of it (TokenRequest, audience `sts.amazonaws.com`) and trades it with
   STS for the DNS account's role (components/global_dns/acme_federation.py), which trusts exactly this
@@ -34,18 +39,23 @@ Facts (read 2026-11):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.irsa import STS_AUDIENCE
-from components.serving_stack.addons import CERT_MANAGER, CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE
-from components.serving_stack.contract import Addons, ServingStackArgs
-from components.serving_stack.traffic import HttpsServer
+from components.serving_stack.addons import GATEWAY_NAMESPACE, Chart, helm_release, system_placement
+from components.serving_stack.contract import TLS_SECRET_NAME, Addons, ServingStackArgs, check_hosts
 
+# cert-manager 1.21 supports Kubernetes 1.33 to 1.36 (cert-manager.io, "Supported Releases"); v1.21.1
+# (2026-07-29) is its newest patch. Route 53's serviceAccountRef auth, used here, exists since v1.15.0.
+# The chart's versions carry the "v" (cert-manager/cert-manager deploy/charts, set by the release).
+CERT_MANAGER = Chart("cert-manager", "v1.21.1", "https://charts.jetstack.io")
+CERT_MANAGER_NAMESPACE = "cert-manager"
 CERT_MANAGER_API = "cert-manager.io/v1"
 LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
 ROUTE53_REGION = "us-east-1"  # Route 53's API (and the STS endpoint cert-manager derives from it) lives here
@@ -56,46 +66,37 @@ TOKEN_ROLE = f"{SOLVER_SERVICE_ACCOUNT}-tokenrequest"
 CLUSTER_ISSUER = "letsencrypt-route53"
 ACCOUNT_KEY_SECRET = f"{CLUSTER_ISSUER}-account"  # the ACME account's private key, made by cert-manager
 CERTIFICATE = "global-host"
-SECRET_NAME = "global-host-tls"  # the Gateway's credentialName
 # RSA 2048 rather than ECDSA: Route 53's HTTPS health checkers are documented only by TLS version
 # (1.0 to 1.2), not by signature algorithm, and every client takes RSA.
 PRIVATE_KEY = {"algorithm": "RSA", "size": 2048, "rotationPolicy": "Always"}
 
-_HOST = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
-class TlsSettings:
-    """HTTPS on a ServingStack's gateway (the field `tls: TlsSettings | None = None` of ServingStackArgs).
+def install_cert_manager(parent: pulumi.Resource, name: str, args: ServingStackArgs, addons: Addons) -> Addons:
+    """cert-manager beside the other add-ons, in `Addons.ready`: its CRDs and webhook serve the ClusterIssuer and
+    the Certificate, which wait for it."""
+    release = helm_release(
+        parent, f"{name}-cert-manager", args, CERT_MANAGER, CERT_MANAGER_NAMESPACE, cert_manager_values()
+    )
+    return dataclasses.replace(addons, ready=[*addons.ready, release])
 
-    The certificate itself is issued by `issue_certificate`, after GlobalDns has its zone and the DNS
-    account's role; the Gateway only needs the names and the Secret's name, both known up front.
+
+def cert_manager_values() -> dict[str, Any]:
+    """CRDs from the chart (kept if the release goes), every component on the system nodes.
+
+    Values checked against the chart's values.yaml and values.schema.json at v1.21.1: the top-level
+    nodeSelector/tolerations are the controller's; webhook, cainjector and startupapicheck have their own.
+    The webhook listens on 10250 (the chart's webhook.securePort), which GKE's private control plane may
+    reach without a firewall rule (unlike istiod's 15017).
     """
-
-    hosts: tuple[str, ...]  # the names the certificate carries: the global host, e.g. api.ml.example.com
-
-    def __post_init__(self) -> None:
-        check_hosts(self.hosts)
-
-    @property
-    def server(self) -> HttpsServer:
-        """What traffic.gateway needs for its HTTPS server."""
-        return HttpsServer(hosts=self.hosts, credential_name=SECRET_NAME)
-
-
-def check_hosts(hosts: Sequence[str]) -> None:
-    if not hosts:
-        raise ValueError("TLS needs at least one host name")
-    for host in hosts:
-        if not _HOST.match(host):
-            raise ValueError(f"TLS host {host!r}: not a lowercase DNS name")
-
-
-def gateway_namespace(addons: Addons) -> pulumi.Output[str]:
-    """The gateway's namespace, read through its address: the gateway release creates the namespace, and
-    `Addons.ready` does not hold that release, so a Certificate placed with this waits for it."""
-    return addons.gateway_address.apply(lambda _: addons.gateway_namespace)
+    return {
+        "crds": {"enabled": True, "keep": True},
+        **system_placement(),
+        "webhook": system_placement(),
+        "cainjector": system_placement(),
+        "startupapicheck": system_placement(),
+    }
 
 
 def issue_certificate(
@@ -112,9 +113,9 @@ def issue_certificate(
 ) -> str:
     """The solver's service account and RBAC, the ClusterIssuer and the Certificate; returns the Secret's name.
 
-    `depends_on` must hold the cert-manager release (Addons.ready with cert_manager=True): it brings the
+    `depends_on` must hold the cert-manager release (Addons.ready after install_cert_manager): it brings the
     namespace, the CRDs and the webhook. `namespace` is where the Certificate and its Secret go; pass
-    `gateway_namespace(addons)` so it waits for the gateway release that creates it.
+    `addons.gateway_namespace(installed)` so it waits for the gateway release that creates it.
     """
     check_hosts(hosts)
     if not _EMAIL.match(acme_email):
@@ -162,14 +163,14 @@ def issue_certificate(
         kind="Certificate",
         metadata={"name": CERTIFICATE, "namespace": namespace, "labels": labels},
         spec={
-            "secretName": SECRET_NAME,
+            "secretName": TLS_SECRET_NAME,
             "dnsNames": list(hosts),
             "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": CLUSTER_ISSUER},
             "privateKey": dict(PRIVATE_KEY),
         },
         opts=pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[issuer])),
     )
-    return SECRET_NAME
+    return TLS_SECRET_NAME
 
 
 def cluster_issuer_spec(

@@ -21,13 +21,12 @@ only the monitoring namespace reach it; inference ports stay STRICT.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.serving_stack.contract import HEALTH_PATH, NAMESPACE, Addons, ModelSpec
+from components.serving_stack.contract import HEALTH_PATH, NAMESPACE, Addons, HttpsServer, ModelSpec
 from components.serving_stack.triton import GRPC_PORT, HTTP_PORT, LABEL_APP, LABEL_VERSION, METRICS_PORT
 
 NETWORKING = "networking.istio.io/v1"
@@ -67,14 +66,6 @@ def _custom(
 
 def _http_server() -> dict[str, Any]:
     return {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}
-
-
-@dataclass(frozen=True)
-class HttpsServer:
-    """The gateway's HTTPS server: the certificate's names and the Secret (in the gateway's namespace) holding it."""
-
-    hosts: tuple[str, ...]
-    credential_name: str
 
 
 def gateway(

@@ -1,7 +1,7 @@
 """NVIDIA Triton Inference Server as the model server: the pod template of every model Deployment.
 
 One template per model version, the same on every cloud except for what a cloud adds to its GPU
-nodes (components/gpu_cluster/scheduling.py): AKS taints its spot pools, GKE taints the pools of
+nodes (components/scheduling.py): AKS taints its spot pools, GKE taints the pools of
 a compute class and wants the class in the node selector.
 
 Facts, with where they were read (2026-11):
@@ -40,16 +40,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gpu_cluster.gcp_compute_class import CLASS_LABEL, class_name
-from components.gpu_cluster.scheduling import (
-    AKS_SPOT_TAINT,
-    GPU_TAINT_EFFECT,
-    GPU_TAINT_KEY,
-    GPU_TAINT_VALUE,
-    LABEL_ACCELERATOR,
-    LABEL_CAPACITY,
-    LABEL_ROLE,
-)
 from components.rclone import IMAGE as RCLONE_IMAGE
 from components.rclone import (
     WAIT_POLL_SECONDS,
@@ -59,6 +49,17 @@ from components.rclone import (
     Remote,
     remote_env,
     wait_script,
+)
+from components.scheduling import (
+    AKS_SPOT_TAINT,
+    COMPUTE_CLASS_LABEL,
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    LABEL_ACCELERATOR,
+    LABEL_CAPACITY,
+    LABEL_ROLE,
+    compute_class_name,
 )
 from components.serving_stack.contract import (
     HEALTH_PATH,
@@ -261,7 +262,7 @@ def node_selector(cloud: Cloud, accelerator: str) -> dict[str, str]:
     """GPU nodes of the model's accelerator; on GKE also its compute class (spot first, then fallback)."""
     selector = {LABEL_ROLE: "gpu", LABEL_ACCELERATOR: accelerator.lower()}
     if cloud == "gcp":
-        selector[CLASS_LABEL] = class_name(accelerator)
+        selector[COMPUTE_CLASS_LABEL] = compute_class_name(accelerator)
     return selector
 
 
@@ -275,7 +276,12 @@ def tolerations(cloud: Cloud, accelerator: str, *, spot: bool) -> list[k8s.core.
         found.append({"key": key, "operator": "Equal", "value": value, "effect": effect})
     if cloud == "gcp":
         found.append(
-            {"key": CLASS_LABEL, "operator": "Equal", "value": class_name(accelerator), "effect": "NoSchedule"}
+            {
+                "key": COMPUTE_CLASS_LABEL,
+                "operator": "Equal",
+                "value": compute_class_name(accelerator),
+                "effect": "NoSchedule",
+            }
         )
     return found
 

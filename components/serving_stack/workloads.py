@@ -1,7 +1,7 @@
 """The model workloads of a ServingStack: per model a Service, a Deployment per version, the on-demand
 floor, Istio routes, autoscaling, a disruption budget and the metrics scrape.
 
-Scheduling, per model (labels from components/gpu_cluster/scheduling.py):
+Scheduling, per model (labels from components/scheduling.py):
 - version Deployments (stable, canary) prefer spot GPU nodes and may land on the on-demand
   fallback nodes; KEDA sizes each between the model's min and max replicas;
 - the floor is its own Deployment of ``on_demand_floor`` stable replicas that require on-demand
