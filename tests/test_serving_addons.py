@@ -4,6 +4,8 @@ placed on the system nodes, and the ingress gateway's load balancer address read
 from __future__ import annotations
 
 import ipaddress
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -15,6 +17,7 @@ import pytest
 from pulumi_azure_native import resources
 
 from components.gpu_cluster.contract import WorkloadIdentity
+from components.kubernetes_support import DEFAULT_VERSION
 from components.serving_stack import addons
 from components.serving_stack.contract import BucketAccess, ServingStackArgs
 from components.target import Cloud, Target
@@ -27,13 +30,45 @@ SERVICE = "kubernetes:core/v1:Service"
 CLOUDS: tuple[Cloud, ...] = ("aws", "gcp", "azure")
 PROJECT = "p-12345"
 
-PINNED = {  # chart -> (version, repository); each supports the default Kubernetes minor, 1.35
-    "nvidia-device-plugin": ("0.20.0", "https://nvidia.github.io/k8s-device-plugin"),
-    "base": ("1.31.1", "https://istio-release.storage.googleapis.com/charts"),
-    "istiod": ("1.31.1", "https://istio-release.storage.googleapis.com/charts"),
-    "gateway": ("1.31.1", "https://istio-release.storage.googleapis.com/charts"),
-    "kube-prometheus-stack": ("88.5.3", "https://prometheus-community.github.io/helm-charts"),
-    "keda": ("2.20.2", "https://kedacore.github.io/charts"),
+# Where each chart is published: the projects' own Helm install instructions (NVIDIA k8s-device-plugin README, istio.io
+# "Install with Helm", prometheus-community/helm-charts README, keda.sh "Deploying KEDA"), read 2026-12.
+OFFICIAL_REPOSITORIES = {
+    "nvidia-device-plugin": "https://nvidia.github.io/k8s-device-plugin",
+    "base": "https://istio-release.storage.googleapis.com/charts",
+    "istiod": "https://istio-release.storage.googleapis.com/charts",
+    "gateway": "https://istio-release.storage.googleapis.com/charts",
+    "kube-prometheus-stack": "https://prometheus-community.github.io/helm-charts",
+    "keda": "https://kedacore.github.io/charts",
+}
+
+
+@dataclass(frozen=True)
+class Support:
+    """The Kubernetes minors a chart version supports, as its source states them (None: no upper bound stated)."""
+
+    lowest: tuple[int, int]
+    highest: tuple[int, int] | None
+    source: str
+
+
+# Each pinned chart version, with the Kubernetes minors its project supports, read 2026-12. A new pin fails
+# test_every_pinned_chart_supports_the_default_kubernetes_minor until its range is looked up and added here.
+CHART_SUPPORT = {
+    ("nvidia-device-plugin", "0.20.0"): Support(
+        (1, 10), None, "NVIDIA/k8s-device-plugin v0.20.0, deployments/helm/nvidia-device-plugin/Chart.yaml: >= 1.10.0-0"
+    ),
+    **{
+        (chart, "1.31.1"): Support(
+            (1, 32), (1, 36), "istio.io Supported Releases (data/compatibility/supportStatus.yml): 1.31 on 1.32-1.36"
+        )
+        for chart in ("base", "istiod", "gateway")
+    },
+    ("kube-prometheus-stack", "88.5.3"): Support(
+        (1, 25), None, "prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3, Chart.yaml: >=1.25.0-0"
+    ),
+    ("keda", "2.20.2"): Support(
+        (1, 33), (1, 35), "keda.sh Cluster compatibility matrix: v2.20 tested on v1.33-v1.35 (Chart.yaml: >=v1.23.0-0)"
+    ),
 }
 SYSTEM_SELECTOR = {"mlplatform.io/role": "system"}
 AKS_SYSTEM_TOLERATION = {"key": "CriticalAddonsOnly", "operator": "Exists"}
@@ -108,19 +143,30 @@ def values(plan: Plan, chart: str) -> dict[str, Any]:
 
 
 def test_every_release_is_an_official_chart_pinned_to_an_exact_version(plan: Plan, cloud: Cloud) -> None:
-    expected = set(PINNED) - (set() if NEEDS_DEVICE_PLUGIN[cloud] else {"nvidia-device-plugin"})
+    expected = set(OFFICIAL_REPOSITORIES) - (set() if NEEDS_DEVICE_PLUGIN[cloud] else {"nvidia-device-plugin"})
     assert set(releases(plan)) == expected
     for chart, release in releases(plan).items():
-        version, repo = PINNED[chart]
-        assert release.inputs["version"] == version, chart
-        assert release.inputs["repositoryOpts"] == {"repo": repo}, chart
+        assert re.fullmatch(r"\d+\.\d+\.\d+", release.inputs["version"]), (chart, release.inputs["version"])
+        assert release.inputs["repositoryOpts"] == {"repo": OFFICIAL_REPOSITORIES[chart]}, chart
         assert release.inputs["createNamespace"] is True
 
 
-def test_istio_charts_share_one_version_supported_on_kubernetes_1_33() -> None:
-    assert addons.ISTIO_BASE.version == addons.ISTIOD.version == addons.ISTIO_GATEWAY.version
-    minor = tuple(int(part) for part in addons.ISTIO_VERSION.split(".")[:2])
-    assert minor == (1, 31)  # Istio 1.31: Kubernetes 1.32 to 1.36
+def test_every_pinned_chart_supports_the_default_kubernetes_minor(plans: dict[Cloud, Plan]) -> None:
+    default = tuple(int(part) for part in DEFAULT_VERSION.split("."))
+    pinned = {(chart, r.inputs["version"]) for plan in plans.values() for chart, r in releases(plan).items()}
+    assert len(pinned) == len(OFFICIAL_REPOSITORIES)
+    for chart, version in sorted(pinned):
+        support = CHART_SUPPORT.get((chart, version))
+        assert support, f"{chart} {version}: look up the Kubernetes minors it supports and add them with their source"
+        assert support.lowest <= default, (chart, version, support.source)
+        assert support.highest is None or default <= support.highest, (chart, version, support.source)
+
+
+def test_the_istio_charts_are_one_version(plans: dict[Cloud, Plan]) -> None:
+    """Istio's base, istiod and gateway charts are installed together at one version (istio.io, Install with Helm)."""
+    by_chart = releases(plans["aws"])
+    assert by_chart["base"].inputs["version"] == by_chart["istiod"].inputs["version"]
+    assert by_chart["istiod"].inputs["version"] == by_chart["gateway"].inputs["version"]
 
 
 def test_releases_have_fixed_names_and_their_own_namespaces(plan: Plan) -> None:
