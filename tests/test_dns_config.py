@@ -94,10 +94,36 @@ def test_two_latency_targets_in_one_aws_region_are_rejected() -> None:
     assert "azure-eastus and aws-us-east-1 both map to us-east-1" in str(caught.value)
 
 
-def test_region_table() -> None:
-    assert aws_latency_region("gcp", "us-central1") == "us-east-2"
-    assert aws_latency_region("azure", "swedencentral") == "eu-north-1"
-    assert aws_latency_region("aws", "eu-west-1") == "eu-west-1"
-    assert [continent(r) for r in ("us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1", "me-central-1")] == [
-        "NA", "EU", "OC", "SA", "AS",
-    ]  # fmt: skip
+# Worked examples from the clouds' published region locations (cloud.google.com/about/locations,
+# learn.microsoft.com/azure/reliability/regions-list, docs.aws.amazon.com/global-infrastructure "Regions"), read
+# 2026-12: a GCP or Azure target owns the latency record of the AWS region nearest its city (great-circle km).
+NEAREST_AWS_REGION = [
+    ("gcp", "us-central1", "us-east-2"),  # Council Bluffs, Iowa: Ohio ~1,090 km; N. Virginia ~1,580; Oregon ~1,980
+    ("gcp", "asia-northeast2", "ap-northeast-3"),  # Osaka: AWS Osaka
+    ("gcp", "australia-southeast2", "ap-southeast-4"),  # Melbourne: AWS Melbourne
+    ("gcp", "me-west1", "il-central-1"),  # Tel Aviv: AWS Tel Aviv
+    ("azure", "swedencentral", "eu-north-1"),  # Gavle: Stockholm ~160 km; Frankfurt ~1,290
+    ("azure", "japanwest", "ap-northeast-3"),  # Osaka: AWS Osaka
+    ("aws", "eu-west-1", "eu-west-1"),  # an AWS target owns its own region's record
+]
+# Route 53's continent codes (API GeoLocation: AF, AN, AS, EU, NA, OC, SA) for the AWS regions' cities.
+CONTINENT_OF = [
+    ("us-east-1", "NA"),  # N. Virginia
+    ("eu-west-1", "EU"),  # Ireland
+    ("ap-southeast-2", "OC"),  # Sydney
+    ("sa-east-1", "SA"),  # Sao Paulo
+    ("me-central-1", "AS"),  # UAE: the Middle East is in Asia
+    ("af-south-1", "AF"),  # Cape Town
+]
+
+
+@pytest.mark.parametrize(("cloud", "region", "aws_region"), NEAREST_AWS_REGION)
+def test_a_target_owns_the_latency_record_of_the_aws_region_nearest_its_city(
+    cloud: str, region: str, aws_region: str
+) -> None:
+    assert aws_latency_region(cloud, region) == aws_region
+
+
+@pytest.mark.parametrize(("aws_region", "code"), CONTINENT_OF)
+def test_an_aws_region_is_on_its_citys_route_53_continent(aws_region: str, code: str) -> None:
+    assert continent(aws_region) == code
