@@ -34,6 +34,19 @@ def only(plan: Plan, type_token: str) -> PlannedResource:
     return matches[0]
 
 
+def every(plan: Plan, type_token: str) -> list[PlannedResource]:
+    """Every resource of a type, asserting there is one: a check looped over none would pass without checking."""
+    matches = plan.of_type(type_token)
+    assert matches, f"expected at least one {type_token} in the plan"
+    return matches
+
+
+def nonempty(items: list[Any], what: str) -> list[Any]:
+    """The items, asserting there is one: for checks looped over a filtered list."""
+    assert items, f"expected at least one {what}"
+    return items
+
+
 def provider_json(plan: Plan, resource: PlannedResource, key: str) -> Any:
     """A provider input the engine receives JSON-encoded (defaultTags, defaultLabels)."""
     assert resource.provider is not None, f"{resource.urn} has no explicit provider"

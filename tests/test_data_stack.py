@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from preflight.plan import Plan, PlannedResource
-from tests.helpers import mock_passwords
+from tests.helpers import every, mock_passwords, nonempty
 
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in AcrPull role definition id
 
@@ -46,22 +46,22 @@ def test_every_cluster_can_pull_from_its_registry(stack_plan: Plan) -> None:
 
 
 def test_databases_are_private_and_encrypted(stack_plan: Plan) -> None:
-    for rds in stack_plan.of_type("aws:rds/instance:Instance"):
+    for rds in every(stack_plan, "aws:rds/instance:Instance"):
         assert rds.inputs["publiclyAccessible"] is False and rds.inputs["storageEncrypted"] is True
-    for sql in stack_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance"):
+    for sql in every(stack_plan, "gcp:sql/databaseInstance:DatabaseInstance"):
         ip = sql.inputs["settings"]["ipConfiguration"]
         assert ip["ipv4Enabled"] is False and ip["sslMode"] == "ENCRYPTED_ONLY"
-    for server in stack_plan.of_type("azure-native:dbforpostgresql:Server"):
+    for server in every(stack_plan, "azure-native:dbforpostgresql:Server"):
         assert server.inputs["network"]["publicNetworkAccess"] == "Disabled"
 
 
 def test_prod_databases_are_highly_available_and_protected(prod_plan: Plan) -> None:
-    for rds in prod_plan.of_type("aws:rds/instance:Instance"):
+    for rds in every(prod_plan, "aws:rds/instance:Instance"):
         assert rds.inputs["multiAz"] and rds.inputs["deletionProtection"] and rds.protect
-    for sql in prod_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance"):
+    for sql in every(prod_plan, "gcp:sql/databaseInstance:DatabaseInstance"):
         assert sql.inputs["settings"]["availabilityType"] == "REGIONAL" and sql.protect
         assert sql.inputs["settings"]["deletionProtectionEnabled"] and sql.inputs["deletionProtection"]
-    for server in prod_plan.of_type("azure-native:dbforpostgresql:Server"):
+    for server in every(prod_plan, "azure-native:dbforpostgresql:Server"):
         assert server.inputs["highAvailability"]["mode"] == "ZoneRedundant" and server.protect
         assert server.inputs["backup"]["geoRedundantBackup"] == "Enabled"  # swedencentral allows both
 
@@ -80,7 +80,7 @@ def password_inputs(plan: Plan) -> list[PlannedResource]:
 
 
 def test_database_passwords_reach_the_servers_as_secrets(stack_plan: Plan) -> None:
-    for resource in password_inputs(stack_plan):
+    for resource in nonempty(password_inputs(stack_plan), "resource taking a password"):
         for key in ("password", "masterPassword", "administratorLoginPassword"):
             if key in resource.inputs:
                 assert resource.inputs[key] == "[secret]", resource.urn

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from components.gcp_services import REQUIRED_SERVICES
 from preflight.plan import Plan, PlannedResource
 from stacks.config import ConfigError, parse_stack_config
+from tests.helpers import every
 from tests.test_config import GOOD, engine_config
 
 SERVICE = "gcp:projects/service:Service"
@@ -27,6 +27,8 @@ NEEDED = {
     "sts.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "containerscanning.googleapis.com",
+    "storage.googleapis.com",  # the model bucket (Cloud Storage JSON API)
+    "serviceusage.googleapis.com",  # the API that enables the others
 }
 
 
@@ -40,7 +42,7 @@ def services_by_api(plan: Plan) -> dict[str, PlannedResource]:
 
 def test_every_api_a_new_project_lacks_is_enabled_and_left_on_at_destroy(stack_plan: Plan) -> None:
     services = services_by_api(stack_plan)
-    assert NEEDED <= set(services) == set(REQUIRED_SERVICES)
+    assert set(services) == NEEDED
     project = stack_plan.of_type(CLUSTER)[0].inputs["project"]
     for api, service in services.items():
         assert service.inputs["project"] == project, api
@@ -71,7 +73,7 @@ def test_every_gcp_resource_waits_for_the_apis(stack_plan: Plan) -> None:
 )
 def test_each_resource_waits_for_its_own_api(prod_plan: Plan, type_token: str, api: str) -> None:
     service = services_by_api(prod_plan)[api]
-    for resource in prod_plan.of_type(type_token):
+    for resource in every(prod_plan, type_token):
         assert service.urn in resource.dependencies, resource.name
 
 

@@ -15,7 +15,7 @@ from components.global_dns.route53 import address_record_type, check_args
 from preflight.mock_outputs import MockContext, invoke_result, plausible_outputs
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError
-from tests.helpers import only, program_plan
+from tests.helpers import every, only, program_plan
 
 ZONE = "ml.example.com"
 GLOBAL_HOST = f"api.{ZONE}"
@@ -191,7 +191,7 @@ def test_one_https_health_check_per_target(routed: Routed) -> None:
 
 def test_health_check_settings_follow_the_args() -> None:
     plan = dns_program("weighted", 2, health_check_interval=30, failure_threshold=5, ttl=120)
-    for check in plan.of_type(HEALTH_CHECK):
+    for check in every(plan, HEALTH_CHECK):
         assert (check.inputs["requestInterval"], check.inputs["failureThreshold"]) == (30, 5)
     assert {record.inputs["ttl"] for record in plan.of_type(RECORD)} == {120}
 
@@ -313,7 +313,7 @@ def test_new_zone_is_created_and_holds_every_record() -> None:
     zone_id = mock_id(plan, zone)
     assert zone_id.startswith("Z") and len(zone_id) == 14 and zone_id[1:].isalnum()
     assert {record.inputs["zoneId"] for record in plan.of_type(RECORD)} == {zone_id}
-    assert all(zone.urn in record.dependencies for record in plan.of_type(RECORD))
+    assert all(zone.urn in record.dependencies for record in every(plan, RECORD))
 
 
 def test_every_resource_is_a_child_of_the_component_on_its_provider(routed: Routed) -> None:

@@ -20,7 +20,7 @@ from components.target import Target
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError
 from stacks.regions import GCP_REGIONS
-from tests.helpers import only, program_plan
+from tests.helpers import every, only, program_plan
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -372,7 +372,7 @@ def test_nodes_run_as_a_dedicated_service_account_with_the_node_roles(plan: Plan
         "roles/stackdriver.resourceMetadata.writer",
     }
     assert all(g.inputs["member"] == f"serviceAccount:{email}" and g.inputs["project"] == PROJECT for g in grants)
-    for pool in plan.of_type(NODE_POOL):
+    for pool in every(plan, NODE_POOL):
         assert pool.inputs["nodeConfig"]["serviceAccount"] == email
         assert pool.inputs["nodeConfig"]["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
         assert {g.urn for g in grants} <= set(pool.dependencies)  # nodes start with their roles granted

@@ -9,6 +9,7 @@ import pytest
 
 from components.scheduling import LABEL_ACCELERATOR, LABEL_FALLBACK, LABEL_POOL, LABEL_ROLE
 from preflight.plan import Plan, PlannedResource
+from tests.helpers import every
 
 
 @dataclass(frozen=True)
@@ -127,12 +128,12 @@ def test_prod_clusters_are_protected_and_dev_clusters_are_not(dev_plan: Plan, pr
 
 def test_prod_api_endpoints_are_limited_to_the_configured_cidrs(prod_plan: Plan) -> None:
     cidrs = ["203.0.113.0/24", "198.51.100.0/24"]
-    for cluster in prod_plan.of_type("eks:index:Cluster"):
+    for cluster in every(prod_plan, "eks:index:Cluster"):
         assert cluster.inputs["publicAccessCidrs"] == cidrs
-    for cluster in prod_plan.of_type("gcp:container/cluster:Cluster"):
+    for cluster in every(prod_plan, "gcp:container/cluster:Cluster"):
         blocks = cluster.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
         assert [block["cidrBlock"] for block in blocks] == cidrs
-    for cluster in prod_plan.of_type("azure-native:containerservice:ManagedCluster"):
+    for cluster in every(prod_plan, "azure-native:containerservice:ManagedCluster"):
         assert cluster.inputs["apiServerAccessProfile"]["authorizedIPRanges"] == cidrs
 
 

@@ -14,7 +14,7 @@ from pulumi_azure_native import resources
 from components.model_bucket import ModelBucket, ModelBucketArgs
 from components.target import Target
 from preflight.plan import Plan, PlannedResource
-from tests.helpers import only, program_plan
+from tests.helpers import every, only, program_plan
 
 BUCKET_TYPES = {
     "aws": "aws:s3/bucket:Bucket",
@@ -205,7 +205,7 @@ def test_every_target_has_a_bucket_and_an_output(stack_plan: Plan) -> None:
 def test_noncurrent_version_expiry_follows_the_environment(dev_plan: Plan, prod_plan: Plan) -> None:
     """Pulumi.yaml's default (0) stands for the environment's own: 7 days in dev, 30 in prod."""
     for plan, days in ((dev_plan, 7), (prod_plan, 30)):
-        for lifecycle in plan.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"):
+        for lifecycle in every(plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"):
             assert lifecycle.inputs["rules"][0]["noncurrentVersionExpiration"]["noncurrentDays"] == days
-        for bucket in plan.of_type(BUCKET_TYPES["gcp"]):
+        for bucket in every(plan, BUCKET_TYPES["gcp"]):
             assert bucket.inputs["lifecycleRules"][0]["condition"]["daysSinceNoncurrentTime"] == days

@@ -8,7 +8,7 @@ from preflight.errors import InputError
 from preflight.recorder import RecordingMonitor
 from preflight.stack_files import config_from_mapping
 from preflight.synthesize import run_program
-from tests.helpers import BASE_CONFIG, stack_plan
+from tests.helpers import BASE_CONFIG, every, stack_plan
 
 
 def test_bad_config_is_a_one_line_run_error_and_nothing_is_made() -> None:
@@ -33,7 +33,7 @@ def test_two_regions_of_one_cloud_get_separate_providers_and_buckets() -> None:
     )
     providers = {p.name: p.inputs["region"] for p in plan.of_type("pulumi:providers:aws")}
     assert providers == {"aws-us-east-1": "us-east-1", "aws-us-west-2": "us-west-2"}
-    for bucket in plan.of_type("aws:s3/bucket:Bucket"):
+    for bucket in every(plan, "aws:s3/bucket:Bucket"):
         provider = plan.get(bucket.provider or "")
         assert provider is not None and provider.name == plan.target_of(bucket)
     assert sorted(plan.outputs["bucketUris"]) == ["aws-us-east-1", "aws-us-west-2", "gcp-europe-west4"]
@@ -47,9 +47,13 @@ def test_no_edge_joins_two_targets() -> None:
             {"cloud": "azure", "region": "westeurope"},
         ]
     )
-    for resource in plan.resources:
-        home = plan.target_of(resource)
-        for reference in [resource.provider, *resource.dependencies]:
-            other = plan.get(reference) if reference else None
-            if home and other:
-                assert plan.target_of(other) == home, f"{resource.urn} -> {reference}"
+    edges = [
+        (resource, other)
+        for resource in plan.resources
+        for reference in [resource.provider, *resource.dependencies]
+        if plan.target_of(resource) and (other := plan.get(reference) if reference else None)
+    ]
+    homes = {plan.target_of(resource) for resource, _ in edges}
+    assert homes == {"aws-us-east-1", "gcp-us-central1", "azure-westeurope"}  # edges checked in every target
+    for resource, other in edges:
+        assert plan.target_of(other) == plan.target_of(resource), f"{resource.urn} -> {other.urn}"

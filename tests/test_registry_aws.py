@@ -13,7 +13,7 @@ from components.registry import Registry, RegistryArgs
 from components.target import Target
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError
-from tests.helpers import only, program_plan
+from tests.helpers import every, only, program_plan
 
 TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
 SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
@@ -137,8 +137,8 @@ def test_no_repository_policy_the_node_role_pulls_with_its_managed_policy(plan: 
 def test_prod_protects_and_retains_the_template_its_key_and_role(dev: Plan, prod: Plan) -> None:
     kept = (TEMPLATE, KEY, "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy")
     for type_token in kept:
-        assert all(r.protect and r.retain_on_delete for r in prod.of_type(type_token)), type_token
-        assert not any(r.protect or r.retain_on_delete for r in dev.of_type(type_token)), type_token
+        assert all(r.protect and r.retain_on_delete for r in every(prod, type_token)), type_token
+        assert not any(r.protect or r.retain_on_delete for r in every(dev, type_token)), type_token
 
 
 def test_every_child_is_parented_here_and_made_with_the_targets_provider(plan: Plan) -> None:

@@ -33,7 +33,7 @@ from components.serving_stack.workloads import deploy_models
 from components.target import Cloud, Target
 from preflight.plan import Plan
 from tests import k8s_schemas
-from tests.helpers import only, program_plan
+from tests.helpers import every, only, program_plan
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -442,10 +442,10 @@ def test_pods_wait_for_identity_and_add_ons_and_everything_is_on_the_clusters_pr
         if resource.type.startswith("kubernetes:") and resource.type != RELEASE:
             assert resource.parent == parent and resource.provider == provider, resource.urn
             assert resource.type.endswith(":Namespace") or namespace.urn in resource.dependencies, resource.urn
-    for resource in plan.of_type(DEPLOYMENT):
+    for resource in every(plan, DEPLOYMENT):
         assert {ready, grant, account} <= set(resource.dependencies), resource.urn
     for type_token in (SCALED_OBJECT, VIRTUAL_SERVICE, DESTINATION_RULE, PEER_AUTHENTICATION, POD_MONITOR, GATEWAY):
-        assert all(ready in r.dependencies for r in plan.of_type(type_token)), type_token
+        assert all(ready in r.dependencies for r in every(plan, type_token)), type_token
     # KEDA's webhook reads the target Deployment when the ScaledObject is created; nothing else waits for pods.
     deployments = {r.inputs["metadata"]["name"]: r.urn for r in plan.of_type(DEPLOYMENT)}
     for resource in plan.resources:
