@@ -42,7 +42,7 @@ from preflight.mock_tables.context import ACCOUNT_ID
 from preflight.plan import Plan, PlannedResource
 from preflight.synthesize import ProgramError
 from tests import k8s_schemas
-from tests.helpers import only, program_plan
+from tests.helpers import every, only, program_plan
 from tests.test_global_dns_stack import cross_target_edges
 
 ZONE = "ml.example.com"
@@ -651,12 +651,16 @@ def wiring() -> Plan:
 
 def test_the_wiring_adds_edges_only_into_and_out_of_global_dns(wiring: Plan) -> None:
     assert cross_target_edges(wiring) == []  # the rule of tests/test_global_dns_stack.py
-    for resource in wiring.resources:  # and no edge joins two targets
-        home = wiring.target_of(resource)
-        for reference in [resource.parent, resource.provider, *resource.dependencies]:
-            other = wiring.get(reference) if reference else None
-            if home and other and wiring.target_of(other):
-                assert wiring.target_of(other) == home, f"{resource.urn} -> {reference}"
+    edges = [
+        (resource, other)
+        for resource in wiring.resources
+        for reference in [resource.parent, resource.provider, *resource.dependencies]
+        if wiring.target_of(resource) and (other := wiring.get(reference) if reference else None)
+    ]
+    within = [(resource, other) for resource, other in edges if wiring.target_of(other)]
+    assert within  # each target's resources depend on one another: those are the edges checked
+    for resource, other in within:  # and no edge joins two targets
+        assert wiring.target_of(other) == wiring.target_of(resource), f"{resource.urn} -> {other.urn}"
 
 
 def test_the_edges_that_cross_are_the_dns01_ones(wiring: Plan) -> None:
@@ -678,8 +682,8 @@ def test_the_edges_that_cross_are_the_dns01_ones(wiring: Plan) -> None:
         (CLUSTER_ISSUER, ROLE_POLICY),
     }
     zone_id = _route53_get_zone({"name": ZONE})["zoneId"]  # GlobalDns's lookup of the existing zone
-    for issuer in wiring.of_type(CLUSTER_ISSUER):
+    for issuer in every(wiring, CLUSTER_ISSUER):
         assert issuer.inputs["spec"]["acme"]["solvers"][0]["dns01"]["route53"]["hostedZoneID"] == zone_id
-    for cert in wiring.of_type(CERTIFICATE):  # it waits for the gateway release that makes its namespace
+    for cert in every(wiring, CERTIFICATE):  # it waits for the gateway release that makes its namespace
         waits_for = [wiring.get(d) for d in cert.dependencies]
         assert "kubernetes:core/v1:Service" in {r.type for r in waits_for if r is not None}
