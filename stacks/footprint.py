@@ -45,8 +45,10 @@ class Footprint(pulumi.ComponentResource):
         tags: Mapping[str, str],
         network: str,
         fleet: FleetPlan,
+        tls: TlsSettings | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`tls`: HTTPS on the gateway, from stacks/tls.py (which owns the TLS wiring); None without global DNS."""
         if config.cloud == "azure":
             # azure-native has no provider default tags: tag every azure resource below here.
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transforms=[azure_tags_transform(tags)]))
@@ -119,8 +121,7 @@ class Footprint(pulumi.ComponentResource):
             ),
             models=tuple(_model_spec(model) for model in stack.models),
             needs_device_plugin=config.cloud in ("aws", "azure"),
-            # GlobalDns health-checks HTTPS on 443, so TLS is on whenever there is global DNS.
-            tls=TlsSettings(tls_hosts(config.name, stack)) if stack.dns is not None else None,
+            tls=tls,
             monitoring_values=self.monitoring.prometheus_values,
         )
         self.serving = ServingStack(f"{config.name}-serving", self.serving_args, pulumi.ResourceOptions(parent=self))
@@ -134,15 +135,6 @@ class Footprint(pulumi.ComponentResource):
                 "databaseHost": self.database.host,
             }
         )
-
-
-def tls_hosts(target: str, stack: StackConfig) -> tuple[str, ...]:
-    """The names a gateway's certificate carries: the global host, and on the central footprint the metrics host."""
-    if stack.dns is None:
-        return ()
-    if target != stack.observability.central:
-        return (stack.dns.global_host,)
-    return (stack.dns.global_host, f"{stack.observability.record_name}.{stack.dns.zone}")
 
 
 def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, str], *, keep: bool) -> Target:

@@ -7,13 +7,11 @@ import pulumi.runtime.config as runtime_config
 import pulumi_aws as aws
 
 from components.global_dns import GlobalDns
-from components.global_dns.acme_federation import acme_role, challenge_name
 from components.global_dns.contract import DnsEndpoint, GlobalDnsArgs
 from components.global_dns.regions import aws_latency_region
 from components.model_sync import ModelSync, ModelSyncArgs, SyncBucket
 from components.observability.endpoint import CentralEndpoint, write_url
-from components.serving_stack.addons import gateway_namespace
-from components.serving_stack.tls import CERT_MANAGER_NAMESPACE, SOLVER_SERVICE_ACCOUNT, issue_certificate
+from components.oidc_providers import OidcProviders
 from components.tags import azure_tags_transform, required_tags
 from stacks.alerting_config import check_secrets
 from stacks.config import ConfigError, StackConfig, parse_stack_config
@@ -21,6 +19,7 @@ from stacks.dns_config import DnsConfig
 from stacks.footprint import Footprint, network_cidr
 from stacks.observability_config import FleetPlan, fleet_plan
 from stacks.sync_config import SyncConfig
+from stacks.tls import issue_certificates, tls_settings
 
 
 def read_stack_config() -> StackConfig:
@@ -54,7 +53,7 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
         config.alerting.settings(pulumi.Config().require_secret),
     )
     footprints = {
-        target.name: Footprint(target, config, tags, network_cidr(index), fleet)
+        target.name: Footprint(target, config, tags, network_cidr(index), fleet, tls_settings(target.name, config))
         for index, target in enumerate(config.targets)
     }
 
@@ -95,25 +94,21 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     )
     pulumi.export("databaseUrls", {name: fp.database.connection_string for name, fp in footprints.items()})
     _export_monitoring(fleet, footprints, endpoint)
-    # The one IAM OIDC provider per cluster issuer in the stack's AWS account (IAM allows one per URL): EKS's IRSA
-    # provider, or the one GlobalDns's DNS-01 federation makes for a GKE or AKS issuer; the model sync reuses them.
-    iam_oidc_providers: dict[str, pulumi.Output[str]] = {
-        name: fp.cluster.identity.oidc_provider_arn
-        for name, fp in footprints.items()
-        if fp.cluster.identity.oidc_provider_arn is not None
-    }
+    # The one IAM OIDC provider per cluster issuer in the stack's AWS account (IAM allows one per URL), for the
+    # DNS-01 federation and the model sync alike: whoever asks first makes it, the other gets the same one.
+    oidc_providers = OidcProviders()
     if config.dns is not None:
         # Route 53 is a global service whose API lives in us-east-1.
         dns_provider = aws.Provider("global-dns", region="us-east-1", default_tags={"tags": tags})
         global_dns = _global_dns(config.dns, footprints, dns_provider)
-        _certificates(config.dns, footprints, global_dns, dns_provider, iam_oidc_providers)
+        issue_certificates(config.dns, footprints, global_dns, dns_provider, oidc_providers)
         if endpoint is not None:
             central = config.observability.central
             endpoint.publish(dns_provider, global_dns.zone_id, global_dns.target_hosts[central], config.dns.ttl)
         pulumi.export("globalUrl", pulumi.Output.concat("https://", global_dns.global_host))
         pulumi.export("failoverSeconds", config.dns.failover_seconds)
     if config.model_sync is not None:
-        sync = _model_sync(config.model_sync, footprints, tags, iam_oidc_providers)
+        sync = _model_sync(config.model_sync, footprints, tags, oidc_providers)
         pulumi.export("modelSync", {"primary": config.model_sync.primary, "replicas": sync.replicas})
     return footprints
 
@@ -122,7 +117,7 @@ def _model_sync(
     sync: SyncConfig,
     footprints: dict[str, Footprint],
     tags: dict[str, str],
-    iam_oidc_providers: dict[str, pulumi.Output[str]],
+    oidc_providers: OidcProviders,
 ) -> ModelSync:
     """The primary's bucket is the one writer; a CronJob in its cluster copies every complete version to the others
     (the model-sync federation: writer identities trust the primary's issuer, docs/MODEL_SYNC.md)."""
@@ -138,8 +133,8 @@ def _model_sync(
             replicas=tuple(bucket(fp) for name, fp in footprints.items() if name != sync.primary),
             k8s_provider=primary.cluster.k8s_provider,
             cluster_identity=primary.cluster.identity,
+            oidc_providers=oidc_providers,
             schedule=sync.schedule,
-            aws_oidc_provider_arn=iam_oidc_providers.get(sync.primary),
         ),
         # azure-native has no default tags: the writer identities made in Azure carry the required tags this way.
         pulumi.ResourceOptions(transforms=[azure_tags_transform(tags)]),
@@ -197,45 +192,3 @@ def _global_dns(dns: DnsConfig, footprints: dict[str, Footprint], provider: aws.
         ),
     )
 
-
-def _certificates(
-    dns: DnsConfig,
-    footprints: dict[str, Footprint],
-    global_dns: GlobalDns,
-    provider: aws.Provider,
-    iam_oidc_providers: dict[str, pulumi.Output[str]],
-) -> None:
-    """Every gateway proves the global host by DNS-01 on the zone, with no AWS key in any cluster:
-    an AWS role per cluster trusts that cluster's OIDC issuer (the DNS-01 edges between clouds).
-    `iam_oidc_providers` (target -> IAM OIDC provider ARN) is reused and gains every provider made here."""
-    for name, fp in footprints.items():
-        identity = fp.cluster.identity
-        # The global host, and on the central footprint the metrics host too (stacks.footprint.tls_hosts).
-        hosts = list(fp.serving_args.tls.hosts) if fp.serving_args.tls is not None else [dns.global_host]
-        acme = acme_role(
-            global_dns,
-            f"global-{name}-dns01",
-            provider,
-            global_dns.zone_id,
-            dns.zone,
-            [challenge_name(host) for host in hosts],
-            identity.oidc_issuer_url,
-            fp.target.cloud,
-            CERT_MANAGER_NAMESPACE,
-            SOLVER_SERVICE_ACCOUNT,
-            # The DNS provider uses the EKS targets' account, where IAM allows one provider per issuer URL.
-            oidc_provider_arn=iam_oidc_providers.get(name) if fp.target.cloud == "aws" else None,
-        )
-        if acme.oidc_provider is not None:
-            iam_oidc_providers[name] = acme.oidc_provider.arn
-        issue_certificate(
-            fp.serving,
-            f"{name}-serving",
-            fp.serving_args,
-            hosts,
-            global_dns.zone_id,
-            acme.arn,
-            dns.acme_email,
-            fp.serving.addons.ready,
-            namespace=gateway_namespace(fp.serving.addons),
-        )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from stacks.config import ConfigError, parse_stack_config
-from stacks.footprint import tls_hosts
+from stacks.tls import tls_hosts
 from stacks.observability_config import DEFAULT_RECORD_NAME, DEFAULT_RETENTION_DAYS, fleet_plan
 
 TARGETS = [

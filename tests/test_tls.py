@@ -27,6 +27,7 @@ from components.global_dns.acme_federation import (
 )
 from components.global_dns.contract import DnsEndpoint
 from components.gpu_cluster.contract import WorkloadIdentity
+from components.oidc_providers import OidcProviders
 from components.serving_stack import addons, tls, traffic
 from components.serving_stack.contract import (
     TLS_SECRET_NAME,
@@ -92,6 +93,7 @@ def federation_plan() -> Plan:
     def program() -> None:
         dns = aws.Provider("global-dns", region="us-east-1")
         parent = pulumi.ComponentResource(GLOBAL_DNS, "global")
+        providers = OidcProviders()
         for target, (cloud, issuer, reuse) in CLUSTERS.items():
             acme = acme_role(
                 parent,
@@ -100,11 +102,12 @@ def federation_plan() -> Plan:
                 out(ZONE_ID),
                 ZONE,
                 [challenge_name(HOST)],
-                out(issuer),
+                target,
                 cloud,
+                WorkloadIdentity(out(issuer), out(reuse) if reuse else None),
                 "cert-manager",
                 "route53-dns01",
-                oidc_provider_arn=out(reuse) if reuse else None,
+                providers,
             )
             pulumi.export(target, acme.arn)
 
@@ -272,11 +275,12 @@ def test_a_reused_provider_must_be_the_clusters_own() -> None:
             out(ZONE_ID),
             ZONE,
             [CHALLENGE],
-            out(f"https://{EKS_OTHER_HOST}"),
+            "aws-eu-west-1",
             "aws",
+            WorkloadIdentity(out(f"https://{EKS_OTHER_HOST}"), out(IRSA_PROVIDER)),
             "cert-manager",
             "route53-dns01",
-            oidc_provider_arn=out(IRSA_PROVIDER),
+            OidcProviders(),
         )
 
     with pytest.raises(ProgramError, match="is not for the cluster's issuer"):
@@ -286,9 +290,8 @@ def test_a_reused_provider_must_be_the_clusters_own() -> None:
 def test_only_an_eks_provider_may_be_reused() -> None:
     def program() -> None:
         dns = aws.Provider("global-dns", region="us-east-1")
-        acme_role(
-            dns, "x", dns, out(ZONE_ID), ZONE, [CHALLENGE], out(GKE_ISSUER), "gcp", "a", "b", oidc_provider_arn="y"
-        )
+        gke = WorkloadIdentity(out(GKE_ISSUER), out("y"))
+        acme_role(dns, "x", dns, out(ZONE_ID), ZONE, [CHALLENGE], "gke", "gcp", gke, "a", "b", OidcProviders())
 
     with pytest.raises(ProgramError, match="only an EKS cluster's IRSA provider"):
         program_plan(program)
@@ -616,6 +619,7 @@ def wiring_plan() -> Plan:
             "global",
             GlobalDnsArgs(provider=dns, zone_name=ZONE, create_zone=False, mode="weighted", endpoints=endpoints),
         )
+        providers = OidcProviders()
         for fp in footprints:
             acme = acme_role(
                 global_dns,
@@ -624,10 +628,12 @@ def wiring_plan() -> Plan:
                 global_dns.zone_id,
                 ZONE,
                 [challenge_name(HOST)],
-                fp.issuer,
+                fp.target,
                 fp.cloud,
+                WorkloadIdentity(fp.issuer),
                 tls.CERT_MANAGER_NAMESPACE,
                 tls.SOLVER_SERVICE_ACCOUNT,
+                providers,
             )
             tls.issue_certificate(
                 fp.serving,

@@ -33,8 +33,9 @@ Facts this relies on (read 2026-11):
   issued as `https://own-gitlab.com`). AKS issuers end in `/`, so the provider URL is the issuer exactly
   as the cluster reports it and the condition keys take the provider's own name from its ARN
   (components/irsa.py's issuer_host would drop that slash).
-- One account may hold only one provider per URL. An EKS cluster already has one in its own account
-  (IRSA): when the DNS account is that account, pass its ARN as `oidc_provider_arn` and it is reused.
+- One account may hold only one provider per URL. The stack's OidcProviders (components/oidc_providers.py)
+  hands out the one provider per cluster issuer: an EKS cluster's own IRSA provider, or one made here for
+  a GKE or AKS cluster (or found, when the model sync asked first).
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.irsa import STS_AUDIENCE, trust_policy
+from components.gpu_cluster.contract import WorkloadIdentity
+from components.irsa import trust_policy
+from components.oidc_providers import OidcProviders
 
 CHALLENGE_PREFIX = "_acme-challenge."  # RFC 8555 section 8.4: the DNS-01 TXT record's name
 CHALLENGE_ACTIONS = ("UPSERT", "DELETE")  # cert-manager's Present and CleanUp
@@ -64,17 +67,11 @@ class AcmeRole:
 
     role: aws.iam.Role
     policy: aws.iam.RolePolicy
-    oidc_provider: aws.iam.OpenIdConnectProvider | None  # None when an existing provider (EKS IRSA) is reused
 
     @property
     def arn(self) -> pulumi.Output[str]:
         """The role's ARN, resolved only once its Route 53 policy is in place (so no first try is refused)."""
         return pulumi.Output.all(self.role.arn, self.policy.id).apply(lambda values: str(values[0]))
-
-    @property
-    def resources(self) -> list[pulumi.Resource]:
-        made: list[pulumi.Resource] = [self.role, self.policy]
-        return [self.oidc_provider, *made] if self.oidc_provider is not None else made
 
 
 def challenge_name(host: str) -> str:
@@ -108,36 +105,28 @@ def acme_role(
     zone_id: pulumi.Input[str],
     zone_name: str,
     challenge_names: Sequence[str],
-    issuer_url: pulumi.Input[str],
+    target: str,
     cloud: str,
+    identity: WorkloadIdentity,
     namespace: str,
     service_account: str,
-    *,
-    oidc_provider_arn: pulumi.Input[str] | None = None,
+    oidc_providers: OidcProviders,
 ) -> AcmeRole:
-    """An IAM OIDC provider for the cluster's issuer (unless one is reused), the role, its Route 53 policy.
+    """The role for `target`'s cluster and its Route 53 policy, trusting the stack's IAM OIDC provider for the
+    cluster's issuer (made here as `<name>-oidc` if no one has it yet: `oidc_providers`).
 
     `provider` is the DNS account's aws.Provider; every resource is made with it, under `parent`.
     """
     if cloud not in CLOUDS:
         raise ValueError(f"DNS-01 federation {name}: unknown cloud {cloud!r}")
-    if oidc_provider_arn is not None and cloud != "aws":
+    if identity.oidc_provider_arn is not None and cloud != "aws":
         raise ValueError(f"DNS-01 federation {name}: only an EKS cluster's IRSA provider can be reused, not {cloud}'s")
     names = check_challenge_names(challenge_names, zone_name)
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
     tags = {"Name": f"{name} DNS-01", "Cloud": cloud}
-
-    oidc: aws.iam.OpenIdConnectProvider | None = None
-    if oidc_provider_arn is None:
-        oidc = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc",
-            url=issuer_url,  # exactly the tokens' `iss`, AKS's trailing slash included
-            client_id_lists=[STS_AUDIENCE],  # the audience cert-manager requests (its default)
-            # No thumbprint_lists: optional, and unused for issuers whose certificate chains to a public CA.
-            tags=tags,
-            opts=opts,
-        )
-        oidc_provider_arn = oidc.arn
+    # The audience is STS's, the one cert-manager requests (its default).
+    oidc_provider_arn = oidc_providers.for_issuer(target, identity, name=f"{name}-oidc", tags=tags, opts=opts)
+    issuer_url = identity.oidc_issuer_url
     role = aws.iam.Role(
         name,
         description=f"DNS-01 for {name}: {namespace}/{service_account} of a {cloud} cluster may answer ACME challenges",
@@ -153,7 +142,7 @@ def acme_role(
         policy=pulumi.Output.from_input(zone_id).apply(lambda zone: dns01_policy(zone, names)),
         opts=opts,
     )
-    return AcmeRole(role=role, policy=policy, oidc_provider=oidc)
+    return AcmeRole(role=role, policy=policy)
 
 
 def provider_name(oidc_provider_arn: str) -> str:

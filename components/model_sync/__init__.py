@@ -42,7 +42,6 @@ class ModelSync(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelSyncArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:sync:ModelSync", name, {"primary": args.primary.target.name}, opts)
-        self._made_oidc_provider: pulumi.Output[str] | None = None
         if not args.replicas:
             raise ValueError(f"model sync {name}: there is no other target to copy to")
         names = [args.primary.target.name, *(replica.target.name for replica in args.replicas)]
@@ -118,16 +117,16 @@ class ModelSync(pulumi.ComponentResource):
             return identity_gcp.federated_writer(self, resource, replica, issuer)
         return identity_azure.replica_access(self, resource, replica, issuer, primary_identity)
 
-    def _aws_oidc_provider(self, name: str, args: ModelSyncArgs, replica: SyncBucket) -> pulumi.Input[str]:
-        """The stack's IAM OIDC provider for the primary's issuer: EKS's own, the one handed in, or made once here."""
-        if args.primary.target.cloud == "aws" and args.cluster_identity.oidc_provider_arn is not None:
-            return args.cluster_identity.oidc_provider_arn
-        if args.aws_oidc_provider_arn is not None:
-            return args.aws_oidc_provider_arn
-        if self._made_oidc_provider is None:  # one provider per issuer URL per account: made once, for every replica
-            provider = identity_aws.new_oidc_provider(self, name, replica, args.cluster_identity.oidc_issuer_url)
-            self._made_oidc_provider = provider.arn
-        return self._made_oidc_provider
+    def _aws_oidc_provider(self, name: str, args: ModelSyncArgs, replica: SyncBucket) -> pulumi.Output[str]:
+        """The stack's IAM OIDC provider for the primary's issuer: EKS's own, one another user made, or one made here
+        (with this replica's AWS provider) for every replica and every later user."""
+        return args.oidc_providers.for_issuer(
+            args.primary.target.name,
+            args.cluster_identity,
+            name=f"{name}-oidc",
+            tags={"Name": f"{name} model sync issuer"},
+            opts=replica.target.child_options(self),
+        )
 
 
 def _config(remotes: Sequence[Remote]) -> str:

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.contract import WorkloadIdentity
+from components.oidc_providers import OidcProviders
 from components.rclone import Remote
 from components.target import Target
 
@@ -40,11 +41,10 @@ class ModelSyncArgs:
     """The primary cluster's provider: the CronJob runs there."""
     cluster_identity: WorkloadIdentity
     """The primary cluster's OIDC issuer (and IRSA provider on EKS, workload pool on GKE)."""
+    oidc_providers: OidcProviders
+    """The stack's IAM OIDC providers, one per cluster issuer (AWS allows one per URL per account): an AWS replica's
+    writer role trusts the one for the primary's issuer, made by the model sync only if no one has it yet."""
     schedule: str = DEFAULT_SCHEDULE
-    aws_oidc_provider_arn: pulumi.Input[str] | None = None
-    """The stack's IAM OIDC provider for the primary's issuer, if someone already owns it (EKS IRSA, or GlobalDns's
-    DNS-01 federation): AWS allows one provider per issuer URL per account. None: made here if an AWS replica
-    needs it (the primary is GKE or AKS and the stack has no GlobalDns)."""
     image: str | None = None
     """None: the pinned rclone image (components/rclone.py)."""
 

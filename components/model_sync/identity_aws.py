@@ -28,20 +28,6 @@ TOKEN = Token("aws/token", STS_AUDIENCE)
 CONFIG_FILE = "aws-config"  # ConfigMap key; rclone's shared_credentials_file (loaded as an AWS config file)
 
 
-def new_oidc_provider(
-    parent: pulumi.Resource, name: str, bucket: SyncBucket, issuer_url: pulumi.Input[str]
-) -> aws.iam.OpenIdConnectProvider:
-    """The IAM OIDC provider for a GKE or AKS primary's issuer, when no one in the stack owns one yet (no GlobalDns).
-    Made like GlobalDns's (acme_federation.py): the issuer exactly as reported, STS's audience, no thumbprint."""
-    return aws.iam.OpenIdConnectProvider(
-        f"{name}-oidc",
-        url=issuer_url,
-        client_id_lists=[STS_AUDIENCE],
-        tags={"Name": f"{name} model sync issuer"},
-        opts=bucket.target.child_options(parent),
-    )
-
-
 def role(
     parent: pulumi.Resource,
     name: str,
