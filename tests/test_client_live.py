@@ -202,7 +202,6 @@ def test_killing_a_server_mid_run_loses_no_request_and_opens_its_breaker(farm: S
             thread.start()
         time.sleep(0.8)
         served_before = calls["victim"]
-        killed_at = time.monotonic()
         victim.kill()
         time.sleep(1.7)
         stop.set()
@@ -214,8 +213,7 @@ def test_killing_a_server_mid_run_loses_no_request_and_opens_its_breaker(farm: S
     assert served_before > 0  # it was taking its share when it died
     assert stats.breaker is BreakerState.OPEN
     assert stats.outcomes["connect_error"] >= 1  # calls did hit the dead server, and were retried elsewhere
-    last = max(a.started for a in attempts if a.target == "victim")
-    assert last - killed_at < 1.0
+    # How soon calls stop reaching it is a figure of benchmarks/client.py ("kill under load"), not a timed assertion.
     assert calls["a"] > 0 and calls["b"] > 0
 
 
@@ -223,20 +221,17 @@ def test_the_deadline_holds_against_silent_targets(farm: ServerFarm, proxies: di
     proxies["a"].set("silent")  # accepts, reads, never answers
     proxies["b"].set("silent")
     endpoints = [endpoint(farm, "a", proxies["a"].url), endpoint(farm, "b", proxies["b"].url)]
-    with MultiCloudClient(endpoints, probe_interval=None, deadline=0.5, attempt_timeout=5.0) as client:
-        began = time.monotonic()
-        with pytest.raises(DeadlineExceededError, match=r"no answer within the 0.5 s deadline"):
-            client.predict(MODEL, rows(farm))
-        assert 0.5 <= time.monotonic() - began < 0.7  # a scheduling allowance on a busy machine
+    client = MultiCloudClient(endpoints, probe_interval=None, deadline=0.5, attempt_timeout=5.0)
+    # The 0.5 s deadline, not the 5 s attempt timeout, ends the call: it names the deadline.
+    with client, pytest.raises(DeadlineExceededError, match=r"no answer within the 0.5 s deadline"):
+        client.predict(MODEL, rows(farm))
 
 
 def test_a_silent_target_is_left_after_the_attempt_timeout(farm: ServerFarm, proxies: dict[str, Proxy]) -> None:
     proxies["a"].set("silent")
     endpoints = [endpoint(farm, "a", proxies["a"].url), endpoint(farm, "b")]
     with MultiCloudClient(endpoints, "failover", probe_interval=None, attempt_timeout=0.2, deadline=2.0) as client:
-        began = time.monotonic()
         result = client.predict(MODEL, rows(farm))
-        assert 0.2 <= time.monotonic() - began < 0.5
         assert result.target == "b"
         assert [a.outcome for a in result.attempts] == [Outcome.TIMEOUT, Outcome.OK]
 
@@ -247,10 +242,8 @@ def test_hedging_answers_from_the_second_target_when_the_first_is_slow(
     proxies["a"].set("pass", delay=0.4)
     endpoints = [endpoint(farm, "a", proxies["a"].url), endpoint(farm, "b")]
     with MultiCloudClient(endpoints, "failover", probe_interval=None, hedge_after=0.05) as client:
-        began = time.monotonic()
         result = client.predict(MODEL, rows(farm))
-        assert time.monotonic() - began < 0.3
-        assert result.target == "b"
+        assert result.target == "b"  # a answers only after 0.4 s: the hedge sent at 0.05 s won
         assert client.stats().hedges == 1
 
 
@@ -286,10 +279,10 @@ def test_when_every_breaker_is_open_calls_fail_fast(farm: ServerFarm) -> None:
     with MultiCloudClient(endpoints, probe_interval=None, failure_threshold=1, cooldown=30.0) as client:
         with pytest.raises(AllTargetsFailedError, match=r"x: connect_error.*y: connect_error"):
             client.predict(MODEL, rows(farm))
-        began = time.monotonic()
+        tried = {name: t.requests for name, t in client.stats().targets.items()}
         with pytest.raises(NoHealthyTargetError, match="no healthy target \\(x open, y open\\)"):
             client.predict(MODEL, rows(farm))
-        assert time.monotonic() - began < 0.05
+        assert {name: t.requests for name, t in client.stats().targets.items()} == tried  # failed without trying
 
 
 # --- observability ---
