@@ -9,6 +9,7 @@ listed in the report and never counted as zero without saying so.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -149,43 +150,92 @@ def _load_balancer(p: TargetPricer, resource: PlannedResource) -> list[LineItem]
     return [p.fixed(resource, "load balancer (ingress gateway)", amount, f"load-balancer/{key}", LOAD_BALANCER)]
 
 
-def _rds(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
-    inputs = resource.inputs
-    copies = 2 if inputs.get("multiAz") else 1
-    compute = p.monthly("database", str(inputs.get("instanceClass")), copies)
-    storage = p.monthly("database-storage", "gp3", float(inputs.get("allocatedStorage", 20)) * copies)
-    total = None if compute is None or storage is None else compute + storage
-    what = f"{inputs.get('instanceClass')}{' Multi-AZ' if copies == 2 else ''}, {inputs.get('allocatedStorage')} GB"
-    return [p.fixed(resource, what, total, f"database/{inputs.get('instanceClass')}")]
+@dataclass(frozen=True)
+class _Database:
+    """Where one cloud's PostgreSQL resource keeps what is priced, and how its compute is priced."""
+
+    label: str  # before the tier in the line: "Cloud SQL db-custom-2-7680"
+    tier: tuple[str, ...]  # input path of the instance class, SKU or tier
+    ha: tuple[str, ...]  # input path of the setting that adds a standby (priced as a second copy)
+    ha_values: frozenset[object]  # its values that mean a standby
+    ha_word: str
+    storage: tuple[str, ...]  # input path of the storage size in GB
+    default_storage_gb: float  # the provider's default when the input is not set
+    storage_key: str  # the database-storage price
+    compute: Callable[[str], list[tuple[str, float]] | None]  # tier -> (database price, quantity); None: unknown
 
 
-def _cloud_sql(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
-    settings = resource.inputs.get("settings") or {}
-    tier = str(settings.get("tier", ""))
+def _per_instance(tier: str) -> list[tuple[str, float]]:
+    """Priced per instance by its class or SKU (RDS, Flexible Server)."""
+    return [(tier, 1)]
+
+
+def _custom_machine(tier: str) -> list[tuple[str, float]] | None:
+    """Cloud SQL's db-custom-<vCPUs>-<MiB> tiers, priced per vCPU and per GB of memory."""
     parts = tier.split("-")
     if len(parts) != 4 or parts[:2] != ["db", "custom"]:
-        return [p.missing(resource, f"Cloud SQL {tier}", f"database/{tier}")]
-    copies = 2 if settings.get("availabilityType") == "REGIONAL" else 1
-    vcpus, memory_gb = float(parts[2]), float(parts[3]) / 1024
-    cpu = p.monthly("database", "vcpu", vcpus * copies)
-    memory = p.monthly("database", "memory-gb", memory_gb * copies)
-    storage = p.monthly("database-storage", "ssd", float(settings.get("diskSize", 10)) * copies)
-    parts_priced = [cpu, memory, storage]
-    total = None if None in parts_priced else sum(x for x in parts_priced if x is not None)
-    what = f"Cloud SQL {tier}{' HA' if copies == 2 else ''}, {settings.get('diskSize')} GB"
-    return [p.fixed(resource, what, total, "database/vcpu")]
+        return None
+    return [("vcpu", float(parts[2])), ("memory-gb", float(parts[3]) / 1024)]
 
 
-def _flexible_server(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
-    inputs = resource.inputs
-    sku = str((inputs.get("sku") or {}).get("name"))
-    ha = (inputs.get("highAvailability") or {}).get("mode") in ("ZoneRedundant", "SameZone")
-    copies = 2 if ha else 1
-    size = float((inputs.get("storage") or {}).get("storageSizeGB", 32))
-    compute = p.monthly("database", sku, copies)
-    storage = p.monthly("database-storage", "premium-ssd", size * copies)
-    total = None if compute is None or storage is None else compute + storage
-    return [p.fixed(resource, f"Flexible Server {sku}{' HA' if ha else ''}, {size:g} GB", total, f"database/{sku}")]
+_DATABASES: dict[str, _Database] = {
+    "aws:rds/instance:Instance": _Database(
+        label="",
+        tier=("instanceClass",),
+        ha=("multiAz",),
+        ha_values=frozenset({True}),
+        ha_word=" Multi-AZ",
+        storage=("allocatedStorage",),
+        default_storage_gb=20,
+        storage_key="gp3",
+        compute=_per_instance,
+    ),
+    "gcp:sql/databaseInstance:DatabaseInstance": _Database(
+        label="Cloud SQL ",
+        tier=("settings", "tier"),
+        ha=("settings", "availabilityType"),
+        ha_values=frozenset({"REGIONAL"}),
+        ha_word=" HA",
+        storage=("settings", "diskSize"),
+        default_storage_gb=10,
+        storage_key="ssd",
+        compute=_custom_machine,
+    ),
+    "azure-native:dbforpostgresql:Server": _Database(
+        label="Flexible Server ",
+        tier=("sku", "name"),
+        ha=("highAvailability", "mode"),
+        ha_values=frozenset({"ZoneRedundant", "SameZone"}),
+        ha_word=" HA",
+        storage=("storage", "storageSizeGB"),
+        default_storage_gb=32,
+        storage_key="premium-ssd",
+        compute=_per_instance,
+    ),
+}
+
+
+def _input(inputs: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = inputs
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def _database(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
+    """Compute and storage, twice with a standby (Multi-AZ, REGIONAL, zone-redundant or same-zone HA)."""
+    shape = _DATABASES[resource.type]
+    tier = str(_input(resource.inputs, shape.tier))
+    compute = shape.compute(tier)
+    if compute is None:
+        return [p.missing(resource, f"{shape.label}{tier}", f"database/{tier}")]
+    copies = 2 if _input(resource.inputs, shape.ha) in shape.ha_values else 1
+    size = float(_input(resource.inputs, shape.storage) or shape.default_storage_gb)
+    amounts = [p.monthly("database", key, quantity * copies) for key, quantity in compute]
+    amounts.append(p.monthly("database-storage", shape.storage_key, size * copies))
+    total = None if None in amounts else sum(amount for amount in amounts if amount is not None)
+    what = f"{shape.label}{tier}{shape.ha_word if copies == 2 else ''}, {size:g} GB"
+    return [p.fixed(resource, what, total, f"database/{compute[0][0]}")]
 
 
 def _bucket(key: Callable[[PlannedResource], str]) -> Callable[[TargetPricer, PlannedResource], list[LineItem]]:
@@ -239,9 +289,7 @@ _RULES: dict[str, Callable[[TargetPricer, PlannedResource], list[LineItem]]] = {
     "gcp:container/cluster:Cluster": _control_plane(lambda _: "gke"),
     "azure-native:containerservice:ManagedCluster": _control_plane(_aks_tier),
     "kubernetes:helm.sh/v3:Release": _load_balancer,
-    "aws:rds/instance:Instance": _rds,
-    "gcp:sql/databaseInstance:DatabaseInstance": _cloud_sql,
-    "azure-native:dbforpostgresql:Server": _flexible_server,
+    **dict.fromkeys(_DATABASES, _database),
     "aws:s3/bucket:Bucket": _bucket(lambda _: "s3-standard"),
     "gcp:storage/bucket:Bucket": _bucket(lambda _: "standard-regional"),
     "azure-native:storage:StorageAccount": _bucket(_blob_class),
