@@ -10,9 +10,13 @@ none of the project. Every import counts, wherever it stands in a file (a functi
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
+from typing import get_args
 
 import pytest
+
+from components.target import Cloud
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,3 +147,37 @@ def test_serving_reads_the_gpu_nodes_convention_from_the_neutral_scheduling_cont
         if module.startswith("components.gpu_cluster") and module != "components.gpu_cluster.contract"
     ]
     assert not reached, "\n".join(reached)
+
+
+# Each component's table of per-cloud modules (components/per_cloud.py) and what those modules provide.
+PER_CLOUD_TABLES = {
+    "components.gpu_cluster": ("IMPLEMENTATIONS", "build"),
+    "components.model_bucket": ("IMPLEMENTATIONS", "build"),
+    "components.registry": ("IMPLEMENTATIONS", "build"),
+    "components.metadata_db": ("IMPLEMENTATIONS", "build"),
+    "components.serving_stack": ("READER_IDENTITIES", "bind"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(PER_CLOUD_TABLES))
+def test_a_component_picks_its_cloud_from_one_table_of_modules_with_every_cloud(package: str) -> None:
+    table_name, entry = PER_CLOUD_TABLES[package]
+    table = getattr(importlib.import_module(package), table_name)
+    assert set(table) == set(get_args(Cloud))
+    for cloud, module in table.items():
+        assert module.startswith(f"{package}."), f"{package}: {cloud} -> {module}"
+        assert callable(getattr(importlib.import_module(module), entry)), f"{module}.{entry}"
+
+
+def test_components_pick_their_cloud_one_way() -> None:
+    """Only components/per_cloud.py imports by name; a component's __init__ names its modules in its table."""
+    by_name = [
+        f"{path.relative_to(ROOT).as_posix()}:{line}"
+        for path in sorted((ROOT / "components").glob("*/__init__.py"))
+        for line, module in _imports(path)
+        if module == "importlib"
+    ]
+    assert not by_name, "\n".join(by_name)
+    # and every component with one module per cloud has such a table
+    per_cloud = {f"components.{path.parent.name}" for path in (ROOT / "components").glob("*/aws.py")}
+    assert per_cloud <= set(PER_CLOUD_TABLES)

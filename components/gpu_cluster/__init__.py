@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import pulumi
@@ -16,16 +15,17 @@ from components.gpu_cluster.contract import (
     SystemPool,
     WorkloadIdentity,
 )
+from components.per_cloud import implementation
+from components.target import Cloud
 
 __all__ = ["GpuCluster", "GpuClusterArgs", "GpuPool", "SystemPool"]
 
 Build = Callable[[pulumi.ComponentResource, str, GpuClusterArgs], ClusterOutputs]
-
-
-def _implementation(cloud: str) -> Build:
-    """Imported on use: a stack without Azure targets never loads the azure-native SDK."""
-    build: Build = importlib.import_module(f"components.gpu_cluster.{cloud}").build
-    return build
+IMPLEMENTATIONS: dict[Cloud, str] = {
+    "aws": "components.gpu_cluster.aws",
+    "gcp": "components.gpu_cluster.gcp",
+    "azure": "components.gpu_cluster.azure",
+}
 
 
 class GpuCluster(pulumi.ComponentResource):
@@ -40,7 +40,8 @@ class GpuCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:compute:GpuCluster", name, None, opts)
-        outputs = _implementation(args.target.cloud)(self, name, args)
+        build: Build = implementation("GpuCluster", IMPLEMENTATIONS, args.target.cloud).build
+        outputs = build(self, name, args)
         self.cluster_name = outputs.cluster_name
         self.kubeconfig = pulumi.Output.secret(outputs.kubeconfig)
         self.k8s_provider = outputs.k8s_provider

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import pulumi
 
 from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs
+from components.per_cloud import implementation
+from components.target import Cloud
 
 __all__ = ["MetadataDb", "MetadataDbArgs"]
 
 Build = Callable[[pulumi.ComponentResource, str, MetadataDbArgs], DatabaseOutputs]
+IMPLEMENTATIONS: dict[Cloud, str] = {
+    "aws": "components.metadata_db.aws",
+    "gcp": "components.metadata_db.gcp",
+    "azure": "components.metadata_db.azure",
+}
 
 
 class MetadataDb(pulumi.ComponentResource):
@@ -24,7 +30,7 @@ class MetadataDb(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MetadataDbArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:database:MetadataDb", name, None, opts)
-        build: Build = importlib.import_module(f"components.metadata_db.{args.target.cloud}").build
+        build: Build = implementation("MetadataDb", IMPLEMENTATIONS, args.target.cloud).build
         outputs = build(self, name, args)
         self.host = outputs.host
         self.port = outputs.port

@@ -6,15 +6,17 @@ from collections.abc import Callable
 
 import pulumi
 
-from components.model_bucket import aws, azure, gcp
 from components.model_bucket.contract import BucketOutputs, ModelBucketArgs
+from components.per_cloud import implementation
+from components.target import Cloud
 
 __all__ = ["ModelBucket", "ModelBucketArgs"]
 
-_IMPLEMENTATIONS: dict[str, Callable[[pulumi.ComponentResource, str, ModelBucketArgs], BucketOutputs]] = {
-    "aws": aws.build,
-    "gcp": gcp.build,
-    "azure": azure.build,
+Build = Callable[[pulumi.ComponentResource, str, ModelBucketArgs], BucketOutputs]
+IMPLEMENTATIONS: dict[Cloud, str] = {
+    "aws": "components.model_bucket.aws",
+    "gcp": "components.model_bucket.gcp",
+    "azure": "components.model_bucket.azure",
 }
 
 
@@ -29,7 +31,8 @@ class ModelBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:storage:ModelBucket", name, None, opts)
-        outputs = _IMPLEMENTATIONS[args.target.cloud](self, name, args)
+        build: Build = implementation("ModelBucket", IMPLEMENTATIONS, args.target.cloud).build
+        outputs = build(self, name, args)
         self.uri = outputs.uri
         self.serving_uri = outputs.serving_uri
         self.bucket_name = outputs.bucket_name

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import pulumi
 
+from components.per_cloud import implementation
 from components.registry.contract import RegistryArgs, RegistryOutputs
+from components.target import Cloud
 
 __all__ = ["Registry", "RegistryArgs"]
 
 Build = Callable[[pulumi.ComponentResource, str, RegistryArgs], RegistryOutputs]
+IMPLEMENTATIONS: dict[Cloud, str] = {
+    "aws": "components.registry.aws",
+    "gcp": "components.registry.gcp",
+    "azure": "components.registry.azure",
+}
 
 
 class Registry(pulumi.ComponentResource):
@@ -22,7 +28,7 @@ class Registry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:registry:Registry", name, None, opts)
-        build: Build = importlib.import_module(f"components.registry.{args.target.cloud}").build
+        build: Build = implementation("Registry", IMPLEMENTATIONS, args.target.cloud).build
         outputs = build(self, name, args)
         self.image_prefix = outputs.image_prefix
         self.registry_id = outputs.registry_id

@@ -7,7 +7,6 @@ floor, weighted routes, mTLS, autoscaling, disruption budgets and metrics.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import pulumi
@@ -21,10 +20,17 @@ from components.serving_stack.contract import (
     ReaderIdentity,
     ServingStackArgs,
 )
+from components.per_cloud import implementation
+from components.target import Cloud
 
 __all__ = ["ModelSpec", "ModelVersion", "ServingStack", "ServingStackArgs"]
 
 BindReader = Callable[[pulumi.ComponentResource, str, ServingStackArgs], ReaderIdentity]
+READER_IDENTITIES: dict[Cloud, str] = {
+    "aws": "components.serving_stack.identity_aws",
+    "gcp": "components.serving_stack.identity_gcp",
+    "azure": "components.serving_stack.identity_azure",
+}
 
 
 class ServingStack(pulumi.ComponentResource):
@@ -38,7 +44,7 @@ class ServingStack(pulumi.ComponentResource):
         if args.tls is not None:
             installed = tls.install_cert_manager(self, name, args, installed)
         self.addons = installed
-        bind: BindReader = importlib.import_module(f"components.serving_stack.identity_{args.target.cloud}").bind
+        bind: BindReader = implementation("ServingStack", READER_IDENTITIES, args.target.cloud).bind
         reader = bind(self, name, args)
         workloads.deploy_models(self, name, args, reader, installed)
         self.gateway_address = installed.gateway_address
