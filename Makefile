@@ -64,10 +64,11 @@ $(SCHEMAS): tests/k8s_schemas/package.json
 test: tools $(DEV_STAMP) $(SCHEMAS) $(EMULATORS) $(MLSERVER_STAMP)  ## the whole test suite, offline
 	$(PY) -m pytest -q
 
-lint: tools $(DEV_STAMP)  ## ruff, mypy against the SDKs' type hints, actionlint on the workflows, promtool on the alert rules
+lint: tools $(DEV_STAMP)  ## ruff, mypy against the SDKs' type hints, dead code, actionlint on the workflows, promtool on the alert rules
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(PY) -m vulture  # dead code: paths and confidence in pyproject.toml, framework-called names in vulture_whitelist.py
 	@test -x $(VENV)/bin/shellcheck || { echo "make: $(VENV)/bin/shellcheck is missing (actionlint would skip the scripts): pip install -r requirements-dev.txt" >&2; exit 1; }
 	$(VENV)/bin/actionlint -shellcheck=$(VENV)/bin/shellcheck
 	promtool check rules components/observability/rules/*.yaml

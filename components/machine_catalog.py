@@ -143,6 +143,23 @@ GCP_ACCELERATOR_TYPES: dict[str, str] = {
 _BY_KEY: dict[tuple[str, str], MachineType] = {(m.cloud, m.name): m for m in CATALOG}
 
 
+def gpus_priced_apart(cloud: str, name: str) -> bool:
+    """Whether a machine type's price leaves out its GPUs, which are then priced as accelerators of their own.
+
+    On GCP an N1 machine has no GPU of its own: a T4 is attached as a guest accelerator and priced apart
+    (cloud.google.com/compute/gpus-pricing, read 2026-11). G2, A2 and A3 prices include their GPUs, as every
+    AWS and Azure size's does. The program's node prices and `preflight cost` both price GPUs by this rule.
+    """
+    return cloud == "gcp" and name.startswith("n1-")
+
+
+def attached_accelerator(m: MachineType) -> str | None:
+    """The accelerator type priced apart from a catalogued machine, or None when the machine's price includes it."""
+    if m.accelerator is None or not gpus_priced_apart(m.cloud, m.name):
+        return None
+    return GCP_ACCELERATOR_TYPES[m.accelerator]
+
+
 def _check_cloud(cloud: str) -> None:
     # A misspelt cloud must not read as "this cloud offers nothing".
     if cloud not in CLOUDS:

@@ -23,8 +23,8 @@ LABEL_FALLBACK = "mlplatform.io/fallback"  # "true" on the on-demand pools used 
 
 # Added by the clouds themselves, not by us:
 AKS_SPOT_TAINT = ("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")  # on every AKS spot pool
-GKE_SPOT_LABEL = "cloud.google.com/gke-spot"  # "true" on GKE spot nodes
-EKS_CAPACITY_LABEL = "eks.amazonaws.com/capacityType"  # "SPOT" or "ON_DEMAND" on managed nodes
+# GKE labels spot nodes cloud.google.com/gke-spot=true and EKS managed nodes eks.amazonaws.com/capacityType=SPOT or
+# ON_DEMAND; nothing selects on those: every cloud's pools carry LABEL_CAPACITY instead.
 
 # GKE custom ComputeClasses (components/gpu_cluster/gcp_compute_class.py): a node pool serves a class only if it
 # carries this label and a NoSchedule taint of this key, both valued with the class; workloads select the class

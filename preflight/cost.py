@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from components.machine_catalog import CATALOG
+from components.machine_catalog import CATALOG, gpus_priced_apart
 from preflight.cost_model import STACK_WIDE, Assumptions, CostReport, LineItem, RightSizing, TargetCost
 from preflight.extended_support import in_extended_support
 from preflight.node_pools import NodePool, pools_of
@@ -71,7 +71,7 @@ def node_hourly(p: TargetPricer, pool: NodePool, resource: PlannedResource, *, s
     price = p.hourly("machine", machine, spot=spot)
     if price is None:
         return None, f"machine/{machine or '(no machine type)'}"
-    if pool.cloud == "gcp" and machine.startswith("n1-"):
+    if gpus_priced_apart(pool.cloud, machine):
         for accelerator, count in _accelerators_per_node(resource):
             gpu = p.hourly("accelerator", accelerator, spot=spot)
             if gpu is None:

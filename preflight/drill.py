@@ -22,14 +22,15 @@ sent to failed targets, which the drill counts as no answer.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from mlplatform_client.regions import continent, great_circle_km
+
 from components.global_dns.contract import RoutingMode
-from components.global_dns.regions import aws_latency_region, continent
+from components.global_dns.regions import aws_latency_region
 from preflight.errors import InputError
 from preflight.plan import Plan, PlannedResource
 from preflight.stack_files import load_stack
@@ -45,46 +46,7 @@ EXIT_CLIENTS_HURT = 1  # some client region has no answer, or the survivors cann
 
 RECORD = "aws:route53/record:Record"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
-EARTH_RADIUS_KM = 6371.0
 
-# Where each AWS region is: the city or area AWS's region list names (docs.aws.amazon.com/
-# global-infrastructure/latest/regions/aws-regions.html, read 2026-11), at that city's centre.
-# AWS does not publish its data centres' sites; a city is close enough to rank regions by distance.
-AWS_REGION_LOCATIONS: dict[str, tuple[str, float, float]] = {
-    "us-east-1": ("N. Virginia (Ashburn)", 39.04, -77.49),
-    "us-east-2": ("Ohio (Columbus)", 39.96, -83.00),
-    "us-west-1": ("N. California (San Francisco)", 37.77, -122.42),
-    "us-west-2": ("Oregon (Boardman)", 45.84, -119.70),
-    "ca-central-1": ("Canada Central (Montreal)", 45.50, -73.57),
-    "ca-west-1": ("Calgary", 51.05, -114.07),
-    "mx-central-1": ("Mexico (Queretaro)", 20.59, -100.39),
-    "sa-east-1": ("Sao Paulo", -23.55, -46.63),
-    "eu-west-1": ("Ireland (Dublin)", 53.35, -6.26),
-    "eu-west-2": ("London", 51.51, -0.13),
-    "eu-west-3": ("Paris", 48.86, 2.35),
-    "eu-central-1": ("Frankfurt", 50.11, 8.68),
-    "eu-central-2": ("Zurich", 47.37, 8.54),
-    "eu-north-1": ("Stockholm", 59.33, 18.07),
-    "eu-south-1": ("Milan", 45.46, 9.19),
-    "eu-south-2": ("Spain (Zaragoza, Aragon)", 41.65, -0.88),
-    "il-central-1": ("Tel Aviv", 32.09, 34.78),
-    "me-south-1": ("Bahrain (Manama)", 26.23, 50.59),
-    "me-central-1": ("UAE (Dubai)", 25.20, 55.27),
-    "af-south-1": ("Cape Town", -33.92, 18.42),
-    "ap-east-1": ("Hong Kong", 22.32, 114.17),
-    "ap-east-2": ("Taipei", 25.03, 121.57),
-    "ap-south-1": ("Mumbai", 19.08, 72.88),
-    "ap-south-2": ("Hyderabad", 17.39, 78.49),
-    "ap-southeast-1": ("Singapore", 1.35, 103.82),
-    "ap-southeast-2": ("Sydney", -33.87, 151.21),
-    "ap-southeast-3": ("Jakarta", -6.21, 106.85),
-    "ap-southeast-4": ("Melbourne", -37.81, 144.96),
-    "ap-southeast-5": ("Malaysia (Kuala Lumpur)", 3.14, 101.69),
-    "ap-southeast-7": ("Thailand (Bangkok)", 13.76, 100.50),
-    "ap-northeast-1": ("Tokyo", 35.68, 139.69),
-    "ap-northeast-2": ("Seoul", 37.57, 126.98),
-    "ap-northeast-3": ("Osaka", 34.69, 135.50),
-}
 # Route 53 measures latency to AWS regions, so clients are placed in them: one per region.
 CLIENT_REGIONS: tuple[str, ...] = tuple(sorted(AWS_REGIONS))
 
@@ -121,16 +83,6 @@ class Routing:
         named = [*self.latency, *self.weights, *self.locations.values()]
         named += [t for t in (self.primary, self.default) if t]
         return tuple(dict.fromkeys(named))
-
-
-def great_circle_km(a: str, b: str) -> float:
-    """Distance between two AWS regions' cities (haversine on a spherical Earth)."""
-    _, lat1, lon1 = AWS_REGION_LOCATIONS[a]
-    _, lat2, lon2 = AWS_REGION_LOCATIONS[b]
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def latency_answer(latency: Mapping[str, str], failed: Iterable[str], client: str) -> tuple[Answer, ...]:

@@ -31,9 +31,10 @@ class InExtendedSupport:
     support: ExtendedSupport
 
     def describe(self) -> str:
+        """What the line costs and why: the support it is in since when, and what enrolled the cluster in it."""
         return (
-            f"Kubernetes {self.window.minor} in {self.support.name} since {self.window.standard_end.isoformat()}, "
-            "priced at the extended rate"
+            f"Kubernetes {self.window.minor} in {self.support.name} since {self.window.standard_end.isoformat()} "
+            f"({self.support.enrolment}), priced at the extended rate"
         )
 
 

@@ -6,11 +6,8 @@ machine through this one class, so the dashboard's cost panel and `preflight cos
 
 from __future__ import annotations
 
-from components.machine_catalog import MachineType
+from components.machine_catalog import MachineType, attached_accelerator
 from pricing.table import Price, PriceTable
-
-# GPUs GCP attaches to N1 machines, priced apart from the machine (accelerator id in the price table).
-GCP_ATTACHED_GPUS = {"T4": "nvidia-tesla-t4"}
 
 
 class Pricer:
@@ -48,7 +45,8 @@ class Pricer:
 def catalog_hourly(p: Pricer, machine: MachineType, *, spot: bool) -> float | None:
     """A catalogued machine's price per hour with its GPUs (attached ones added on GCP N1)."""
     price = p.hourly("machine", machine.name, spot=spot)
-    if price is None or not (machine.cloud == "gcp" and machine.name.startswith("n1-") and machine.gpus):
+    attached = attached_accelerator(machine)
+    if price is None or attached is None:
         return price
-    gpu = p.hourly("accelerator", GCP_ATTACHED_GPUS.get(str(machine.accelerator), ""), spot=spot)
+    gpu = p.hourly("accelerator", attached, spot=spot)
     return None if gpu is None else price + gpu * machine.gpus

@@ -28,12 +28,13 @@ class Source:
 
 @dataclass(frozen=True)
 class Price:
+    """One item's figures. Its `source` and `spotSource` stay in the file: the loader checks each names a listed
+    source, and the report cites the sources' months (PriceTable.sources_read)."""
+
     key: str
     unit: str
     by_region: Mapping[str, float]
     spot_by_region: Mapping[str, float] | None
-    source: str
-    spot_source: str | None
 
     def at(self, region: str, *, spot: bool = False) -> float:
         table = self.spot_by_region if spot and self.spot_by_region else self.by_region
@@ -124,6 +125,4 @@ def _price(key: str, value: Any, sources: Mapping[str, Source]) -> Price:
         unit=value["unit"],
         by_region=_regional(key, "price", value.get("price")),
         spot_by_region=spot,
-        source=value["source"],
-        spot_source=value.get("spotSource"),
     )

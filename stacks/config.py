@@ -34,7 +34,6 @@ from stacks.validate import ConfigError, kind, string
 
 PROJECT = "mlplatform"
 CLOUDS: tuple[Cloud, ...] = ("aws", "gcp", "azure")
-ENVIRONMENTS = ("dev", "prod")
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,8 @@ class StackConfig:
 
 @dataclass(frozen=True)
 class KeySpec:
-    """A top-level config key: its type for Pulumi.yaml, and whether a stack must set it."""
+    """A top-level config key: its type for Pulumi.yaml, whether a stack must set it, and what it is for (told
+    when a required key is missing)."""
 
     type: Literal["string", "integer", "boolean", "array", "object"]
     description: str
@@ -221,13 +221,14 @@ def parse_stack_config(
         values[key] = _decode(full_key, spec, text)
     for key, spec in KEYS.items():
         if spec.required and key not in values:
-            raise ConfigError(f"{prefix}{key}", "missing; it is required")
+            raise ConfigError(f"{prefix}{key}", f"missing; it is required: {spec.description}")
         if spec.default is not None:
             values.setdefault(key, spec.default)
 
     env_name = string(f"{prefix}environment", values["environment"])
     if env_name not in PROFILES:
-        raise ConfigError(f"{prefix}environment", f"unknown environment {env_name!r} (expected dev or prod)")
+        expected = " or ".join(PROFILES)
+        raise ConfigError(f"{prefix}environment", f"unknown environment {env_name!r} (expected {expected})")
     profile = PROFILES[env_name]
     alerting = parse_alerting(f"{prefix}alerting", values.get("alerting"), env_name, unknown, reserved=KEYS)
     for key in unknown:

@@ -85,6 +85,8 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
         },
     )
     pulumi.export("imagePrefixes", {name: fp.registry.image_prefix for name, fp in footprints.items()})
+    # What an image pusher (the users' image-building CI) is granted push on, per cloud's IAM: docs/SECURITY.md.
+    pulumi.export("registryIds", {name: fp.registry.registry_id for name, fp in footprints.items()})
     pulumi.export(
         "databases",
         {

@@ -76,7 +76,7 @@ class Proxy:
     def __enter__(self) -> Proxy:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # --- the loop's side ---
@@ -89,7 +89,7 @@ class Proxy:
             writer.close()
         self._writers.clear()
 
-    def _sni(self, sock: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext) -> None:
+    def _sni(self, _sock: ssl.SSLObject, server_name: str | None, _context: ssl.SSLContext) -> None:
         self.server_names.append(server_name)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -156,10 +156,6 @@ class MLServer:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def _log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from preflight.plan import Plan, PlannedResource
 from tests.helpers import every, mock_passwords, nonempty
@@ -24,6 +25,24 @@ def test_a_registry_and_a_database_per_target(stack_plan: Plan) -> None:
     assert sorted(stack_plan.outputs["imagePrefixes"]) == targets(stack_plan)
     for name, database in stack_plan.outputs["databases"].items():
         assert database["port"] == 5432 and database["database"] == "metadata", name
+
+
+# What each cloud's push grant names (docs/SECURITY.md): ECR's repositories under the stack's namespace (a first push
+# creates an image's repository there), the Artifact Registry repository, the ACR registry's resource id.
+REGISTRY_IDS = {
+    "aws": r"arn:aws:ecr:{region}:\d{{12}}:repository/mlplatform/{stack}/[a-z0-9-]+/\*",
+    "gcp": r"projects/[a-z0-9-]+/locations/{region}/repositories/[a-z0-9-]+",
+    "azure": r"/subscriptions/[0-9a-f-]+/resourceGroups/[\w-]+/providers/Microsoft\.ContainerRegistry/registries/\w+",
+}
+
+
+def test_each_target_exports_what_image_pushers_are_granted_on(stack_plan: Plan) -> None:
+    registry_ids = stack_plan.outputs["registryIds"]
+    assert sorted(registry_ids) == targets(stack_plan)
+    for name, target in stack_plan.outputs["targets"].items():
+        stack = stack_plan.outputs["environment"]
+        pattern = REGISTRY_IDS[target["cloud"]].format(region=target["region"], stack=stack)
+        assert re.fullmatch(pattern, registry_ids[name]), (name, registry_ids[name])
 
 
 def test_every_cluster_can_pull_from_its_registry(stack_plan: Plan) -> None:

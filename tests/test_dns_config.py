@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mlplatform_client.regions import continent
 
-from components.global_dns.regions import aws_latency_region, continent
+from components.global_dns.regions import aws_latency_region
 from stacks.config import ConfigError, StackConfig, parse_stack_config
 from stacks.dns_config import PROPAGATION_ALLOWANCE, failover_seconds
 from tests.test_config import GOOD, engine_config

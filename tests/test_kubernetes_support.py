@@ -246,7 +246,13 @@ EKS, GKE, AKS = "eks:index:Cluster", "gcp:container/cluster:Cluster", "azure-nat
     ("cloud", "region", "type_token", "inputs", "expected"),
     [
         # EKS 1.34 on 2026-12-02 with the pulumi-eks default (no upgradePolicy): extended, 0.60 x 730.
-        ("aws", "us-east-1", EKS, {"version": "1.34"}, ("in extended support since 2026-12-02", 438.0)),
+        (
+            "aws",
+            "us-east-1",
+            EKS,
+            {"version": "1.34"},
+            ("in extended support since 2026-12-02 (the cluster's upgradePolicy.supportType is EXTENDED", 438.0),
+        ),
         # The same with upgradePolicy STANDARD: EKS upgrades it instead; 0.10 x 730.
         ("aws", "us-east-1", EKS, {"version": "1.34", "upgradePolicy": {"supportType": "STANDARD"}}, ("(eks)", 73.0)),
         # GKE 1.34 in the Extended channel (standard support ended 2026-10-01).

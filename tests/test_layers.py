@@ -3,8 +3,9 @@
 The program (__main__.py, stacks/, components/) runs under `pulumi up` on a machine that need not carry the offline
 tool, and must mean the same with or without it: it imports neither preflight nor the tests or benchmarks. What the
 program and preflight both need (the price table, the machine catalog, the Kubernetes support table) sits in a
-neutral module each may import. The client and the policy pack are installed and run on their own and import
-none of the project. Every import counts, wherever it stands in a file (a function's lazy import too).
+neutral module each may import; the region table is the client package's, of which they import that module alone.
+The client and the policy pack are installed and run on their own and import none of the project. Every import
+counts, wherever it stands in a file (a function's lazy import too).
 """
 
 from __future__ import annotations
@@ -73,6 +74,24 @@ def test_a_layer_imports_nothing_it_must_not(where: str) -> None:
     forbidden, why = FORBIDDEN[where]
     found = violations(where, forbidden)
     assert not found, f"{why}:\n" + "\n".join(found)
+
+
+# The program and preflight take one module from the client package: the region table it ships as package data
+# (data/regions.toml, through mlplatform_client.regions), so GlobalDns, the stack config, the drill and the client
+# route by one table. Never the client's network code: the program makes no requests, and the client stays free
+# to change it.
+CLIENT_TABLE = "mlplatform_client.regions"
+
+
+@pytest.mark.parametrize("where", ["__main__.py", "stacks", "components", "pricing", "preflight"])
+def test_the_program_and_preflight_take_only_the_region_table_from_the_client(where: str) -> None:
+    reached = [
+        f"{path.relative_to(ROOT).as_posix()}:{line} imports {module}"
+        for path in _sources(where)
+        for line, module in _imports(path)
+        if module.split(".")[0] == "mlplatform_client" and module != CLIENT_TABLE
+    ]
+    assert not reached, f"only {CLIENT_TABLE} of the client package:\n" + "\n".join(reached)
 
 
 def test_the_check_names_file_and_line(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from components.machine_catalog import (
     GCP_ACCELERATOR_TYPES,
     MachineType,
     accelerators,
+    attached_accelerator,
+    gpus_priced_apart,
     machine,
     machines_for,
     unlike,
@@ -82,6 +84,18 @@ def test_a_misspelt_cloud_is_an_error_not_an_empty_answer() -> None:
 def test_gke_accelerator_types_cover_gcp_accelerators() -> None:
     assert accelerators("gcp") <= set(GCP_ACCELERATOR_TYPES)
     assert GCP_ACCELERATOR_TYPES["T4"] == "nvidia-tesla-t4"
+
+
+def test_only_gcp_n1_machines_price_their_gpus_apart() -> None:
+    """GCP's GPU pricing page prices a T4 per GPU on top of an N1 machine; a G2 includes its L4 (read 2026-11)."""
+    n1, g2, g4dn = machine("gcp", "n1-standard-4"), machine("gcp", "g2-standard-4"), machine("aws", "g4dn.xlarge")
+    assert n1 is not None and g2 is not None and g4dn is not None
+    assert [attached_accelerator(m) for m in (n1, g2, g4dn)] == ["nvidia-tesla-t4", None, None]
+    assert gpus_priced_apart("gcp", "n1-standard-8") and not gpus_priced_apart("gcp", "a2-highgpu-1g")
+    assert (
+        attached_accelerator(MachineType("gcp", "n1-standard-2", 2, 7.5, 0, None, 0, "https://cloud.google.com/"))
+        is None
+    )
 
 
 def test_unlike_accepts_one_type_and_identical_types() -> None:

@@ -37,7 +37,6 @@ __all__ = ["DEFAULT_SCHEDULE", "NAMESPACE", "SERVICE_ACCOUNT", "SUBJECT", "Model
 class ModelSync(pulumi.ComponentResource):
     """The writer identities per replica, the primary's reader identity, and the CronJob that uses them."""
 
-    cronjob_name: pulumi.Output[str]
     replicas: list[str]
 
     def __init__(self, name: str, args: ModelSyncArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -62,7 +61,7 @@ class ModelSync(pulumi.ComponentResource):
         for access in accesses:
             files.update(access.files)
 
-        job = cronjob.deploy(
+        cronjob.deploy(  # the CronJob is named for its namespace, model-sync (README: the first copy)
             self,
             name,
             args.k8s_provider,
@@ -73,9 +72,8 @@ class ModelSync(pulumi.ComponentResource):
             args.image or IMAGE,
             [resource for access in accesses for resource in access.resources],
         )
-        self.cronjob_name = job.metadata.apply(lambda meta: str(meta["name"]))
         self.replicas = [replica.target.name for replica in args.replicas]
-        self.register_outputs({"cronJob": self.cronjob_name, "primary": args.primary.target.name})
+        self.register_outputs({"primary": args.primary.target.name, "replicas": self.replicas})
 
     def _source(self, name: str, args: ModelSyncArgs) -> tuple[Access, managedidentity.UserAssignedIdentity | None]:
         """Read access to the primary's own bucket, with the primary cloud's own workload identity."""

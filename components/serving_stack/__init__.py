@@ -34,8 +34,8 @@ READER_IDENTITIES: dict[Cloud, str] = {
 
 
 class ServingStack(pulumi.ComponentResource):
-    gateway_address: pulumi.Output[str]
-    health_path: str
+    gateway_address: pulumi.Output[str]  # hostname (EKS) or IP (GKE, AKS) of the ingress gateway
+    health_path: str  # HEALTH_PATH: what GlobalDns and the client probe through the gateway
     addons: Addons
 
     def __init__(self, name: str, args: ServingStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:

@@ -143,12 +143,6 @@ class ReaderIdentity:
 
 
 @dataclass(frozen=True)
-class ServingOutputs:
-    gateway_address: pulumi.Output[str]  # hostname (EKS) or IP (GKE, AKS) of the ingress gateway
-    health_path: str = HEALTH_PATH
-
-
-@dataclass(frozen=True)
 class Addons:
     """What addons.py installed, as the model workloads need it."""
 

@@ -210,7 +210,6 @@ _READERS: dict[str, Callable[[Mapping[str, Any], str], list[NodePool]]] = {
     "azure-native:containerservice:ManagedCluster": _azure_managed_cluster,
 }
 
-POOL_TYPES = tuple(_READERS)
 CLUSTER_TYPES = (
     "eks:index:Cluster",
     "aws:eks/cluster:Cluster",

@@ -161,11 +161,6 @@ class Emulators:
             headers={"Content-Type": "application/json"},
         )
 
-    def gcs_object(self, bucket: str, name: str) -> dict[str, str]:
-        quoted = urllib.request.quote(name, safe="")
-        with urllib.request.urlopen(f"http://{HOST}:{self.gcs_port}/storage/v1/b/{bucket}/o/{quoted}") as reply:
-            return dict(json.loads(reply.read()))
-
 
 def _request(
     url: str, *, data: bytes | None = None, method: str = "GET", headers: dict[str, str] | None = None

@@ -81,7 +81,7 @@ class AsyncMultiCloudClient(ClientBase):
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
 
     async def _call(self, model: str, request: Request, deadline: float | None) -> tuple[Answer, tuple[Attempt, ...]]:

@@ -4,6 +4,7 @@ The V2 protocol gives the client four kinds of answer, and each asks for somethi
 connection error, a timeout or a 5xx says the target is unwell (try the next one, count it against the
 target's breaker); a 4xx says the request is wrong and will be wrong everywhere (stop, tell the caller);
 a 404 says this target does not serve the model (try the next one, the target itself is fine).
+Dispatch.is_answer (dispatch.py) applies that rule, in one place; here is only what counts against a breaker.
 """
 
 from __future__ import annotations
@@ -22,18 +23,12 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"  # a hedge that lost the race (asyncio client only; threads cannot be stopped)
 
     @property
-    def retryable(self) -> bool:
-        """Worth trying on the next target."""
-        return self in _RETRYABLE
-
-    @property
     def target_failed(self) -> bool:
         """Counts against the target's circuit breaker."""
         return self in _TARGET_FAILED
 
 
 _TARGET_FAILED = frozenset({Outcome.CONNECT_ERROR, Outcome.TIMEOUT, Outcome.SERVER_ERROR})
-_RETRYABLE = _TARGET_FAILED | {Outcome.NOT_SERVED}
 
 
 @dataclass(frozen=True)

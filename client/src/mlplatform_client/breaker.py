@@ -41,10 +41,6 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
-    @property
-    def consecutive_failures(self) -> int:
-        return self._failures
-
     def acquire(self) -> bool:
         """May a request go to this target now? Half-open lets one trial request through at a time."""
         state = self.state

@@ -94,7 +94,7 @@ class MultiCloudClient(ClientBase):
     def __enter__(self) -> MultiCloudClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # --- the routing loop ---

@@ -1,94 +1,68 @@
-"""Where targets and callers are, for the geo strategy: the tables GlobalDns itself routes by.
+"""Where targets and callers are: the region tables GlobalDns routes by, the drill and the geo strategy rank by.
 
-The client must not import the Pulumi program, so the data is copied here, unchanged:
-- GCP_TO_AWS, AZURE_TO_AWS and `continent` from components/global_dns/regions.py (each GCP or Azure
-  region stands for the AWS region nearest its data centres, as in Route 53's latency records);
-- AWS_REGION_LOCATIONS from preflight/drill.py (the city each AWS region is named for, to rank by distance).
-tests/test_client_regions.py fails when a copy drifts from its source.
+The tables live once, in this package's data file `data/regions.toml` (with their sources): the client is
+installed on its own, and the Pulumi program and preflight, which install the client, read the same tables
+through this module. Each GCP or Azure region stands for the AWS region nearest its data centres, as in
+Route 53's latency records; each AWS region is placed at the city AWS names it for, to rank by distance.
 """
 
 from __future__ import annotations
 
 import math
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
 
 EARTH_RADIUS_KM = 6371.0
-
-# GCP region -> nearest AWS region (cloud.google.com/about/locations; aws.amazon.com/about-aws/global-infrastructure)
-GCP_TO_AWS: dict[str, str] = {
-    "us-central1": "us-east-2", "us-east1": "us-east-1", "us-east4": "us-east-1", "us-east5": "us-east-2",
-    "us-south1": "us-east-2", "us-west1": "us-west-2", "us-west2": "us-west-1", "us-west3": "us-west-2",
-    "us-west4": "us-west-1", "northamerica-northeast1": "ca-central-1", "northamerica-northeast2": "ca-central-1",
-    "northamerica-south1": "mx-central-1", "southamerica-east1": "sa-east-1", "southamerica-west1": "sa-east-1",
-    "europe-west1": "eu-west-3", "europe-west2": "eu-west-2", "europe-west3": "eu-central-1",
-    "europe-west4": "eu-central-1", "europe-west6": "eu-central-2", "europe-west8": "eu-south-1",
-    "europe-west9": "eu-west-3", "europe-west10": "eu-central-1", "europe-west12": "eu-south-1",
-    "europe-north1": "eu-north-1", "europe-north2": "eu-north-1", "europe-central2": "eu-central-1",
-    "europe-southwest1": "eu-south-2", "me-west1": "il-central-1", "me-central1": "me-central-1",
-    "me-central2": "me-south-1", "africa-south1": "af-south-1", "asia-east1": "ap-east-2",
-    "asia-east2": "ap-east-1", "asia-northeast1": "ap-northeast-1", "asia-northeast2": "ap-northeast-3",
-    "asia-northeast3": "ap-northeast-2", "asia-south1": "ap-south-1", "asia-south2": "ap-south-1",
-    "asia-southeast1": "ap-southeast-1", "asia-southeast2": "ap-southeast-3",
-    "australia-southeast1": "ap-southeast-2", "australia-southeast2": "ap-southeast-4",
-}  # fmt: skip
-
-# Azure region -> nearest AWS region (learn.microsoft.com/azure/reliability/regions-list)
-AZURE_TO_AWS: dict[str, str] = {
-    "eastus": "us-east-1", "eastus2": "us-east-1", "centralus": "us-east-2", "northcentralus": "us-east-2",
-    "southcentralus": "us-east-2", "westcentralus": "us-west-2", "westus": "us-west-1", "westus2": "us-west-2",
-    "westus3": "us-west-1", "canadacentral": "ca-central-1", "canadaeast": "ca-central-1",
-    "brazilsouth": "sa-east-1", "mexicocentral": "mx-central-1", "northeurope": "eu-west-1",
-    "westeurope": "eu-central-1", "uksouth": "eu-west-2", "ukwest": "eu-west-2", "francecentral": "eu-west-3",
-    "germanywestcentral": "eu-central-1", "swedencentral": "eu-north-1", "switzerlandnorth": "eu-central-2",
-    "norwayeast": "eu-north-1", "polandcentral": "eu-central-1", "italynorth": "eu-south-1",
-    "spaincentral": "eu-south-2", "uaenorth": "me-central-1", "qatarcentral": "me-south-1",
-    "israelcentral": "il-central-1", "southafricanorth": "af-south-1", "centralindia": "ap-south-1",
-    "southindia": "ap-south-2", "westindia": "ap-south-1", "eastasia": "ap-east-1",
-    "southeastasia": "ap-southeast-1", "japaneast": "ap-northeast-1", "japanwest": "ap-northeast-3",
-    "koreacentral": "ap-northeast-2", "koreasouth": "ap-northeast-2", "australiaeast": "ap-southeast-2",
-    "australiasoutheast": "ap-southeast-4", "australiacentral": "ap-southeast-2",
-    "newzealandnorth": "ap-southeast-2", "indonesiacentral": "ap-southeast-3", "malaysiawest": "ap-southeast-5",
-}  # fmt: skip
-
-# Where each AWS region is: the city or area AWS's region list names (docs.aws.amazon.com/
-# global-infrastructure/latest/regions/aws-regions.html, read 2026-11), at that city's centre.
-AWS_REGION_LOCATIONS: dict[str, tuple[str, float, float]] = {
-    "us-east-1": ("N. Virginia (Ashburn)", 39.04, -77.49),
-    "us-east-2": ("Ohio (Columbus)", 39.96, -83.00),
-    "us-west-1": ("N. California (San Francisco)", 37.77, -122.42),
-    "us-west-2": ("Oregon (Boardman)", 45.84, -119.70),
-    "ca-central-1": ("Canada Central (Montreal)", 45.50, -73.57),
-    "ca-west-1": ("Calgary", 51.05, -114.07),
-    "mx-central-1": ("Mexico (Queretaro)", 20.59, -100.39),
-    "sa-east-1": ("Sao Paulo", -23.55, -46.63),
-    "eu-west-1": ("Ireland (Dublin)", 53.35, -6.26),
-    "eu-west-2": ("London", 51.51, -0.13),
-    "eu-west-3": ("Paris", 48.86, 2.35),
-    "eu-central-1": ("Frankfurt", 50.11, 8.68),
-    "eu-central-2": ("Zurich", 47.37, 8.54),
-    "eu-north-1": ("Stockholm", 59.33, 18.07),
-    "eu-south-1": ("Milan", 45.46, 9.19),
-    "eu-south-2": ("Spain (Zaragoza, Aragon)", 41.65, -0.88),
-    "il-central-1": ("Tel Aviv", 32.09, 34.78),
-    "me-south-1": ("Bahrain (Manama)", 26.23, 50.59),
-    "me-central-1": ("UAE (Dubai)", 25.20, 55.27),
-    "af-south-1": ("Cape Town", -33.92, 18.42),
-    "ap-east-1": ("Hong Kong", 22.32, 114.17),
-    "ap-east-2": ("Taipei", 25.03, 121.57),
-    "ap-south-1": ("Mumbai", 19.08, 72.88),
-    "ap-south-2": ("Hyderabad", 17.39, 78.49),
-    "ap-southeast-1": ("Singapore", 1.35, 103.82),
-    "ap-southeast-2": ("Sydney", -33.87, 151.21),
-    "ap-southeast-3": ("Jakarta", -6.21, 106.85),
-    "ap-southeast-4": ("Melbourne", -37.81, 144.96),
-    "ap-southeast-5": ("Malaysia (Kuala Lumpur)", 3.14, 101.69),
-    "ap-southeast-7": ("Thailand (Bangkok)", 13.76, 100.50),
-    "ap-northeast-1": ("Tokyo", 35.68, 139.69),
-    "ap-northeast-2": ("Seoul", 37.57, 126.98),
-    "ap-northeast-3": ("Osaka", 34.69, 135.50),
-}
+CLOUDS = ("aws", "gcp", "azure")
+DATA_FILE = "regions.toml"
 
 _OCEANIA = {"ap-southeast-2", "ap-southeast-4"}
-CLOUDS = ("aws", "gcp", "azure")
+
+
+def _location(region: str, entry: Any) -> tuple[str, float, float]:
+    entry = entry if isinstance(entry, dict) else {}
+    city, lat, lon = entry.get("city"), entry.get("lat"), entry.get("lon")
+    degrees = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (lat, lon))
+    if not (isinstance(city, str) and city and degrees):
+        raise ValueError(f"{DATA_FILE}: aws.{region} needs city (text), lat and lon (degrees)")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"{DATA_FILE}: aws.{region} is at ({lat}, {lon}), not on Earth")
+    return city, float(lat), float(lon)
+
+
+def _nearest(cloud: str, table: Any, aws: Mapping[str, object]) -> dict[str, str]:
+    if not isinstance(table, dict) or not table:
+        raise ValueError(f"{DATA_FILE}: [{cloud}] is missing or empty")
+    for region, nearest in table.items():
+        if nearest not in aws:
+            raise ValueError(f"{DATA_FILE}: {cloud}.{region} names {nearest!r}, which is not a region of [aws]")
+    return dict(table)
+
+
+def parse_regions(
+    text: str,
+) -> tuple[Mapping[str, tuple[str, float, float]], Mapping[str, str], Mapping[str, str]]:
+    """(AWS region -> (city, lat, lon), GCP region -> AWS region, Azure region -> AWS region) from the TOML text."""
+    data = tomllib.loads(text)
+    aws = data.get("aws")
+    if not isinstance(aws, dict) or not aws:
+        raise ValueError(f"{DATA_FILE}: [aws] is missing or empty")
+    locations = {region: _location(region, entry) for region, entry in aws.items()}
+    gcp, azure = _nearest("gcp", data.get("gcp"), locations), _nearest("azure", data.get("azure"), locations)
+    return MappingProxyType(locations), MappingProxyType(gcp), MappingProxyType(azure)
+
+
+AWS_REGION_LOCATIONS, GCP_TO_AWS, AZURE_TO_AWS = parse_regions(
+    resources.files("mlplatform_client").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
+)
+
+# The regions each cloud offers that a stack may name: the keys of the tables above.
+REGIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"aws": frozenset(AWS_REGION_LOCATIONS), "gcp": frozenset(GCP_TO_AWS), "azure": frozenset(AZURE_TO_AWS)}
+)
 
 
 def aws_region(cloud: str, region: str) -> str:
@@ -113,7 +87,7 @@ def continent(aws_region: str) -> str:
 
 
 def great_circle_km(a: str, b: str) -> float:
-    """Distance between two AWS regions' cities; it stands in for network latency, as in the failover drill."""
+    """Distance between two AWS regions' cities (haversine on a spherical Earth); it stands in for latency."""
     _, lat1, lon1 = AWS_REGION_LOCATIONS[a]
     _, lat2, lon2 = AWS_REGION_LOCATIONS[b]
     p1, p2 = math.radians(lat1), math.radians(lat2)

@@ -139,10 +139,6 @@ class Router:
     def _states(self) -> list[str]:
         return [f"{t.endpoint.name} {t.breaker.state.value}" for t in self._targets.values()]
 
-    def breaker_state(self, target: str) -> BreakerState:
-        with self._lock:
-            return self._targets[target].breaker.state
-
     def stats(self) -> ClientStats:
         with self._lock:
             targets = {name: self._target_stats(t) for name, t in self._targets.items()}
