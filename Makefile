@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 SCHEMAS := tests/k8s_schemas/node_modules/.installed
 
-.PHONY: venv tools plan test lint format bench preview up clean diagram
+.PHONY: venv tools plan test lint format bench docs preview up clean diagram
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,11 @@ bench: $(STAMP) $(MLSERVER_STAMP)  ## synthesis, policy and client figures (see 
 	$(PY) benchmarks/synthesis.py
 	$(PY) benchmarks/policy.py
 	$(PY) benchmarks/client.py
+
+# The docs' figures from the code (resource counts, quotas, outputs, critical path, costs; tests/test_docs.py fails
+# when one is stale), then the benchmarks rerun for theirs: docs/generate.py writes between the GENERATED markers.
+docs: $(STAMP) $(MLSERVER_STAMP)  ## rewrite the generated sections of README.md and docs/*.md
+	$(PY) -m docs.generate --bench
 
 preview:  ## real CLI and credentials: pulumi preview --stack $(STACK) with the policy pack
 	pulumi preview --stack $(STACK) --policy-pack policies

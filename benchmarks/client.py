@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ PROBE_INTERVAL = 0.5
 OVERHEAD_TARGET = 1.2
 KILL_TARGET_S = 1.0
 BLOCKS, BLOCK_CALLS = 15, 200
+KILL_CALLERS = 32
+LATENCY_CALLERS = ((1, 600), (32, 60))  # concurrent callers, calls each
 
 
 def endpoints(farm: ServerFarm) -> list[Endpoint]:
@@ -57,7 +60,8 @@ def per_call_ms(call: Callable[[], Any], calls: int) -> tuple[float, float]:
     return (time.perf_counter() - start) / calls * 1000, (time.process_time() - cpu) / calls * 1000
 
 
-def overhead(farm: ServerFarm) -> None:
+def overhead(farm: ServerFarm) -> tuple[float, float, float]:
+    """The ratio client / bare on the same server, and each one's median ms a call."""
     body = farm.infer_body(1)
     inputs = [Tensor.of("x", farm.expected.inputs[:1])]
     urls = infer_urls(farm)
@@ -92,6 +96,7 @@ def overhead(farm: ServerFarm) -> None:
     ok = verdict(pinned_ratio <= OVERHEAD_TARGET)
     print(f"  ratio client / bare, same server       {pinned_ratio:5.2f}  (target <= {OVERHEAD_TARGET}) {ok}")
     print(f"  ratio client / bare, round-robin        {spread_ratio:5.2f}")
+    return pinned_ratio, statistics.median(blocks[names[1]]), statistics.median(blocks[names[0]])
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -187,8 +192,9 @@ def async_latency(farm: ServerFarm, callers: int, calls_each: int) -> tuple[list
     return asyncio.run(run())
 
 
-def latency(farm: ServerFarm, rounds: int = 3) -> None:
-    """Each loop in turn, `rounds` times over, so that the machine's load drifts over all of them alike."""
+def latency(farm: ServerFarm, rounds: int = 3) -> dict[tuple[str, int], tuple[float, float]]:
+    """Each loop in turn, `rounds` times over, so that the machine's load drifts over all of them alike.
+    (loop, callers) -> p50 and p99 in ms."""
     print(f"latency: round-robin over the three servers, one input row a call ({rounds} interleaved rounds)")
     measures = (
         ("client, threads", sync_latency),
@@ -196,7 +202,8 @@ def latency(farm: ServerFarm, rounds: int = 3) -> None:
         ("client, asyncio", async_latency),
         ("bare httpx, asyncio", bare_async_latency),
     )
-    for callers, calls_each in ((1, 600), (32, 60)):
+    found: dict[tuple[str, int], tuple[float, float]] = {}
+    for callers, calls_each in LATENCY_CALLERS:
         samples: dict[str, list[float]] = {label: [] for label, _ in measures}
         elapsed = dict.fromkeys(samples, 0.0)
         for _ in range(rounds):
@@ -205,14 +212,18 @@ def latency(farm: ServerFarm, rounds: int = 3) -> None:
                 samples[label].extend(taken)
                 elapsed[label] += seconds
         for label in samples:
-            p50, p99 = percentiles(samples[label])
+            p50, p99 = found[label, callers] = percentiles(samples[label])
             print(
                 f"  {label:19s} {callers:2d} caller(s): p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
                 f"({len(samples[label]) / elapsed[label]:5.0f} calls/s over {len(samples[label])} calls)"
             )
+    return found
 
 
-def kill_under_load(farm: ServerFarm, callers: int = 32, before: float = 1.5, after: float = 2.5) -> None:
+def kill_under_load(
+    farm: ServerFarm, callers: int = KILL_CALLERS, before: float = 1.5, after: float = 2.5
+) -> tuple[int, int, float]:
+    """Calls made, calls lost, and ms from the kill to the last request that touched the killed server."""
     inputs = [Tensor.of("x", farm.expected.inputs[:1])]
     victim = NAMES[-1]
     attempts: list[Attempt] = []
@@ -263,19 +274,54 @@ def kill_under_load(farm: ServerFarm, callers: int = 32, before: float = 1.5, af
     )
     for error in lost[:3]:
         print(f"  lost: {error}")
+    return done[0], len(lost), last * 1000
 
 
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
-def main() -> None:
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the servers start")
+@dataclass(frozen=True)
+class Figures:
+    """One run's figures (README.md's client table is written from these: make docs)."""
+
+    cores: int
+    load_before: float
+    blocks: int
+    overhead: float  # client / bare, same server, median over blocks
+    client_ms: float
+    bare_ms: float
+    latency: tuple[tuple[str, tuple[float, float], tuple[float, float]], ...]  # label, client p50/p99, bare p50/p99
+    kill_callers: int
+    calls: int
+    lost: int
+    last_touch_ms: float
+    probe_interval: float = PROBE_INTERVAL
+
+
+def measure() -> Figures:
+    cores, load = os.cpu_count() or 0, os.getloadavg()[0]
+    print(f"machine: {cores} cores, load average {load:.1f} before the servers start")
     with server_farm(NAMES) as farm:
-        overhead(farm)
-        latency(farm)
-        kill_under_load(farm)
+        ratio, client_ms, bare_ms = overhead(farm)
+        found = latency(farm)
+        calls, lost, last_ms = kill_under_load(farm)
     print(f"load average {os.getloadavg()[0]:.1f} at the end (the servers, the caller and anything else running)")
+    pairs = (("threads", "bare httpx, threads"), ("asyncio", "bare httpx, asyncio"))
+    rows = tuple(
+        (
+            f"{'sync' if kind == 'threads' else 'asyncio'}, {callers} caller{'s' if callers > 1 else ''}",
+            found[f"client, {kind}", callers],
+            found[bare, callers],
+        )
+        for kind, bare in pairs
+        for callers, _ in LATENCY_CALLERS
+    )
+    return Figures(cores, load, BLOCKS, ratio, client_ms, bare_ms, rows, KILL_CALLERS, calls, lost, last_ms)
+
+
+def main() -> None:
+    measure()
 
 
 if __name__ == "__main__":
