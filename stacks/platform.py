@@ -193,4 +193,3 @@ def _global_dns(dns: DnsConfig, footprints: dict[str, Footprint], provider: aws.
             geo_default=dns.geo_default,
         ),
     )
-

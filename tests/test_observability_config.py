@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from stacks.config import ConfigError, parse_stack_config
-from stacks.tls import tls_hosts
 from stacks.observability_config import DEFAULT_RECORD_NAME, DEFAULT_RETENTION_DAYS, fleet_plan
+from stacks.tls import tls_hosts
 
 TARGETS = [
     {"cloud": "aws", "region": "us-east-1"},

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pulumi
 
+from components.per_cloud import implementation
 from components.serving_stack import addons, tls, workloads
 from components.serving_stack.contract import (
     HEALTH_PATH,
@@ -20,7 +21,6 @@ from components.serving_stack.contract import (
     ReaderIdentity,
     ServingStackArgs,
 )
-from components.per_cloud import implementation
 from components.target import Cloud
 
 __all__ = ["ModelSpec", "ModelVersion", "ServingStack", "ServingStackArgs"]
