@@ -1,0 +1,93 @@
+"""`mlplatform:auth`: who may call which model, and how fast; bad input is one line naming the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stacks.auth_config import DEFAULT_RATE_LIMIT, RateLimit, parse_auth
+from stacks.validate import ConfigError
+
+KEY = "mlplatform:auth"
+ENTRA = {
+    "issuer": "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
+    "jwksUri": "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/discovery/v2.0/keys",
+    "audiences": ["api://mlplatform"],
+}
+GOOD: dict[str, Any] = {
+    "issuers": [ENTRA],
+    "models": {"fraud-detection": {"groups": ["fraud-team"], "rateLimit": {"requestsPerSecond": 2, "burst": 4}}},
+    "rateLimit": {"requestsPerSecond": 10, "burst": 20},
+}
+
+
+def test_a_prod_stack_reads_issuers_models_and_limits() -> None:
+    auth = parse_auth(KEY, GOOD, "prod", ["fraud-detection", "churn"])
+    assert auth.enabled
+    assert auth.issuers[0].jwks_uri.endswith("/discovery/v2.0/keys")
+    assert auth.issuers[0].audiences == ("api://mlplatform",)
+    assert auth.access("fraud-detection").groups == ("fraud-team",)
+    assert auth.rate_limit_for("fraud-detection") == RateLimit(2.0, 4)
+    assert auth.rate_limit_for("churn") == RateLimit(10.0, 20)
+
+
+def test_a_model_missing_from_the_table_is_open_to_nobody() -> None:
+    auth = parse_auth(KEY, GOOD, "prod", ["fraud-detection", "churn"])
+    assert auth.access("churn").open_to_nobody
+    assert not auth.access("fraud-detection").open_to_nobody
+
+
+def test_dev_may_turn_auth_off_prod_may_not() -> None:
+    assert not parse_auth(KEY, {"enabled": False}, "dev", []).enabled
+    assert not parse_auth(KEY, None, "dev", []).enabled
+    with pytest.raises(ConfigError, match=r"^mlplatform:auth.enabled: prod cannot turn authentication off"):
+        parse_auth(KEY, {"enabled": False}, "prod", [])
+    with pytest.raises(ConfigError, match=r"^mlplatform:auth: missing; prod must authenticate"):
+        parse_auth(KEY, None, "prod", [])
+
+
+def test_defaults_when_only_an_issuer_is_given() -> None:
+    auth = parse_auth(KEY, {"issuers": [ENTRA]}, "dev", ["m"])
+    assert (auth.caller_claim, auth.claim_header, auth.rate_limit) == ("sub", "x-mlplatform-caller", DEFAULT_RATE_LIMIT)
+
+
+def _issuer(**changes: Any) -> dict[str, Any]:
+    issuer = {**ENTRA, **changes}
+    return {"issuers": [{k: v for k, v in issuer.items() if v is not None}]}
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "problem"),
+    [
+        (_issuer(jwksUri=None), "issuers[0].jwksUri", "missing"),
+        (_issuer(jwksUri="http://example.com/keys"), "issuers[0].jwksUri", "must be an https:// URL"),
+        (_issuer(audiences=[]), "issuers[0].audiences", "must name at least one audience"),
+        ({"issuers": []}, "issuers", "expected a non-empty list"),
+        ({"models": {}}, "issuers", "missing"),
+        ({**GOOD, "rateLimit": {"requestsPerSecond": 0}}, "rateLimit.requestsPerSecond", "above 0"),
+        ({**GOOD, "rateLimit": {"requestsPerSecond": -5}}, "rateLimit.requestsPerSecond", "above 0"),
+        ({**GOOD, "rateLimit": {"requestsPerSecond": float("inf")}}, "rateLimit.requestsPerSecond", "finite"),
+        ({**GOOD, "rateLimit": {"requestsPerSecond": float("nan")}}, "rateLimit.requestsPerSecond", "finite"),
+        ({**GOOD, "rateLimit": {"requestsPerSecond": 5, "burst": 0}}, "rateLimit.burst", "above 0"),
+        (
+            {**GOOD, "models": {"fraud-detection": {"rateLimit": {"requestsPerSecond": -1}}}},
+            "models.fraud-detection.rateLimit.requestsPerSecond",
+            "above 0",
+        ),
+        (
+            {**GOOD, "models": {"sentiment": {"groups": ["x"]}}},
+            "models.sentiment",
+            "no such model in mlplatform:models",
+        ),
+        ({**GOOD, "models": {"fraud-detection": {"users": ["x"]}}}, "models.fraud-detection.users", "unknown key"),
+        ({**GOOD, "claimHeader": "Authorization"}, "claimHeader", "lowercase header name"),
+        ({**GOOD, "claimHeader": "authorization"}, "claimHeader", "lowercase header name"),
+        ({**GOOD, "tenant": "x"}, "tenant", "unknown key"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_key(value: Any, where: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_auth(KEY, value, "prod", ["fraud-detection"])
+    message = str(error.value)
+    assert message.startswith(f"{KEY}.{where}: ") and problem in message and "\n" not in message
