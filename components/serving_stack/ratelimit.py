@@ -1,0 +1,127 @@
+"""Per-caller rate limit at the ingress gateway: Envoy's local rate limit, keyed on the caller's token subject.
+
+Why local and not global: the local filter keeps a token bucket per caller in each gateway pod, with no
+service or Redis to run per cluster; the price is that the limit holds per pod. A caller spread over P
+gateway pods in each of N targets can get at most N * P * (burst + requests_per_second * t) in t seconds
+(docs/SECURITY.md says the same to callers).
+
+How the caller is known: Istio's RequestAuthentication copies the verified token's subject into a header
+(`outputClaimToHeaders`, default `x-mlplatform-caller`), and the filter's descriptor takes its value from
+that header. The filter runs after Istio's authentication and authorisation filters (it is inserted just
+before the router), so refused requests never spend a caller's tokens, and a request without the header
+(the open health path) is not limited at all.
+
+The same dict (`local_ratelimit_filter`) is embedded in the EnvoyFilter patch and loaded by a real Envoy in
+tests/test_gateway_envoy.py, so what the tests prove is what the gateway runs.
+
+Facts (Envoy 1.39, read 2026-12; envoyproxy.io/docs/envoy/v1.39.3, "Local rate limit" HTTP filter and
+extensions.filters.http.local_ratelimit.v3.LocalRateLimit):
+- `rate_limits` in the filter config builds descriptors without route-level actions; a descriptor entry
+  with a key and no value matches every value and gets its own bucket per value ("dynamic descriptors",
+  at most `max_dynamic_descriptors`, least recently used evicted);
+- the filter is off unless `filter_enabled` and `filter_enforced` are set (both default to 0 %);
+- it sends no Retry-After by itself: `response_headers_to_add` applies only to rate-limited responses;
+  `enable_x_ratelimit_headers: DRAFT_VERSION_03` adds x-ratelimit-limit, -remaining and -reset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+CALLER_HEADER = "x-mlplatform-caller"  # RequestAuthentication's outputClaimToHeaders target for the subject
+FILTER_NAME = "envoy.filters.http.local_ratelimit"
+FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
+ENVOY_FILTER_API = "networking.istio.io/v1alpha3"
+MAX_CALLERS = 10_000  # buckets kept per pod; the least recently seen caller's bucket is dropped beyond this
+_ALWAYS = {"numerator": 100, "denominator": "HUNDRED"}
+
+
+@dataclass(frozen=True)
+class CallerRateLimit:
+    """A token bucket per caller: `burst` requests at once, refilled at `requests_per_second`."""
+
+    requests_per_second: int
+    burst: int
+    caller_header: str = CALLER_HEADER
+
+    def __post_init__(self) -> None:
+        if self.requests_per_second <= 0 or self.burst <= 0:
+            raise ValueError(f"rate limit needs positive requestsPerSecond and burst, got {self}")
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """The bucket refills once a second, so a refused caller has a token again within a second."""
+        return max(1, math.ceil(1 / self.requests_per_second))
+
+
+def local_ratelimit_filter(limit: CallerRateLimit) -> dict[str, Any]:
+    """The HTTP filter (name and typed_config) as Envoy and Istio's EnvoyFilter both take it."""
+    return {
+        "name": FILTER_NAME,
+        "typed_config": {
+            "@type": FILTER_TYPE,
+            "stat_prefix": "caller_rate_limit",
+            "filter_enabled": {"runtime_key": "caller_rate_limit_enabled", "default_value": dict(_ALWAYS)},
+            "filter_enforced": {"runtime_key": "caller_rate_limit_enforced", "default_value": dict(_ALWAYS)},
+            "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
+            "max_dynamic_descriptors": MAX_CALLERS,
+            "rate_limits": [
+                {
+                    "actions": [
+                        {
+                            "request_headers": {
+                                "header_name": limit.caller_header,
+                                "descriptor_key": "caller",
+                                "skip_if_absent": True,  # no caller header: the open health path
+                            }
+                        }
+                    ]
+                }
+            ],
+            "descriptors": [
+                {
+                    "entries": [{"key": "caller"}],  # no value: one bucket per caller
+                    "token_bucket": {
+                        "max_tokens": limit.burst,
+                        "tokens_per_fill": limit.requests_per_second,
+                        "fill_interval": "1s",
+                    },
+                }
+            ],
+            "response_headers_to_add": [
+                {
+                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                    "header": {"key": "retry-after", "value": str(limit.retry_after_seconds)},
+                }
+            ],
+        },
+    }
+
+
+def envoy_filter_spec(limit: CallerRateLimit, gateway_selector: dict[str, str]) -> dict[str, Any]:
+    """EnvoyFilter spec: insert the filter before the router in the gateway's HTTP connection manager.
+
+    Before the router means after Istio's own jwt_authn and RBAC filters, so only admitted requests count.
+    """
+    return {
+        "workloadSelector": {"labels": dict(gateway_selector)},
+        "configPatches": [
+            {
+                "applyTo": "HTTP_FILTER",
+                "match": {
+                    "context": "GATEWAY",
+                    "listener": {
+                        "filterChain": {
+                            "filter": {
+                                "name": "envoy.filters.network.http_connection_manager",
+                                "subFilter": {"name": "envoy.filters.http.router"},
+                            }
+                        }
+                    },
+                },
+                "patch": {"operation": "INSERT_BEFORE", "value": local_ratelimit_filter(limit)},
+            }
+        ],
+    }

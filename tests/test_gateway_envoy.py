@@ -1,0 +1,179 @@
+"""The gateway's authentication, authorisation and per-caller rate limit, proven with a real Envoy and MLServer.
+
+One MLServer and one Envoy per module. Envoy runs the JWT and RBAC semantics the Istio objects ask for
+(tests/gateway_envoy.py) and the rate-limit filter dict the program emits into its EnvoyFilter, unchanged.
+Which status a refusal gets (what docs/SECURITY.md tells callers):
+- no token: 403 from authorisation (Istio's RequestAuthentication lets a request without a token through,
+  its AuthorizationPolicy then finds no principal), with no WWW-Authenticate;
+- a token that is present but invalid (wrong audience, expired): 401 from authentication;
+- a valid token without the required claim: 403;
+- over the caller's limit: 429 with Retry-After and x-ratelimit-*.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from components.serving_stack.contract import HEALTH_PATH
+from components.serving_stack.ratelimit import (
+    CALLER_HEADER,
+    ENVOY_FILTER_API,
+    CallerRateLimit,
+    envoy_filter_spec,
+    local_ratelimit_filter,
+)
+from tests.client_servers import MODEL, ServerFarm, free_port
+from tests.gateway_envoy import (
+    Envoy,
+    SigningKey,
+    bootstrap,
+    jwt_filter,
+    listener,
+    rbac_filter,
+    validate,
+)
+
+GROUP = "fraud-readers"
+# Worked example: 2 requests a second with a burst of 5. One bucket per caller, so a caller's 6th request
+# within the same second is refused while any other caller is still served; refills are 1 s apart.
+LIMIT = CallerRateLimit(requests_per_second=2, burst=5)
+INFER = f"/v2/models/{MODEL}/infer"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    url: str
+    key: SigningKey
+    farm: ServerFarm
+
+    def infer(self, token: str | None) -> httpx.Response:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return httpx.post(f"{self.url}{INFER}", json=self.farm.infer_body(), headers=headers, timeout=10.0)
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    workdir = Path(tempfile.mkdtemp(prefix="mlplatform-gateway-tests-"))
+    farm = ServerFarm(["gateway"], workdir).start()
+    key = SigningKey()
+    jwks = workdir / "jwks.json"
+    jwks.write_text(json.dumps(key.jwks()))
+    port = free_port()
+    filters = [jwt_filter(jwks, CALLER_HEADER), rbac_filter(HEALTH_PATH, MODEL, GROUP), local_ratelimit_filter(LIMIT)]
+    config = bootstrap(farm["gateway"].http_port, free_port(), [listener("gateway", port, filters)])
+    envoy = Envoy(config, workdir / "envoy")
+    try:
+        envoy.start()
+        yield Gateway(f"http://127.0.0.1:{port}", key, farm)
+    finally:
+        envoy.stop()
+        farm.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_caller_with_the_claim_gets_the_models_answer(gateway: Gateway) -> None:
+    response = gateway.infer(gateway.key.token("svc-ok", groups=[GROUP]))
+    assert response.status_code == 200, response.text
+    (output,) = response.json()["outputs"]
+    assert output["data"] == gateway.farm.expected.predict[:1]
+
+
+def test_no_token_is_refused_with_403(gateway: Gateway) -> None:
+    response = gateway.infer(None)
+    assert response.status_code == 403
+    assert "www-authenticate" not in response.headers
+
+
+def test_wrong_audience_is_403_from_authentication(gateway: Gateway) -> None:
+    """Envoy's jwt_authn answers a verified token for another audience with 403, not 401 (its filter maps
+    JwtAudienceNotAllowed to Forbidden, every other verification failure to Unauthorized)."""
+    response = gateway.infer(gateway.key.token("svc-aud", groups=[GROUP], aud="someone-else"))
+    assert response.status_code == 403
+    assert response.text == "Audiences in Jwt are not allowed"
+
+
+def test_expired_token_is_401(gateway: Gateway) -> None:
+    past = int(time.time()) - 3600
+    response = gateway.infer(gateway.key.token("svc-old", groups=[GROUP], iat=past - 300, exp=past))
+    assert response.status_code == 401
+
+
+def test_token_from_another_key_is_401(gateway: Gateway) -> None:
+    response = gateway.infer(SigningKey().token("svc-forged", groups=[GROUP]))
+    assert response.status_code == 401
+
+
+def test_valid_token_without_the_claim_is_403(gateway: Gateway) -> None:
+    assert gateway.infer(gateway.key.token("svc-nogroup")).status_code == 403
+    assert gateway.infer(gateway.key.token("svc-othergroup", groups=["other"])).status_code == 403
+
+
+def test_health_path_is_open_without_a_token(gateway: Gateway) -> None:
+    assert httpx.get(f"{gateway.url}{HEALTH_PATH}", timeout=5.0).status_code == 200
+
+
+def test_other_paths_need_a_token(gateway: Gateway) -> None:
+    assert httpx.get(f"{gateway.url}/v2/repository/index", timeout=5.0).status_code == 403
+
+
+def test_over_the_limit_is_429_with_retry_after_and_other_callers_still_pass(gateway: Gateway) -> None:
+    greedy = gateway.key.token("svc-greedy", groups=[GROUP])
+    # burst + 1 requests in a row: at most 2 tokens a second come back, so a 429 arrives well within
+    # burst + 20 requests however slow the machine (each request would have to take 0.5 s to avoid it).
+    statuses: list[int] = []
+    refused: httpx.Response | None = None
+    for _ in range(LIMIT.burst + 20):
+        response = gateway.infer(greedy)
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            refused = response
+            break
+    assert refused is not None, statuses
+    assert statuses[: LIMIT.burst] == [200] * LIMIT.burst  # the whole burst is served first
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["x-ratelimit-limit"] == str(LIMIT.burst)
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    # the bucket is per caller: another caller is served right after
+    assert gateway.infer(gateway.key.token("svc-polite", groups=[GROUP])).status_code == 200
+
+
+def test_emitted_envoy_filter_patch_is_accepted_by_envoy(tmp_path: Path) -> None:
+    """The EnvoyFilter's patch value, inserted where Istio inserts it, passes `envoy --mode validate`."""
+    spec = envoy_filter_spec(LIMIT, {"istio": "ingressgateway"})
+    (patch,) = spec["configPatches"]
+    assert patch["applyTo"] == "HTTP_FILTER"
+    assert patch["patch"]["operation"] == "INSERT_BEFORE"
+    assert patch["match"]["listener"]["filterChain"]["filter"]["subFilter"]["name"] == "envoy.filters.http.router"
+    assert ENVOY_FILTER_API == "networking.istio.io/v1alpha3"
+    config = bootstrap(free_port(), free_port(), [listener("gateway", free_port(), [patch["patch"]["value"]])])
+    path = tmp_path / "envoy.yaml"
+    path.write_text(json.dumps(config))
+    result = validate(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+
+
+def test_envoy_rejects_a_broken_filter(tmp_path: Path) -> None:
+    """The validation above can fail: a field the filter does not have is refused by the same Envoy."""
+    value = local_ratelimit_filter(LIMIT)
+    value["typed_config"]["descriptors"][0]["token_bucket"]["tokens_per_second"] = 2
+    config = bootstrap(free_port(), free_port(), [listener("gateway", free_port(), [value])])
+    path = tmp_path / "envoy.yaml"
+    path.write_text(json.dumps(config))
+    assert validate(path).returncode != 0
+
+
+def test_rate_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        CallerRateLimit(requests_per_second=0, burst=5)
+    with pytest.raises(ValueError, match="positive"):
+        CallerRateLimit(requests_per_second=2, burst=-1)
