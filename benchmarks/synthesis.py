@@ -82,6 +82,17 @@ def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> Sta
             "deployRole": "arn:aws:iam::111122223333:role/bench-deploy",
             "previewRole": "arn:aws:iam::111122223333:role/bench-preview",
         },
+        # prod authenticates callers at every gateway
+        "auth": {
+            "issuers": [
+                {
+                    "issuer": "https://issuer.example.com",
+                    "jwksUri": "https://issuer.example.com/jwks.json",
+                    "audiences": ["mlplatform"],
+                }
+            ],
+            "models": {"fraud-detection": {"groups": ["bench"]}},
+        },
         # Weighted: latency routing would refuse two targets near one AWS region (aws us-east-1, gcp us-east4).
         "dns": {"zone": "bench.example.com", "mode": "weighted"},
         # prod pages someone; an e-mail receiver without login needs no secret config key

@@ -22,6 +22,8 @@ from components.maintenance import MaintenanceWindow
 from components.target import Cloud
 from stacks.access_config import parse_eks_access
 from stacks.alerting_config import AlertingConfig, parse_alerting
+from stacks.auth_config import DISABLED as AUTH_DISABLED
+from stacks.auth_config import AuthConfig, parse_auth
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, parse_dns
@@ -143,6 +145,8 @@ class StackConfig:
     """Alertmanager's receivers and routes; its secrets stay in their own (secret) config keys."""
     eks_access: tuple[ClusterAccess, ...] = ()
     """The IAM roles every EKS cluster gives an access entry (stacks/access_config.py)."""
+    auth: AuthConfig = AUTH_DISABLED
+    """Who may call which model through the gateways, and how fast (stacks/auth_config.py); off only in dev."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,7 @@ KEYS: dict[str, KeySpec] = {
     "alerting": KeySpec("object", "Alert routing: {receivers: [{name, kind, secret, ...}], routes: {critical, ...}}."),
     "modelSync": KeySpec("object", "Model sync from the primary's bucket to the others: {primary, schedule, enabled}."),
     "eksAccess": KeySpec("object", "EKS API access: IAM role ARNs {deployRole, previewRole, operatorRoles, creator}."),
+    "auth": KeySpec("object", "Callers (prod requires it): {issuers: [{issuer, jwksUri, audiences}], models, ...}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
     ),
@@ -247,6 +252,8 @@ def parse_stack_config(
     placed = [(t.name, t.cloud, t.region) for t in targets]
     check_gcp_gpu_zones(f"{prefix}targets", placed, cluster.gpu_pools, profile.zones)
     dns = parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets])
+    pools = cluster.gpu_pools
+    models = parse_models(f"{prefix}models", values.get("models", []), profile.serving, pools, target_clouds)
     return StackConfig(
         project=project,
         stack=stack,
@@ -263,9 +270,7 @@ def parse_stack_config(
             profile.data,
             [(t.name, t.cloud, t.region) for t in targets],
         ),
-        models=parse_models(
-            f"{prefix}models", values.get("models", []), profile.serving, cluster.gpu_pools, target_clouds
-        ),
+        models=models,
         dns=dns,
         observability=parse_observability(
             f"{prefix}observability", values.get("observability"), [t.name for t in targets], dns
@@ -277,6 +282,7 @@ def parse_stack_config(
             values.get("eksAccess"),
             required=profile.name == "prod" and any(t.cloud == "aws" for t in targets),
         ),
+        auth=parse_auth(f"{prefix}auth", values.get("auth"), profile.name, [m.name for m in models]),
     )
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from preflight.stack_files import engine_string
 from stacks.auth_config import DEFAULT_RATE_LIMIT, RateLimit, parse_auth
+from stacks.config import parse_stack_config
 from stacks.validate import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KEY = "mlplatform:auth"
 ENTRA = {
@@ -91,3 +97,21 @@ def test_bad_input_is_one_line_naming_the_key(value: Any, where: str, problem: s
         parse_auth(KEY, value, "prod", ["fraud-detection"])
     message = str(error.value)
     assert message.startswith(f"{KEY}.{where}: ") and problem in message and "\n" not in message
+
+
+def _stack_file(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {k: engine_string(v) for k, v in document.items()}
+
+
+def test_the_stack_files_prod_authenticates_dev_is_open() -> None:
+    prod = parse_stack_config(_stack_file("prod"), "prod")
+    assert prod.auth.enabled and prod.auth.issuers and prod.auth.access("fraud-detection").groups
+    assert not parse_stack_config(_stack_file("dev"), "dev").auth.enabled
+
+
+def test_a_prod_stack_file_without_auth_is_a_config_error() -> None:
+    raw = _stack_file("prod")
+    del raw["mlplatform:auth"]
+    with pytest.raises(ConfigError, match=r"^mlplatform:auth: missing; prod must authenticate"):
+        parse_stack_config(raw, "prod")

@@ -23,6 +23,15 @@ GOOD: dict[str, Any] = {
         "previewRole": "arn:aws:iam::111122223333:role/mlplatform-preview",
     },
     "dns": {"zone": "ml.example.com"},
+    "auth": {
+        "issuers": [
+            {
+                "issuer": "https://issuer.example.com",
+                "jwksUri": "https://issuer.example.com/jwks.json",
+                "audiences": ["mlplatform"],
+            }
+        ]
+    },
     # prod must page someone; an e-mail receiver without login needs no secret key
     "alerting": {
         "receivers": [
