@@ -148,7 +148,8 @@ def test_over_the_limit_is_429_with_retry_after_and_other_callers_still_pass(gat
 
 def test_emitted_envoy_filter_patch_is_accepted_by_envoy(tmp_path: Path) -> None:
     """The EnvoyFilter's patch value, inserted where Istio inserts it, passes `envoy --mode validate`."""
-    spec = envoy_filter_spec(LIMIT, {"istio": "ingressgateway"})
+    # a fractional rate, so the fractional refill interval goes through Envoy's parser too
+    spec = envoy_filter_spec(CallerRateLimit(requests_per_second=2.5, burst=5), {"istio": "ingressgateway"})
     (patch,) = spec["configPatches"]
     assert patch["applyTo"] == "HTTP_FILTER"
     assert patch["patch"]["operation"] == "INSERT_BEFORE"
@@ -170,6 +171,19 @@ def test_envoy_rejects_a_broken_filter(tmp_path: Path) -> None:
     path = tmp_path / "envoy.yaml"
     path.write_text(json.dumps(config))
     assert validate(path).returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("rate", "tokens", "interval", "retry_after"),
+    [(2, 2, "1.000s", "1"), (2.5, 2, "0.800s", "1"), (0.5, 1, "2.000s", "2"), (100, 100, "1.000s", "1")],
+)
+def test_bucket_refills_at_the_configured_rate(rate: float, tokens: int, interval: str, retry_after: str) -> None:
+    """Envoy takes whole tokens per refill: a fractional rate becomes whole tokens over a longer interval."""
+    config = local_ratelimit_filter(CallerRateLimit(requests_per_second=rate, burst=5))["typed_config"]
+    (descriptor,) = config["descriptors"]
+    assert descriptor["token_bucket"] == {"max_tokens": 5, "tokens_per_fill": tokens, "fill_interval": interval}
+    (header,) = config["response_headers_to_add"]
+    assert header["header"] == {"key": "retry-after", "value": retry_after}
 
 
 def test_rate_limit_must_be_positive() -> None:

@@ -40,20 +40,32 @@ _ALWAYS = {"numerator": 100, "denominator": "HUNDRED"}
 
 @dataclass(frozen=True)
 class CallerRateLimit:
-    """A token bucket per caller: `burst` requests at once, refilled at `requests_per_second`."""
+    """A token bucket per caller: `burst` requests at once, refilled at `requests_per_second` (may be fractional:
+    stacks/auth_config.py's RateLimit carries a float)."""
 
-    requests_per_second: int
+    requests_per_second: float
     burst: int
     caller_header: str = CALLER_HEADER
 
     def __post_init__(self) -> None:
-        if self.requests_per_second <= 0 or self.burst <= 0:
+        if not self.requests_per_second > 0 or self.burst <= 0:
             raise ValueError(f"rate limit needs positive requestsPerSecond and burst, got {self}")
 
     @property
+    def tokens_per_fill(self) -> int:
+        """Whole tokens per refill (Envoy's field is an integer): the rate rounded, at least one."""
+        return max(1, round(self.requests_per_second))
+
+    @property
+    def fill_interval_ms(self) -> int:
+        """The refill period that makes tokens_per_fill a refill of exactly the configured rate (2.5/s: 2 per
+        800 ms; 0.5/s: 1 per 2000 ms). At least about a second for any rate, above Envoy's 50 ms floor."""
+        return round(self.tokens_per_fill / self.requests_per_second * 1000)
+
+    @property
     def retry_after_seconds(self) -> int:
-        """The bucket refills once a second, so a refused caller has a token again within a second."""
-        return max(1, math.ceil(1 / self.requests_per_second))
+        """A refused caller has tokens again at the next refill, at most one interval away."""
+        return max(1, math.ceil(self.fill_interval_ms / 1000))
 
 
 def local_ratelimit_filter(limit: CallerRateLimit) -> dict[str, Any]:
@@ -85,8 +97,8 @@ def local_ratelimit_filter(limit: CallerRateLimit) -> dict[str, Any]:
                     "entries": [{"key": "caller"}],  # no value: one bucket per caller
                     "token_bucket": {
                         "max_tokens": limit.burst,
-                        "tokens_per_fill": limit.requests_per_second,
-                        "fill_interval": "1s",
+                        "tokens_per_fill": limit.tokens_per_fill,
+                        "fill_interval": f"{limit.fill_interval_ms / 1000:.3f}s",
                     },
                 }
             ],
