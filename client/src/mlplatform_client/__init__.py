@@ -10,6 +10,7 @@ target within one deadline; hedges if asked; counts everything per target.
 
 from mlplatform_client.aio import AsyncMultiCloudClient
 from mlplatform_client.attempts import Attempt, Outcome
+from mlplatform_client.auth import CallableToken, ClientCredentials, StaticToken, TokenProvider
 from mlplatform_client.breaker import BreakerState
 from mlplatform_client.client import MultiCloudClient
 from mlplatform_client.endpoints import Endpoint, endpoints_from_outputs
@@ -20,7 +21,10 @@ from mlplatform_client.errors import (
     ModelNotFoundError,
     MultiCloudError,
     NoHealthyTargetError,
+    NotAuthorizedError,
+    RateLimitedError,
     RequestRejectedError,
+    TokenError,
 )
 from mlplatform_client.metrics import ClientStats, HistogramSnapshot, TargetStats
 from mlplatform_client.options import ClientOptions
@@ -42,6 +46,8 @@ __all__ = [
     "AsyncMultiCloudClient",
     "Attempt",
     "BreakerState",
+    "CallableToken",
+    "ClientCredentials",
     "ClientOptions",
     "ClientStats",
     "ConfigError",
@@ -57,14 +63,19 @@ __all__ = [
     "MultiCloudClient",
     "MultiCloudError",
     "NoHealthyTargetError",
+    "NotAuthorizedError",
     "Outcome",
+    "RateLimitedError",
     "RequestRejectedError",
     "RoundRobin",
+    "StaticToken",
     "Strategy",
     "TargetStats",
     "TargetView",
     "Tensor",
     "TensorMetadata",
+    "TokenError",
+    "TokenProvider",
     "Weighted",
     "endpoints_from_outputs",
 ]

@@ -7,13 +7,15 @@ everything a caller reads back (endpoints, strategy, stats, Prometheus figures) 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
 import httpx
 from prometheus_client.registry import Collector
 
 from mlplatform_client._common import Listener
+from mlplatform_client.attempts import Attempt
+from mlplatform_client.auth import TokenProvider, token_provider
 from mlplatform_client.endpoints import Endpoint, check_endpoints, endpoints_from_outputs
 from mlplatform_client.metrics import ClientStats, PrometheusCollector, prometheus_text
 from mlplatform_client.options import ClientOptions
@@ -23,7 +25,12 @@ from mlplatform_client.transport import Route
 
 
 class ClientBase:
-    """Builds the parts both clients share, then calls the client's own `_connect` for its HTTP client and probes."""
+    """Builds the parts both clients share, then calls the client's own `_connect` for its HTTP client and probes.
+
+    `token`: a bearer token string, a TokenProvider (auth.py: StaticToken, ClientCredentials, CallableToken)
+    or a callable returning a token; sent as `Authorization: Bearer` on every attempt. `transport`: an httpx
+    transport for every request and probe (httpx.MockTransport in tests, a proxy-aware transport...).
+    """
 
     def __init__(
         self,
@@ -32,10 +39,14 @@ class ClientBase:
         *,
         options: ClientOptions | None = None,
         on_attempt: Listener | None = None,
+        token: str | TokenProvider | Callable[[], str] | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         **settings: Any,
     ) -> None:
         endpoints = check_endpoints(endpoints)
         self.options = ClientOptions.build(options, settings)
+        self._token = token_provider(token)
+        self._transport = transport
         self._router = Router(endpoints, make_strategy(strategy), self.options)
         self._routes = {e.name: Route.of(e) for e in endpoints}
         self._listener = on_attempt
@@ -52,7 +63,13 @@ class ClientBase:
             "limits": httpx.Limits(max_connections=size, max_keepalive_connections=size),
             "verify": self.options.ssl_verify(),
             "timeout": self.options.attempt_timeout,
+            **({"transport": self._transport} if self._transport is not None else {}),
         }
+
+    def _token_refused(self, attempt: Attempt) -> None:
+        """A 401 says the token is no good: the provider fetches a new one for the next call (not this one)."""
+        if attempt.status == 401 and self._token is not None:
+            self._token.invalidate()
 
     @classmethod
     def from_stack_outputs(

@@ -88,13 +88,14 @@ class AsyncMultiCloudClient(ClientBase):
         if self._closed:
             raise RuntimeError("the client is closed")
         await self.start()
+        token = await self._token.atoken() if self._token is not None else None  # one token for every attempt
         dispatch = Dispatch(self._router, model, deadline or self.options.deadline, self.options.hedge_after)
         running: dict[asyncio.Task[Answer], str] = {}
 
         def launch(*, hedge: bool = False) -> None:
             step = dispatch.next_launch(hedge=hedge)
             if step is not None:
-                running[asyncio.create_task(self._attempt(model, request, step))] = step.endpoint.name
+                running[asyncio.create_task(self._attempt(model, request, step, token))] = step.endpoint.name
 
         try:
             launch()
@@ -110,9 +111,11 @@ class AsyncMultiCloudClient(ClientBase):
                 for task in done:
                     del running[task]
                     answer = task.result()
+                    self._token_refused(answer.attempt)
                     if dispatch.is_answer(answer.attempt):
                         return answer, tuple(dispatch.attempts)
                 if not running:
+                    await asyncio.sleep(dispatch.pause())  # a 429's Retry-After, cut to the deadline
                     dispatch.check_deadline([])
                     launch()
             raise dispatch.exhausted()
@@ -124,12 +127,17 @@ class AsyncMultiCloudClient(ClientBase):
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
-    async def _attempt(self, model: str, request: Request, step: Launch) -> Answer:
+    async def _attempt(self, model: str, request: Request, step: Launch, token: str | None) -> Answer:
         name = step.endpoint.name
         started = time.monotonic()
         try:
             answer = await send_async(
-                self._http, self._routes[name], name, request, timeout_for(step.timeout, self.options.connect_timeout)
+                self._http,
+                self._routes[name],
+                name,
+                request,
+                timeout_for(step.timeout, self.options.connect_timeout),
+                token,
             )
         except asyncio.CancelledError:
             duration = time.monotonic() - started
@@ -146,9 +154,13 @@ class AsyncMultiCloudClient(ClientBase):
     async def _ask_all(self, request: Request | None) -> dict[str, bool]:
         timeout = timeout_for(self.options.probe_timeout, self.options.connect_timeout)
         endpoints = self._router.endpoints
+        # The health path is open at the gateways; model readiness needs the caller's token.
+        token = await self._token.atoken() if self._token is not None and request is not None else None
         answers = await asyncio.gather(
             *(
-                send_async(self._http, self._routes[e.name], e.name, request or Request("GET", e.health_path), timeout)
+                send_async(
+                    self._http, self._routes[e.name], e.name, request or Request("GET", e.health_path), timeout, token
+                )
                 for e in endpoints
             )
         )

@@ -1,9 +1,11 @@
 """What one try on one target came to, and what that means for routing.
 
-The V2 protocol gives the client four kinds of answer, and each asks for something different: a
+The V2 protocol gives the client five kinds of answer, and each asks for something different: a
 connection error, a timeout or a 5xx says the target is unwell (try the next one, count it against the
 target's breaker); a 4xx says the request is wrong and will be wrong everywhere (stop, tell the caller);
-a 404 says this target does not serve the model (try the next one, the target itself is fine).
+a 404 says this target does not serve the model (try the next one, the target itself is fine); a 429 says
+the caller is over its rate limit (wait for Retry-After and ask the same target once more; not a fault of
+the target, so neither breaker nor latency hears of it).
 Dispatch.is_answer (dispatch.py) applies that rule, in one place; here is only what counts against a breaker.
 """
 
@@ -18,7 +20,8 @@ class Outcome(StrEnum):
     CONNECT_ERROR = "connect_error"  # refused, reset, closed mid-answer: the target is not there
     TIMEOUT = "timeout"  # no answer within the attempt's time
     SERVER_ERROR = "server_error"  # 5xx, or an answer that is not the protocol's JSON
-    REJECTED = "rejected"  # 4xx other than 404: the caller's error
+    REJECTED = "rejected"  # 4xx other than 404 and 429: the caller's error (401/403: its token)
+    RATE_LIMITED = "rate_limited"  # 429: the caller is over its limit; the target is fine
     NOT_SERVED = "not_served"  # 404: the target does not serve this model (a gateway with no route, or the server)
     CANCELLED = "cancelled"  # a hedge that lost the race (asyncio client only; threads cannot be stopped)
 
@@ -41,6 +44,7 @@ class Attempt:
     outcome: Outcome
     status: int | None = None  # the HTTP status, when there was an answer
     detail: str = ""  # the server's error message or the exception, for error messages
+    retry_after: float | None = None  # a 429's Retry-After, in seconds from when the answer came
 
     def describe(self) -> str:
         status = f" {self.status}" if self.status is not None else ""

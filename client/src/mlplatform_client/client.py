@@ -102,13 +102,14 @@ class MultiCloudClient(ClientBase):
     def _call(self, model: str, request: Request, deadline: float | None) -> tuple[Answer, tuple[Attempt, ...]]:
         if self._closed:
             raise RuntimeError("the client is closed")
+        token = self._token.token() if self._token is not None else None  # one token for every attempt
         dispatch = Dispatch(self._router, model, deadline or self.options.deadline, self.options.hedge_after)
         running: dict[Future[Answer], str] = {}
 
         def launch(*, hedge: bool = False) -> None:
             step = dispatch.next_launch(hedge=hedge)
             if step is not None:
-                running[self._pool.submit(self._attempt, model, request, step)] = step.endpoint.name
+                running[self._pool.submit(self._attempt, model, request, step, token)] = step.endpoint.name
 
         launch()
         while running:
@@ -121,14 +122,16 @@ class MultiCloudClient(ClientBase):
             for future in done:
                 del running[future]
                 answer = future.result()
+                self._token_refused(answer.attempt)
                 if dispatch.is_answer(answer.attempt):
                     return answer, tuple(dispatch.attempts)
             if not running:
+                time.sleep(dispatch.pause())  # a 429's Retry-After, cut to the deadline
                 dispatch.check_deadline([])
                 launch()
         raise dispatch.exhausted()
 
-    def _attempt(self, model: str, request: Request, step: Launch) -> Answer:
+    def _attempt(self, model: str, request: Request, step: Launch, token: str | None) -> Answer:
         name = step.endpoint.name
         now = time.monotonic()
         timeout = min(step.timeout, step.end - now)
@@ -136,16 +139,20 @@ class MultiCloudClient(ClientBase):
             answer = Answer(Attempt(name, now, 0.0, Outcome.CANCELLED, None, "no worker before the deadline"))
             self._router.finished(model, answer.attempt)
             return answer
-        answer = send(self._http, self._routes[name], name, request, timeout_for(timeout, self.options.connect_timeout))
+        answer = send(
+            self._http, self._routes[name], name, request, timeout_for(timeout, self.options.connect_timeout), token
+        )
         self._router.finished(model, answer.attempt)
         _common.notify(self._listener, answer.attempt)
         return answer
 
     def _ask_all(self, request: Request | None) -> dict[str, bool]:
         timeout = timeout_for(self.options.probe_timeout, self.options.connect_timeout)
+        # The health path is open at the gateways; model readiness needs the caller's token.
+        token = self._token.token() if self._token is not None and request is not None else None
         futures = {
             e.name: self._pool.submit(
-                send, self._http, self._routes[e.name], e.name, request or Request("GET", e.health_path), timeout
+                send, self._http, self._routes[e.name], e.name, request or Request("GET", e.health_path), timeout, token
             )
             for e in self._router.endpoints
         }

@@ -3,9 +3,15 @@
 I/O-free, so the thread-based and the asyncio client follow the same rules and differ only in how they
 start and wait for attempts (their loops read alike: launch, wait, `check_deadline`, `hedge_due`, `is_answer`):
 - the first target of the plan is tried; a connection error, timeout, 5xx or 404 moves on to the next;
-- a 4xx other than 404 stops the call: the request is wrong and would be wrong everywhere;
+- a 4xx other than 404 and 429 stops the call: the request is wrong and would be wrong everywhere (a 401 or
+  403 raises NotAuthorizedError: the same token gets the same answer from every gateway);
+- a 429 waits for its Retry-After, if that ends within the deadline, and asks the same target once more;
+  otherwise (no Retry-After, too long, or a second 429) it raises RateLimitedError. It never moves to
+  another target: the limit is the caller's, and spreading over N targets would spend N times it;
 - with hedging, if the one attempt in flight has had no answer for `hedge_after` seconds, the next target
-  gets the same request too (once a call); the first answer wins;
+  gets the same request too (once a call); the first answer wins. No hedge after a 429, in this call or
+  in any call while a target's Retry-After window is open (Router.hedging_allowed), so a caller near its
+  limit does not spend it twice;
 - nothing runs past the deadline: every attempt's own timeout is cut to what is left of it, and the call
   raises DeadlineExceededError when it passes, whatever is still in flight.
 """
@@ -23,6 +29,8 @@ from mlplatform_client.errors import (
     ModelNotFoundError,
     MultiCloudError,
     NoHealthyTargetError,
+    NotAuthorizedError,
+    RateLimitedError,
     RequestRejectedError,
 )
 from mlplatform_client.router import Router
@@ -49,6 +57,8 @@ class Dispatch:
         self._launched = 0
         self._hedged = False
         self._last_started = self.start
+        self._not_before = 0.0  # a 429's retry waits until then (time.monotonic)
+        self._rate_retried = False
         self.attempts: list[Attempt] = []
 
     def remaining(self) -> float:
@@ -69,6 +79,10 @@ class Dispatch:
             return Launch(endpoint, timeout, self.end, retry, hedge)
         return None
 
+    def pause(self) -> float:
+        """Seconds to wait before the next launch: a 429's Retry-After still running, else 0."""
+        return max(0.0, min(self._not_before - time.monotonic(), self.remaining()))
+
     def wait_time(self, running: int) -> float:
         """How long to wait for an attempt to finish before acting: until the hedge is due or the deadline."""
         remaining = self.remaining()
@@ -85,7 +99,13 @@ class Dispatch:
         )
 
     def _hedge_possible(self, running: int) -> bool:
-        return self.hedge_after is not None and not self._hedged and running == 1 and bool(self._queue)
+        return (
+            self.hedge_after is not None
+            and not self._hedged
+            and running == 1
+            and bool(self._queue)
+            and self.router.hedging_allowed()
+        )
 
     def check_deadline(self, in_flight: list[str]) -> None:
         """Raise DeadlineExceededError once the call's time is up, naming the targets still in flight."""
@@ -97,8 +117,30 @@ class Dispatch:
         target starts once nothing else is running). Raises RequestRejectedError on the caller's own error (a 4xx)."""
         self.attempts.append(attempt)
         if attempt.outcome is Outcome.REJECTED:
+            if attempt.status in (401, 403):
+                raise self._failed(NotAuthorizedError(self.model, attempt))
             raise self._failed(RequestRejectedError(self.model, attempt))
+        if attempt.outcome is Outcome.RATE_LIMITED:
+            self._retry_after_limit(attempt)
         return attempt.outcome is Outcome.OK
+
+    def _retry_after_limit(self, attempt: Attempt) -> None:
+        """Queue the one retry on the same target after its Retry-After, or raise RateLimitedError."""
+        self._hedged = True  # no hedge for the rest of this call
+        wait = attempt.retry_after
+        if self._rate_retried:
+            reason = "limited again after waiting for Retry-After"
+        elif wait is None:
+            reason = "no Retry-After to wait for"
+        elif wait >= self.remaining():
+            reason = f"Retry-After {wait:g} s ends past the call's deadline ({max(self.remaining(), 0):.3g} s left)"
+        else:
+            self._rate_retried = True
+            self._not_before = time.monotonic() + wait
+            endpoint = next(e for e in self.router.endpoints if e.name == attempt.target)
+            self._queue = [endpoint]  # only this target: the other targets would spend the same limit again
+            return
+        raise self._failed(RateLimitedError(self.model, attempt, reason))
 
     def exhausted(self) -> MultiCloudError:
         """Nothing is running and no target is left."""

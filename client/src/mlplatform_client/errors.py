@@ -36,6 +36,37 @@ class RequestRejectedError(MultiCloudError):
         super().__init__(f"{model}: {attempt.target} rejected the request with {attempt.status}: {attempt.detail}")
 
 
+class NotAuthorizedError(RequestRejectedError):
+    """A gateway answered 401 (no valid token: missing, expired, wrong issuer or audience) or 403 (the token's
+    caller may not call this model). The same token would get the same answer from every target, so it is
+    neither retried elsewhere nor counted against the target's breaker."""
+
+    def __init__(self, model: str, attempt: Attempt) -> None:
+        super().__init__(model, attempt)
+        why = (
+            "401 Unauthorized: the gateway accepted no token (missing, expired, or for another issuer or audience)"
+            if attempt.status == 401
+            else "403 Forbidden: the token's caller may not call this model (or the token carries no caller)"
+        )
+        self.args = (f"{model}: {attempt.target} answered {why}: {attempt.detail or 'no detail'}",)
+
+
+class RateLimitedError(RequestRejectedError):
+    """A gateway answered 429 and the call could not wait: `Retry-After` missing, past the deadline, or the
+    one retry on the same target was limited too. `retry_after` is the server's wait in seconds, if it gave one."""
+
+    def __init__(self, model: str, attempt: Attempt, reason: str) -> None:
+        super().__init__(model, attempt)
+        self.retry_after = attempt.retry_after
+        self.args = (
+            f"{model}: {attempt.target} answered 429 Too Many Requests ({reason}): {attempt.detail or 'no detail'}",
+        )
+
+
+class TokenError(MultiCloudError):
+    """No bearer token could be had: the token endpoint failed or refused, or a provider returned no token."""
+
+
 class ModelNotFoundError(MultiCloudError, LookupError):
     """Every target asked answered 404 for the model: no target serves it."""
 

@@ -46,6 +46,7 @@ class Router:
         self._not_served: dict[tuple[str, str], float] = {}
         self._calls = self._failed_calls = self._retries = self._hedges = 0
         self._failures: dict[str, int] = {}
+        self._rate_limited_until = 0.0  # no hedges before then (time.monotonic): a 429's Retry-After window
         # Without probes the latency strategy learns from requests, and requests run the half-open trials.
         self._probing = options.probe_interval is not None
 
@@ -100,6 +101,10 @@ class Router:
             t.metrics.outcomes[attempt.outcome] += 1
             if attempt.outcome is Outcome.CANCELLED:
                 return
+            if attempt.outcome is Outcome.RATE_LIMITED:  # the caller's limit, not the target's health
+                hold = attempt.retry_after if attempt.retry_after is not None else 1.0
+                self._rate_limited_until = max(self._rate_limited_until, time.monotonic() + hold)
+                return
             if attempt.status is not None:
                 t.metrics.latency.observe(attempt.duration)
             if attempt.outcome.target_failed:
@@ -113,6 +118,11 @@ class Router:
                 self._not_served.pop(key, None)
                 if not self._probing:
                     self._observe_latency(t, attempt.duration)
+
+    def hedging_allowed(self) -> bool:
+        """False while a 429's Retry-After window is open: hedges count against the caller's rate limit."""
+        with self._lock:
+            return time.monotonic() >= self._rate_limited_until
 
     def call_failed(self, error: MultiCloudError) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -72,9 +73,15 @@ def timeout_for(seconds: float, connect: float) -> httpx.Timeout:
 
 
 def build(
-    http: httpx.Client | httpx.AsyncClient, route: Route, request: Request, timeout: httpx.Timeout
+    http: httpx.Client | httpx.AsyncClient,
+    route: Route,
+    request: Request,
+    timeout: httpx.Timeout,
+    token: str | None = None,
 ) -> httpx.Request:
     headers = route.headers if request.body is None else {**route.headers, "content-type": JSON}
+    if token is not None:
+        headers = {**headers, "authorization": f"Bearer {token}"}
     return http.build_request(
         request.method,
         route.base + request.path,
@@ -85,29 +92,45 @@ def build(
     )
 
 
-def send(http: httpx.Client, route: Route, target: str, request: Request, timeout: httpx.Timeout) -> Answer:
-    started = time.monotonic()
-    try:
-        response = http.send(build(http, route, request, timeout))
-    except httpx.RequestError as error:
-        return Answer(_failed(target, started, error))
-    return read(target, started, response.status_code, response.content)
-
-
-async def send_async(
-    http: httpx.AsyncClient, route: Route, target: str, request: Request, timeout: httpx.Timeout
+def send(
+    http: httpx.Client,
+    route: Route,
+    target: str,
+    request: Request,
+    timeout: httpx.Timeout,
+    token: str | None = None,
 ) -> Answer:
     started = time.monotonic()
     try:
-        response = await http.send(build(http, route, request, timeout))
+        response = http.send(build(http, route, request, timeout, token))
     except httpx.RequestError as error:
         return Answer(_failed(target, started, error))
-    return read(target, started, response.status_code, response.content)
+    return read(target, started, response.status_code, response.content, response.headers.get("retry-after"))
 
 
-def read(target: str, started: float, status: int, content: bytes) -> Answer:
+async def send_async(
+    http: httpx.AsyncClient,
+    route: Route,
+    target: str,
+    request: Request,
+    timeout: httpx.Timeout,
+    token: str | None = None,
+) -> Answer:
+    started = time.monotonic()
+    try:
+        response = await http.send(build(http, route, request, timeout, token))
+    except httpx.RequestError as error:
+        return Answer(_failed(target, started, error))
+    return read(target, started, response.status_code, response.content, response.headers.get("retry-after"))
+
+
+def read(target: str, started: float, status: int, content: bytes, retry_after: str | None = None) -> Answer:
     """What an HTTP answer means for routing (see attempts.py)."""
     duration = time.monotonic() - started
+    if status == 429:
+        wait = parse_retry_after(retry_after)
+        attempt = Attempt(target, started, duration, Outcome.RATE_LIMITED, status, error_message(content), wait)
+        return Answer(attempt)
     if status == 200:
         try:
             payload = json.loads(content) if content else None
@@ -123,6 +146,23 @@ def read(target: str, started: float, status: int, content: bytes) -> Answer:
     else:  # 1xx/3xx: a redirect is a misconfigured endpoint (http:// to a TLS gateway answers 301)
         outcome = Outcome.SERVER_ERROR
     return Answer(Attempt(target, started, duration, outcome, status, error_message(content)))
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After (RFC 9110 section 10.2.3) in seconds from now: delay-seconds or an HTTP-date; None if absent
+    or unreadable. A date in the past means "now" (0)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110's IMF-fixdate is always GMT; obsolete forms may parse naive
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def error_message(content: bytes) -> str:
