@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pulumi
 import pytest
 
 from components.serving_stack.contract import HEALTH_PATH
@@ -28,7 +29,9 @@ from components.serving_stack.ratelimit import (
     CALLER_HEADER,
     ENVOY_FILTER_API,
     CallerRateLimit,
+    envoy_filter_manifest,
     envoy_filter_spec,
+    install,
     local_ratelimit_filter,
 )
 from tests.client_servers import MODEL, ServerFarm, free_port
@@ -41,6 +44,8 @@ from tests.gateway_envoy import (
     rbac_filter,
     validate,
 )
+from tests.helpers import only, program_plan
+from tests.k8s_schemas import custom_errors
 
 GROUP = "fraud-readers"
 # Worked example: 2 requests a second with a burst of 5. One bucket per caller, so a caller's 6th request
@@ -161,6 +166,28 @@ def test_emitted_envoy_filter_patch_is_accepted_by_envoy(tmp_path: Path) -> None
     result = validate(path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
+
+
+def test_envoy_filter_object_matches_istios_crd_schema() -> None:
+    manifest = envoy_filter_manifest(LIMIT, "istio-ingress", {"istio": "ingressgateway"})
+    assert custom_errors([manifest]) == []
+    broken = json.loads(json.dumps(manifest))
+    broken["spec"]["configPatches"][0]["patch"]["operation"] = "INSERT_ANYWHERE"
+    assert len(custom_errors([broken])) == 1  # the schema check can fail
+
+
+def test_install_puts_the_envoy_filter_on_the_cluster() -> None:
+    """What the program creates (through Pulumi, under preflight's recorder) is the validated object."""
+    selector = {"istio": "ingressgateway"}
+
+    def program() -> None:
+        parent = pulumi.ComponentResource("mlplatform:serving:ServingStack", "serving")
+        install(parent, "serving", LIMIT, "istio-ingress", selector, pulumi.ResourceOptions())
+
+    created = only(program_plan(program), "kubernetes:networking.istio.io/v1alpha3:EnvoyFilter")
+    expected = envoy_filter_manifest(LIMIT, "istio-ingress", selector)
+    assert created.inputs["metadata"] == expected["metadata"]
+    assert created.inputs["spec"] == expected["spec"]
 
 
 def test_envoy_rejects_a_broken_filter(tmp_path: Path) -> None:

@@ -30,10 +30,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
+
 CALLER_HEADER = "x-mlplatform-caller"  # RequestAuthentication's outputClaimToHeaders target for the subject
 FILTER_NAME = "envoy.filters.http.local_ratelimit"
 FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
 ENVOY_FILTER_API = "networking.istio.io/v1alpha3"
+ENVOY_FILTER_NAME = "caller-rate-limit"
 MAX_CALLERS = 10_000  # buckets kept per pod; the least recently seen caller's bucket is dropped beyond this
 _ALWAYS = {"numerator": 100, "denominator": "HUNDRED"}
 
@@ -137,3 +141,33 @@ def envoy_filter_spec(limit: CallerRateLimit, gateway_selector: dict[str, str]) 
             }
         ],
     }
+
+
+def envoy_filter_manifest(limit: CallerRateLimit, namespace: str, gateway_selector: dict[str, str]) -> dict[str, Any]:
+    """The whole EnvoyFilter object, in the gateway's namespace (an EnvoyFilter applies to workloads there)."""
+    return {
+        "apiVersion": ENVOY_FILTER_API,
+        "kind": "EnvoyFilter",
+        "metadata": {"name": ENVOY_FILTER_NAME, "namespace": namespace},
+        "spec": envoy_filter_spec(limit, gateway_selector),
+    }
+
+
+def install(
+    parent: pulumi.Resource,
+    name: str,
+    limit: CallerRateLimit,
+    namespace: str,
+    gateway_selector: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """The EnvoyFilter on the cluster; `opts` carries the provider and waits for Istio's CRDs."""
+    manifest = envoy_filter_manifest(limit, namespace, gateway_selector)
+    return k8s.apiextensions.CustomResource(
+        f"{name}-caller-rate-limit",
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        spec=manifest["spec"],
+        opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent), opts),
+    )
