@@ -95,6 +95,7 @@ def test_caller_with_the_claim_gets_the_models_answer(gateway: Gateway) -> None:
 def test_no_token_is_refused_with_403(gateway: Gateway) -> None:
     response = gateway.infer(None)
     assert response.status_code == 403
+    assert response.text == "RBAC: access denied"
     assert "www-authenticate" not in response.headers
 
 
@@ -110,11 +111,13 @@ def test_expired_token_is_401(gateway: Gateway) -> None:
     past = int(time.time()) - 3600
     response = gateway.infer(gateway.key.token("svc-old", groups=[GROUP], iat=past - 300, exp=past))
     assert response.status_code == 401
+    assert response.text == "Jwt is expired"
 
 
 def test_token_from_another_key_is_401(gateway: Gateway) -> None:
     response = gateway.infer(SigningKey().token("svc-forged", groups=[GROUP]))
     assert response.status_code == 401
+    assert response.text == "Jwt verification fails"
 
 
 def test_valid_token_without_the_claim_is_403(gateway: Gateway) -> None:
@@ -147,8 +150,19 @@ def test_over_the_limit_is_429_with_retry_after_and_other_callers_still_pass(gat
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["x-ratelimit-limit"] == str(LIMIT.burst)
     assert refused.headers["x-ratelimit-remaining"] == "0"
+    assert "x-ratelimit-reset" in refused.headers
     # the bucket is per caller: another caller is served right after
     assert gateway.infer(gateway.key.token("svc-polite", groups=[GROUP])).status_code == 200
+
+
+def test_a_header_sent_by_anyone_cannot_spend_another_callers_limit(gateway: Gateway) -> None:
+    """The caller header is written by jwt_authn from a verified token only: Envoy drops the same header from
+    the incoming request, so a request without a token (the open health path) naming a caller in it spends
+    nobody's tokens."""
+    for _ in range(LIMIT.burst + 20):
+        spoofed = httpx.get(f"{gateway.url}{HEALTH_PATH}", headers={CALLER_HEADER: "svc-victim"}, timeout=5.0)
+        assert spoofed.status_code == 200
+    assert gateway.infer(gateway.key.token("svc-victim", groups=[GROUP])).status_code == 200
 
 
 def test_emitted_envoy_filter_patch_is_accepted_by_envoy(tmp_path: Path) -> None:
