@@ -2,9 +2,9 @@
 
 from pulumi_policy import PolicyPack
 
-from rules import cost, security, spot, tagging
+from rules import cost, gateway_auth, security, spot, tagging
 
 PolicyPack(
     name="mlplatform",
-    policies=[*spot.POLICIES, *tagging.POLICIES, *security.POLICIES, *cost.POLICIES],
+    policies=[*spot.POLICIES, *tagging.POLICIES, *security.POLICIES, *gateway_auth.POLICIES, *cost.POLICIES],
 )

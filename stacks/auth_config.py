@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from components.serving_stack.contract import GatewayAuth, JwtIssuer, ModelCallers
 from stacks.validate import ConfigError, boolean, kind, mapping, string, string_list
 
 AUTH_KEYS = {
@@ -223,3 +224,18 @@ def _claim(key: str, value: Any) -> str:
     if not _CLAIM.match(name):
         raise ConfigError(key, f"{name!r} is not a claim name (letters, digits and _.:/-)")
     return name
+
+
+def gateway_auth(auth: AuthConfig, open_hosts: Sequence[str] = ()) -> GatewayAuth | None:
+    """ServingStackArgs.auth for one footprint; None when the stack turned authentication off (dev only)."""
+    if not auth.enabled:
+        return None
+    return GatewayAuth(
+        issuers=tuple(JwtIssuer(i.issuer, i.jwks_uri, i.audiences) for i in auth.issuers),
+        callers=tuple(ModelCallers(m.model, m.subjects, m.groups, m.scopes) for m in auth.models),
+        caller_claim=auth.caller_claim,
+        claim_header=auth.claim_header,
+        groups_claim=auth.groups_claim,
+        scopes_claim=auth.scopes_claim,
+        open_hosts=tuple(open_hosts),
+    )

@@ -20,6 +20,7 @@ from components.serving_stack import ModelSpec, ModelVersion, ServingStack, Serv
 from components.serving_stack.contract import BucketAccess, TlsSettings
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
+from stacks.auth_config import gateway_auth
 from stacks.config import StackConfig, TargetConfig
 from stacks.observability_config import FleetPlan
 from stacks.regions import AZURE_REGIONS_WITHOUT_ZONES
@@ -123,6 +124,7 @@ class Footprint(pulumi.ComponentResource):
             needs_device_plugin=config.cloud in ("aws", "azure"),
             tls=tls,
             monitoring_values=self.monitoring.prometheus_values,
+            auth=gateway_auth(stack.auth, _guarded_hosts(config.name, stack)),
         )
         self.serving = ServingStack(f"{config.name}-serving", self.serving_args, pulumi.ResourceOptions(parent=self))
         self.monitoring.install(self.serving.addons)
@@ -135,6 +137,14 @@ class Footprint(pulumi.ComponentResource):
                 "databaseHost": self.database.host,
             }
         )
+
+
+def _guarded_hosts(target: str, stack: StackConfig) -> tuple[str, ...]:
+    """Hosts the gateway lets through without a caller's token: the central metrics host, which its own
+    AuthorizationPolicy guards with the remote-write token (components/observability/central.py)."""
+    if stack.dns is None or target != stack.observability.central:
+        return ()
+    return (f"{stack.observability.record_name}.{stack.dns.zone}",)
 
 
 def _target(parent: pulumi.Resource, config: TargetConfig, tags: Mapping[str, str], *, keep: bool) -> Target:

@@ -39,6 +39,7 @@ def test_the_pack_declares_every_policy_with_its_level_and_a_config_schema(polic
         "clusters-use-workload-identity",
         "minimum-tls-1-2",
         "prod-databases-deletion-protected",
+        "prod-gateways-authenticate",
     }
     advisory = {"gpu-pool-max-nodes", "gpu-nodes-per-stack", "gpu-machine-types-allowed"}
     assert set(info) == mandatory | advisory

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pulumi
 
 from components.per_cloud import implementation
-from components.serving_stack import addons, tls, workloads
+from components.serving_stack import addons, gateway_auth, tls, workloads
 from components.serving_stack.contract import (
     HEALTH_PATH,
     Addons,
@@ -44,6 +44,9 @@ class ServingStack(pulumi.ComponentResource):
         if args.tls is not None:
             installed = tls.install_cert_manager(self, name, args, installed)
         self.addons = installed
+        if args.auth is not None:  # who may call which model, at the gateway's pods
+            after = pulumi.ResourceOptions(provider=args.k8s_provider, depends_on=list(installed.ready))
+            gateway_auth.install(self, name, args.auth, installed, after)
         bind: BindReader = implementation("ServingStack", READER_IDENTITIES, args.target.cloud).bind
         reader = bind(self, name, args)
         workloads.deploy_models(self, name, args, reader, installed)

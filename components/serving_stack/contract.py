@@ -106,6 +106,48 @@ def check_hosts(hosts: Sequence[str]) -> None:
 
 
 @dataclass(frozen=True)
+class JwtIssuer:
+    """An identity provider the gateway trusts: tokens signed with a key from `jwks_uri`, for one of `audiences`."""
+
+    issuer: str
+    jwks_uri: str
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelCallers:
+    """Who may call one model: a verified token with any listed subject, group or scope (none listed: nobody)."""
+
+    model: str
+    subjects: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GatewayAuth:
+    """Authentication and authorisation at the ingress gateway (the field `auth` of ServingStackArgs; gateway_auth.py).
+
+    Every request needs a token from one of `issuers` that a model's `callers` entry admits, except the health
+    path and the `open_hosts` (hosts guarded by a check of their own, such as the central metrics host)."""
+
+    issuers: tuple[JwtIssuer, ...]
+    callers: tuple[ModelCallers, ...]
+    caller_claim: str = "sub"
+    claim_header: str = "x-mlplatform-caller"  # the verified `caller_claim`, for the per-caller rate limit
+    groups_claim: str = "groups"
+    scopes_claim: str = "scope"
+    open_hosts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.issuers:
+            raise ValueError("gateway authentication needs at least one issuer")
+        for issuer in self.issuers:
+            if not issuer.audiences:
+                raise ValueError(f"issuer {issuer.issuer}: at least one audience is needed")
+
+
+@dataclass(frozen=True)
 class ServingStackArgs:
     target: Target
     k8s_provider: k8s.Provider
@@ -122,6 +164,8 @@ class ServingStackArgs:
     """How long a stopping pod keeps serving in-flight requests before it is killed."""
     tls: TlsSettings | None = None
     """HTTPS for the global host on the gateway (with GlobalDns); the certificate is issued after it."""
+    auth: GatewayAuth | None = None
+    """Who may call which model through the gateway; None: anyone (dev only: the policy pack refuses it in prod)."""
     monitoring_values: Mapping[str, Any] = field(default_factory=dict)
     """kube-prometheus-stack values merged over addons.monitoring_values: what the footprint's observability needs
     (external labels, remote write, Grafana on the central footprint; components/observability/values.py)."""
