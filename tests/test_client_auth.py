@@ -7,24 +7,33 @@ What stands in for what, and why:
 - 401, 403 and 429 come from httpx.MockTransport handlers given to the client as `transport=`: the
   platform's real gateway (Envoy with JWT, RBAC and rate limits in front of MLServer) is proven in
   tests/test_gateway_envoy.py; these tests prove the client's side of the contract, attempt by attempt.
-- The bearer header against real servers: the last test calls the real MLServer processes with a token.
+- Against real servers: the last tests put the client in front of real Envoy gateways (tests/gateway_envoy.py:
+  JWT, RBAC and the program's own per-caller rate-limit filter) over the real MLServer processes, and
+  check what a caller sees: a prediction with a good token, NotAuthorizedError for none or an expired one
+  with no other gateway asked, and a greedy caller's calls all answered after waiting out its 429s, each
+  429 followed by exactly one retry.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 from mlplatform_client import (
     AsyncMultiCloudClient,
+    Attempt,
     BreakerState,
     ClientCredentials,
     ConfigError,
@@ -38,7 +47,10 @@ from mlplatform_client import (
 from mlplatform_client.auth import refresh_after
 from mlplatform_client.transport import parse_retry_after
 
-from tests.client_servers import MODEL, MLServerMissingError, ServerFarm, shared_farm
+from components.serving_stack.contract import HEALTH_PATH
+from components.serving_stack.ratelimit import CALLER_HEADER, CallerRateLimit, local_ratelimit_filter
+from tests.client_servers import MODEL, MLServerMissingError, ServerFarm, free_port, shared_farm
+from tests.gateway_envoy import Envoy, SigningKey, bootstrap, jwt_filter, listener, rbac_filter
 
 TOKEN_URL = "https://login.example.com/oauth2/token"
 ENDPOINTS = [Endpoint("a", "http://a.test"), Endpoint("b", "http://b.test")]
@@ -79,7 +91,9 @@ class IdP:
         return self.answer(request)
 
 
-def credentials(idp: IdP, clock: Clock | None = None, **kwargs: str) -> ClientCredentials:
+def credentials(
+    idp: IdP, clock: Clock | None = None, scope: str | None = None, audience: str | None = None
+) -> ClientCredentials:
     return ClientCredentials(
         TOKEN_URL,
         "batch-scorer",
@@ -87,7 +101,8 @@ def credentials(idp: IdP, clock: Clock | None = None, **kwargs: str) -> ClientCr
         clock=clock or Clock(),
         transport=httpx.MockTransport(idp.handler),
         async_transport=httpx.MockTransport(idp.async_handler),
-        **kwargs,
+        scope=scope,
+        audience=audience,
     )
 
 
@@ -344,11 +359,15 @@ def test_async_client_waits_out_a_429() -> None:
 # --- against the real servers ---
 
 
-def test_real_mlserver_answers_calls_that_carry_a_token() -> None:
+@pytest.fixture(scope="module")
+def farm() -> ServerFarm:
     try:
-        farm: ServerFarm = shared_farm()
+        return shared_farm()
     except MLServerMissingError as missing:
         pytest.fail(str(missing), pytrace=False)
+
+
+def test_real_mlserver_answers_calls_that_carry_a_token(farm: ServerFarm) -> None:
     idp = IdP()
     endpoints = [Endpoint(n, farm[n].url) for n in ("a", "b")]
     with MultiCloudClient(endpoints, probe_interval=None, token=credentials(idp)) as c:
@@ -356,3 +375,108 @@ def test_real_mlserver_answers_calls_that_carry_a_token() -> None:
         assert c.model_ready(MODEL) == {"a": True, "b": True}
     assert all(list(r.output("predict").data) == farm.expected.predict[:2] for r in results)
     assert len(idp.requests) == 1  # one token for every call while it is fresh
+
+
+GROUP = "fraud-readers"
+# Worked example: 2 requests a second with a burst of 5 per caller: a caller's 6th request in a row is
+# refused with Retry-After 1, and a second later at least 2 tokens are back, so the one retry is served.
+LIMIT = CallerRateLimit(requests_per_second=2, burst=5)
+
+
+class Gateway:
+    """Real Envoy gateways "a" and "b", one in front of each of two real MLServer processes."""
+
+    def __init__(self, farm: ServerFarm, workdir: Path) -> None:
+        self.farm = farm
+        self.key = SigningKey()
+        jwks = workdir / "jwks.json"
+        jwks.write_text(json.dumps(self.key.jwks()))
+        self.envoys: list[Envoy] = []
+        self.endpoints: list[Endpoint] = []
+        for name in ("a", "b"):
+            port = free_port()
+            filters = [jwt_filter(jwks, CALLER_HEADER), rbac_filter(HEALTH_PATH, MODEL, GROUP)]
+            filters.append(local_ratelimit_filter(LIMIT))
+            config = bootstrap(farm[name].http_port, free_port(), [listener(f"gateway-{name}", port, filters)])
+            self.envoys.append(Envoy(config, workdir / f"envoy-{name}").start())
+            self.endpoints.append(Endpoint(name, f"http://127.0.0.1:{port}"))
+
+    def token(self, subject: str, **claims: object) -> str:
+        return self.key.token(subject, **({"groups": [GROUP]} | claims))
+
+    def stop(self) -> None:
+        for envoy in self.envoys:
+            envoy.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(farm: ServerFarm) -> Iterator[Gateway]:
+    workdir = Path(tempfile.mkdtemp(prefix="mlplatform-client-auth-"))
+    made: Gateway | None = None
+    try:
+        made = Gateway(farm, workdir)
+        yield made
+    finally:
+        if made is not None:
+            made.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def rows(farm: ServerFarm) -> list[Tensor]:
+    return [Tensor.of("x", farm.expected.inputs[:1])]
+
+
+def test_through_real_gateways_a_good_token_gets_the_models_answer(gateway: Gateway) -> None:
+    with MultiCloudClient(gateway.endpoints, token=lambda: gateway.token("svc-good"), probe_interval=None) as c:
+        results = [c.predict(MODEL, rows(gateway.farm)) for _ in range(2)]
+        assert c.model_ready(MODEL) == {"a": True, "b": True}
+    assert [list(r.output("predict").data) for r in results] == [gateway.farm.expected.predict[:1]] * 2
+    assert {r.target for r in results} == {"a", "b"}  # round-robin: both gateways accepted the token
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        (None, 403),  # no token: authorisation finds no principal (see tests/test_gateway_envoy.py)
+        ("expired", 401),
+        ("no-group", 403),
+    ],
+)
+def test_through_real_gateways_a_refused_token_is_not_retried_elsewhere(
+    gateway: Gateway, token: str | None, code: int
+) -> None:
+    past = int(time.time()) - 3600
+    tokens = {
+        "expired": gateway.token("svc-old", iat=past - 300, exp=past),
+        "no-group": gateway.key.token("svc-nogroup"),
+    }
+    attempts: list[Attempt] = []
+    with MultiCloudClient(
+        gateway.endpoints,
+        "failover",
+        token=tokens.get(token or ""),
+        probe_interval=None,
+        failure_threshold=1,
+        on_attempt=attempts.append,
+    ) as c:
+        with pytest.raises(NotAuthorizedError, match=f"answered {code} ") as raised:
+            c.predict(MODEL, rows(gateway.farm))
+        assert c.stats().targets["a"].breaker is BreakerState.CLOSED
+    assert raised.value.status == code
+    assert [a.target for a in attempts] == ["a"]  # gateway b was never asked
+
+
+def test_through_a_real_gateway_a_greedy_caller_loses_no_call_and_retries_each_429_once(gateway: Gateway) -> None:
+    attempts: list[Attempt] = []
+    token = gateway.token("svc-greedy")
+    calls = LIMIT.burst + 15  # to meet no 429 in these, each call would have to take 0.375 s
+    with MultiCloudClient(
+        gateway.endpoints[:1], token=token, probe_interval=None, deadline=5.0, on_attempt=attempts.append
+    ) as c:
+        results = [c.predict(MODEL, rows(gateway.farm)) for _ in range(calls)]
+    assert len(results) == calls  # every call answered: none lost to the limit
+    outcomes = [a.outcome.value for a in attempts]
+    assert "rate_limited" in outcomes  # the burst ran out, so the limit was met
+    limited = [i for i, o in enumerate(outcomes) if o == "rate_limited"]
+    assert all(outcomes[i + 1] == "ok" for i in limited)  # each 429: one retry, after Retry-After, answered
+    assert len(attempts) == calls + len(limited)  # no retry storm: one extra request per 429, no more
