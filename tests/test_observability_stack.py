@@ -170,7 +170,7 @@ def test_with_global_dns_every_other_cluster_writes_to_one_url_with_the_token(pr
             continue
         (write,) = values["prometheus"]["prometheusSpec"]["remoteWrite"]
         assert write["url"] == url
-        assert write["authorization"] == {"type": "Bearer", "credentials": {"name": TOKEN_SECRET, "key": TOKEN_KEY}}
+        assert write["authorization"] == {"type": "Metrics", "credentials": {"name": TOKEN_SECRET, "key": TOKEN_KEY}}
         (secret,) = secrets[target]
         assert secret.inputs["metadata"] == {
             **secret.inputs["metadata"],

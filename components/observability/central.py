@@ -6,8 +6,9 @@ footprint's gateway (a Route 53 record, components/observability/endpoint.py), w
 - a VirtualService binds the host to the serving Gateway and routes only POST /api/v1/write to the central
   Prometheus (anything else on that host gets the gateway's 404);
 - an AuthorizationPolicy on the gateway pods DENIES any request for the host whose Authorization header is not
-  `Bearer <token>`. Istio's `hosts` match the Host header; the `host:*` form also covers a header with a port
-  (istio.io, "Authorization Policy" reference: hosts, and the request.headers[...] condition key).
+  `Metrics <token>` (a scheme of its own: the callers' JWT check reads every `Bearer` value). Istio's `hosts`
+  match the Host header; the `host:*` form also covers a header with a port (istio.io, "Authorization Policy"
+  reference: hosts, and the request.headers[...] condition key).
 
 Why a bearer token checked at the gateway: Prometheus's remote write sends one from a Secret
 (RemoteWriteSpec.authorization), and Istio compares headers without extra parts. Envoy cannot compare against a
@@ -37,6 +38,7 @@ from components.observability.contract import (
     HEALTH_JOB,
     MONITORING_API,
     REMOTE_WRITE_PATH,
+    REMOTE_WRITE_SCHEME,
     CentralIngress,
     CentralSettings,
     FleetTarget,
@@ -130,7 +132,7 @@ def token_check_spec(ingress: CentralIngress, gateway_selector: dict[str, str]) 
                 "when": [
                     {
                         "key": "request.headers[authorization]",
-                        "notValues": [pulumi.Output.concat("Bearer ", ingress.token)],
+                        "notValues": [pulumi.Output.concat(f"{REMOTE_WRITE_SCHEME} ", ingress.token)],
                     }
                 ],
             }

@@ -27,6 +27,9 @@ REMOTE_WRITE_PATH = "/api/v1/write"  # Prometheus's remote-write receiver (--web
 DATASOURCE_UID = "mlplatform-central"  # Grafana's data source for the central Prometheus; the dashboard names it
 TOKEN_SECRET = "mlplatform-remote-write"  # the Secret holding the bearer token, in the monitoring namespace
 TOKEN_KEY = "token"
+# The remote write's Authorization scheme: not "Bearer", because the gateways' RequestAuthentication reads any
+# `Authorization: Bearer` value as a caller's JWT and answers one that is not a JWT with 401 (istio/istio#26581).
+REMOTE_WRITE_SCHEME = "Metrics"
 HEALTH_JOB = "mlplatform-health"  # the blackbox probes' job label; rules/central.yaml alerts on it
 # What leaves a cluster: the recording rules (the dashboard's and the alerts' figures), `up` (a target is alive),
 # the central cluster's health probes, and alert states. Raw series stay in each cluster: cross-cloud egress is

@@ -24,6 +24,7 @@ from components.observability.contract import (
     DATASOURCE_UID,
     EVALUATED_BY,
     REMOTE_WRITE_KEEP,
+    REMOTE_WRITE_SCHEME,
     TOKEN_KEY,
     TOKEN_SECRET,
     MonitoringArgs,
@@ -74,7 +75,7 @@ def remote_write_spec(remote_write: RemoteWrite) -> dict[str, Any]:
         "writeRelabelConfigs": [{"sourceLabels": ["__name__"], "regex": REMOTE_WRITE_KEEP, "action": "keep"}],
     }
     if remote_write.token is not None:
-        spec["authorization"] = {"type": "Bearer", "credentials": {"name": TOKEN_SECRET, "key": TOKEN_KEY}}
+        spec["authorization"] = {"type": REMOTE_WRITE_SCHEME, "credentials": {"name": TOKEN_SECRET, "key": TOKEN_KEY}}
     return spec
 
 
