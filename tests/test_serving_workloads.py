@@ -339,10 +339,12 @@ def test_canary_weights_route_stable_and_canary_subsets(plan: Plan) -> None:
     weights = {d["destination"]["subset"]: d["weight"] for d in inference["route"]}
     assert weights == {"v1": 90, "v2": 10}
     assert {d["destination"]["host"] for d in inference["route"]} == {"fraud.serving.svc.cluster.local"}
-    assert inference["match"] == [{"uri": {"exact": "/v2/models/fraud"}}, {"uri": {"prefix": "/v2/models/fraud/"}}]
+    assert inference["match"] == [
+        {"uri": {"regex": "/v2/models/fraud(/versions/[^/]+)?/infer"}, "method": {"exact": "POST"}}
+    ]
     assert inference["retries"] == {"attempts": 2, "perTryTimeout": "30s", "retryOn": "5xx,reset,connect-failure"}
     ranker = named(plan, VIRTUAL_SERVICE)["ranker"]["spec"]["http"]
-    assert [{d["destination"]["subset"]: d["weight"] for d in r["route"]} for r in ranker] == [{"v3": 100}]
+    assert [{d["destination"]["subset"]: d["weight"] for d in r["route"]} for r in ranker] == [{"v3": 100}] * 2
 
 
 def test_subsets_match_the_version_labels_with_outlier_detection_and_pool_limits(plan: Plan) -> None:

@@ -35,6 +35,9 @@ GATEWAY = "models"  # one Gateway in the serving namespace serves every model
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 
 RETRIES = {"attempts": 2, "perTryTimeout": "30s", "retryOn": "5xx,reset,connect-failure"}
+# Per-route ceilings, retries included, so a slow request cannot hold a replica (and its GPU) for long.
+INFERENCE_TIMEOUT = "60s"  # both attempts of RETRIES
+METADATA_TIMEOUT = "10s"
 # Past these, Envoy answers 503 at once instead of piling requests onto Triton's own queue.
 CONNECTION_POOL = {
     "tcp": {"maxConnections": 256, "connectTimeout": "5s"},
@@ -114,22 +117,40 @@ def weighted_destinations(model: ModelSpec) -> list[dict[str, Any]]:
     ]
 
 
+def model_matches(model: ModelSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What callers may ask of a model (KServe V2 paths; Istio's regex is RE2 and matches the whole path):
+    POST .../infer, and GET of its metadata and readiness, with or without /versions/<v>. Triton's control
+    paths under the same prefix (/config, /stats, /trace/setting, repository load and unload) match neither and
+    get the gateway's 404."""
+    base = f"/v2/models/{model.name}(/versions/[^/]+)?"
+    infer = {"uri": {"regex": f"{base}/infer"}, "method": {"exact": "POST"}}
+    metadata = {"uri": {"regex": f"{base}(/ready)?"}, "method": {"exact": "GET"}}
+    return infer, metadata
+
+
 def http_routes(model: ModelSpec, *, health: bool) -> list[dict[str, Any]]:
-    """The model's own paths (not a longer model name sharing its prefix); the health path if asked."""
-    base = f"/v2/models/{model.name}"
+    """Inference, metadata and readiness of the model only (not a longer model name sharing its prefix, not
+    Triton's control APIs); the health path if asked."""
+    infer, metadata = model_matches(model)
     routes = [
         {
             "name": "inference",
-            "match": [{"uri": {"exact": base}}, {"uri": {"prefix": f"{base}/"}}],
+            "match": [infer],
             "route": weighted_destinations(model),
+            "timeout": INFERENCE_TIMEOUT,
             "retries": dict(RETRIES),
-        }
+        },
+        {"name": "metadata", "match": [metadata], "route": weighted_destinations(model), "timeout": METADATA_TIMEOUT},
     ]
     if health:  # GlobalDns probes the gateway here; any ready replica of this model answers
         destination = {"host": host(model), "port": {"number": HTTP_PORT}}
-        routes.insert(
-            0, {"name": "health", "match": [{"uri": {"exact": HEALTH_PATH}}], "route": [{"destination": destination}]}
-        )
+        health_route = {
+            "name": "health",
+            "match": [{"uri": {"exact": HEALTH_PATH}}],
+            "route": [{"destination": destination}],
+            "timeout": METADATA_TIMEOUT,
+        }
+        routes.insert(0, health_route)
     return routes
 
 
