@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from components.serving_stack.contract import GatewayAuth, JwtIssuer, ModelCallers
+from components.serving_stack.contract import CallerRateLimit, GatewayAuth, JwtIssuer, ModelCallers
 from stacks.validate import ConfigError, boolean, kind, mapping, string, string_list
 
 AUTH_KEYS = {
@@ -238,4 +238,5 @@ def gateway_auth(auth: AuthConfig, open_hosts: Sequence[str] = ()) -> GatewayAut
         groups_claim=auth.groups_claim,
         scopes_claim=auth.scopes_claim,
         open_hosts=tuple(open_hosts),
+        rate_limit=CallerRateLimit(auth.rate_limit.requests_per_second, auth.rate_limit.burst, auth.claim_header),
     )

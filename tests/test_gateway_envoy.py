@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pulumi
 import pytest
+import yaml
 
 from components.serving_stack.addons import ISTIO_VERSION
 from components.serving_stack.contract import HEALTH_PATH
@@ -36,7 +37,8 @@ from components.serving_stack.ratelimit import (
     install,
     local_ratelimit_filter,
 )
-from tests.client_servers import MODEL, ServerFarm, free_port
+from preflight.plan import Plan
+from tests.client_servers import MODEL, REPO, ServerFarm, free_port
 from tests.gateway_envoy import (
     ENVOY,
     Envoy,
@@ -205,6 +207,33 @@ def test_install_puts_the_envoy_filter_on_the_cluster() -> None:
     expected = envoy_filter_manifest(LIMIT, "istio-ingress", selector)
     assert created.inputs["metadata"] == expected["metadata"]
     assert created.inputs["spec"] == expected["spec"]
+
+
+ENVOY_FILTER = "kubernetes:networking.istio.io/v1alpha3:EnvoyFilter"
+
+
+def test_every_prod_gateway_limits_each_caller_at_the_configured_rate(prod_plan: Plan) -> None:
+    """Pulumi.prod.yaml's mlplatform:auth.rateLimit (10 a second, burst 20) on every target's gateway pods."""
+    config = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())["config"]
+    rate = config["mlplatform:auth"]["rateLimit"]
+    filters = prod_plan.of_type(ENVOY_FILTER)
+    targets = sorted(str(prod_plan.target_of(r)) for r in filters)
+    assert targets == sorted(f"{t['cloud']}-{t['region']}" for t in config["mlplatform:targets"])  # one each
+    for resource in filters:
+        (patch,) = resource.inputs["spec"]["configPatches"]
+        typed = patch["patch"]["value"]["typed_config"]
+        (descriptor,) = typed["descriptors"]
+        bucket = descriptor["token_bucket"]
+        assert (bucket["max_tokens"], bucket["tokens_per_fill"]) == (rate["burst"], rate["requestsPerSecond"])
+        assert bucket["fill_interval"] == "1.000s"
+        assert resource.inputs["spec"]["workloadSelector"] == {"labels": {"istio": "ingressgateway"}}
+        assert resource.inputs["metadata"]["namespace"] == "istio-ingress"
+    objects = [dict(r.inputs) for r in filters]
+    assert custom_errors(objects) == []
+
+
+def test_dev_turned_auth_off_so_no_rate_limit(dev_plan: Plan) -> None:
+    assert dev_plan.of_type(ENVOY_FILTER) == []
 
 
 def test_envoy_rejects_a_broken_filter(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pulumi
 
 from components.per_cloud import implementation
-from components.serving_stack import addons, gateway_auth, tls, workloads
+from components.serving_stack import addons, gateway_auth, ratelimit, tls, workloads
 from components.serving_stack.contract import (
     HEALTH_PATH,
     Addons,
@@ -47,6 +47,9 @@ class ServingStack(pulumi.ComponentResource):
         if args.auth is not None:  # who may call which model, at the gateway's pods
             after = pulumi.ResourceOptions(provider=args.k8s_provider, depends_on=list(installed.ready))
             gateway_auth.install(self, name, args.auth, installed, after)
+            if args.auth.rate_limit is not None:  # per caller, counted after the two checks above
+                namespace = addons.gateway_namespace(installed)
+                ratelimit.install(self, name, args.auth.rate_limit, namespace, installed.gateway_selector, after)
         bind: BindReader = implementation("ServingStack", READER_IDENTITIES, args.target.cloud).bind
         reader = bind(self, name, args)
         workloads.deploy_models(self, name, args, reader, installed)

@@ -11,6 +11,7 @@ resource and imports none of the component's other modules, so they never import
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,6 +125,39 @@ class ModelCallers:
     scopes: tuple[str, ...] = ()
 
 
+CALLER_HEADER = "x-mlplatform-caller"  # RequestAuthentication's outputClaimToHeaders target for the caller claim
+
+
+@dataclass(frozen=True)
+class CallerRateLimit:
+    """A token bucket per caller at each gateway pod: `burst` requests at once, refilled at `requests_per_second`
+    (may be fractional, as mlplatform:auth allows). ratelimit.py turns it into Envoy's local rate limit."""
+
+    requests_per_second: float
+    burst: int
+    caller_header: str = CALLER_HEADER
+
+    def __post_init__(self) -> None:
+        if not self.requests_per_second > 0 or self.burst <= 0:
+            raise ValueError(f"rate limit needs positive requestsPerSecond and burst, got {self}")
+
+    @property
+    def tokens_per_fill(self) -> int:
+        """Whole tokens per refill (Envoy's field is an integer): the rate rounded, at least one."""
+        return max(1, round(self.requests_per_second))
+
+    @property
+    def fill_interval_ms(self) -> int:
+        """The refill period that makes tokens_per_fill a refill of exactly the configured rate (2.5/s: 2 per
+        800 ms; 0.5/s: 1 per 2000 ms). About a second or more for any rate, above Envoy's 50 ms floor."""
+        return round(self.tokens_per_fill / self.requests_per_second * 1000)
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """A refused caller has tokens again at the next refill, at most one interval away."""
+        return max(1, math.ceil(self.fill_interval_ms / 1000))
+
+
 @dataclass(frozen=True)
 class GatewayAuth:
     """Authentication and authorisation at the ingress gateway (the field `auth` of ServingStackArgs; gateway_auth.py).
@@ -134,10 +168,11 @@ class GatewayAuth:
     issuers: tuple[JwtIssuer, ...]
     callers: tuple[ModelCallers, ...]
     caller_claim: str = "sub"
-    claim_header: str = "x-mlplatform-caller"  # the verified `caller_claim`, for the per-caller rate limit
+    claim_header: str = CALLER_HEADER  # the verified `caller_claim`, for the per-caller rate limit
     groups_claim: str = "groups"
     scopes_claim: str = "scope"
     open_hosts: tuple[str, ...] = ()
+    rate_limit: CallerRateLimit | None = None  # None: no per-caller limit at the gateway
 
     def __post_init__(self) -> None:
         if not self.issuers:

@@ -26,50 +26,21 @@ extensions.filters.http.local_ratelimit.v3.LocalRateLimit):
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-CALLER_HEADER = "x-mlplatform-caller"  # RequestAuthentication's outputClaimToHeaders target for the subject
+from components.serving_stack.contract import CALLER_HEADER, CallerRateLimit
+
+__all__ = ["CALLER_HEADER", "CallerRateLimit", "envoy_filter_manifest", "install", "local_ratelimit_filter"]
+
 FILTER_NAME = "envoy.filters.http.local_ratelimit"
 FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
 ENVOY_FILTER_API = "networking.istio.io/v1alpha3"
 ENVOY_FILTER_NAME = "caller-rate-limit"
 MAX_CALLERS = 10_000  # buckets kept per pod; the least recently seen caller's bucket is dropped beyond this
 _ALWAYS = {"numerator": 100, "denominator": "HUNDRED"}
-
-
-@dataclass(frozen=True)
-class CallerRateLimit:
-    """A token bucket per caller: `burst` requests at once, refilled at `requests_per_second` (may be fractional:
-    stacks/auth_config.py's RateLimit carries a float)."""
-
-    requests_per_second: float
-    burst: int
-    caller_header: str = CALLER_HEADER
-
-    def __post_init__(self) -> None:
-        if not self.requests_per_second > 0 or self.burst <= 0:
-            raise ValueError(f"rate limit needs positive requestsPerSecond and burst, got {self}")
-
-    @property
-    def tokens_per_fill(self) -> int:
-        """Whole tokens per refill (Envoy's field is an integer): the rate rounded, at least one."""
-        return max(1, round(self.requests_per_second))
-
-    @property
-    def fill_interval_ms(self) -> int:
-        """The refill period that makes tokens_per_fill a refill of exactly the configured rate (2.5/s: 2 per
-        800 ms; 0.5/s: 1 per 2000 ms). At least about a second for any rate, above Envoy's 50 ms floor."""
-        return round(self.tokens_per_fill / self.requests_per_second * 1000)
-
-    @property
-    def retry_after_seconds(self) -> int:
-        """A refused caller has tokens again at the next refill, at most one interval away."""
-        return max(1, math.ceil(self.fill_interval_ms / 1000))
 
 
 def local_ratelimit_filter(limit: CallerRateLimit) -> dict[str, Any]:
@@ -157,17 +128,16 @@ def install(
     parent: pulumi.Resource,
     name: str,
     limit: CallerRateLimit,
-    namespace: str,
+    namespace: pulumi.Input[str],
     gateway_selector: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> k8s.apiextensions.CustomResource:
-    """The EnvoyFilter on the cluster; `opts` carries the provider and waits for Istio's CRDs."""
-    manifest = envoy_filter_manifest(limit, namespace, gateway_selector)
+    """The EnvoyFilter on the cluster; `opts` carries the provider and waits for Istio's CRDs and gateway."""
     return k8s.apiextensions.CustomResource(
         f"{name}-caller-rate-limit",
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
+        api_version=ENVOY_FILTER_API,
+        kind="EnvoyFilter",
+        metadata={"name": ENVOY_FILTER_NAME, "namespace": namespace},
+        spec=envoy_filter_spec(limit, gateway_selector),
         opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent), opts),
     )
