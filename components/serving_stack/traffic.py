@@ -132,7 +132,7 @@ def http_routes(model: ModelSpec, *, health: bool) -> list[dict[str, Any]]:
     """Inference, metadata and readiness of the model only (not a longer model name sharing its prefix, not
     Triton's control APIs); the health path if asked."""
     infer, metadata = model_matches(model)
-    routes = [
+    routes: list[dict[str, Any]] = [
         {
             "name": "inference",
             "match": [infer],
@@ -144,7 +144,7 @@ def http_routes(model: ModelSpec, *, health: bool) -> list[dict[str, Any]]:
     ]
     if health:  # GlobalDns probes the gateway here; any ready replica of this model answers
         destination = {"host": host(model), "port": {"number": HTTP_PORT}}
-        health_route = {
+        health_route: dict[str, Any] = {
             "name": "health",
             "match": [{"uri": {"exact": HEALTH_PATH}}],
             "route": [{"destination": destination}],
