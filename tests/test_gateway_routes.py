@@ -13,6 +13,7 @@ import pytest
 
 from components.serving_stack.contract import HEALTH_PATH, ModelSpec, ModelVersion
 from components.serving_stack.traffic import http_routes
+from preflight.plan import Plan
 
 FRAUD = ModelSpec("fraud", (ModelVersion("v1", "fraud/v1", 100),), accelerator="T4")
 
@@ -62,3 +63,26 @@ def test_every_route_has_a_timeout_retries_included() -> None:
     inference = next(route for route in routes if route["name"] == "inference")
     per_try = int(inference["retries"]["perTryTimeout"].removesuffix("s"))
     assert int(inference["timeout"].removesuffix("s")) >= inference["retries"]["attempts"] * per_try
+
+
+def test_no_route_forwards_tritons_admin_header() -> None:
+    for route in http_routes(FRAUD, health=True):
+        assert route["headers"] == {"request": {"remove": ["x-mlplatform-triton-admin"]}}, route["name"]
+
+
+def test_triton_keeps_its_control_apis_behind_the_admin_key(prod_plan: Plan) -> None:
+    """Triton's documented form: --http-restricted-api=<API_1>,<API_2>,...:<key>=<value>, and the same groups for
+    --grpc-restricted-protocol; the value comes from the Secret through the container's environment."""
+    group = "model-config,model-repository,statistics,trace,logging,shared-memory:x-mlplatform-triton-admin="
+    admin = {"name": "TRITON_ADMIN_KEY", "valueFrom": {"secretKeyRef": {"name": "triton-admin", "key": "key"}}}
+    deployments = prod_plan.of_type("kubernetes:apps/v1:Deployment")
+    tritons = [
+        c for d in deployments for c in d.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == "triton"
+    ]
+    assert tritons
+    for triton in tritons:
+        assert f"--http-restricted-api={group}$(TRITON_ADMIN_KEY)" in triton["args"]
+        assert f"--grpc-restricted-protocol={group}$(TRITON_ADMIN_KEY)" in triton["args"]
+        assert admin in triton["env"]
+    # inference, metadata and health stay open to whoever the gateway lets through
+    assert not {"inference", "metadata", "health"} & set(group.split(":")[0].split(","))

@@ -27,7 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.serving_stack.contract import HEALTH_PATH, NAMESPACE, Addons, HttpsServer, ModelSpec
-from components.serving_stack.triton import GRPC_PORT, HTTP_PORT, LABEL_APP, LABEL_VERSION, METRICS_PORT
+from components.serving_stack.triton import ADMIN_HEADER, GRPC_PORT, HTTP_PORT, LABEL_APP, LABEL_VERSION, METRICS_PORT
 
 NETWORKING = "networking.istio.io/v1"
 SECURITY = "security.istio.io/v1"
@@ -151,6 +151,8 @@ def http_routes(model: ModelSpec, *, health: bool) -> list[dict[str, Any]]:
             "timeout": METADATA_TIMEOUT,
         }
         routes.insert(0, health_route)
+    for route in routes:  # Triton's admin key never comes from outside, whatever a caller sends
+        route["headers"] = {"request": {"remove": [ADMIN_HEADER]}}
     return routes
 
 

@@ -15,7 +15,8 @@ Facts, with where they were read (2026-11):
   has no home directory (``useradd`` without ``-m``).
 - Flags (server src/command_line_parser.cc, v2.69.0): ``--model-repository``, ``--http-port``,
   ``--grpc-port``, ``--metrics-port``, ``--strict-readiness`` (a bool: true/false),
-  ``--exit-timeout-secs`` ("when exiting, wait for in-flight inferences to finish").
+  ``--exit-timeout-secs`` ("when exiting, wait for in-flight inferences to finish"),
+  ``--http-restricted-api`` and ``--grpc-restricted-protocol`` (see RESTRICTED_APIS).
 - A remote repository is copied into a temporary directory under /tmp before loading (core
   src/filesystem/implementations/common.h, ``kDefaultMountDirectory``), so /tmp must be writable
   and as large as the model; the Python backend exchanges tensors through /dev/shm.
@@ -148,6 +149,23 @@ def version_path(remote: Remote, version: ModelVersion) -> str:
     return f"{remote.root}/{version.path.strip('/')}"
 
 
+# Triton's control and statistics APIs answer only a request carrying ADMIN_HEADER with the key from the
+# ADMIN_SECRET Secret (Triton docs, "Inference Protocols and APIs", Limit Endpoint Access (BETA), read 2026-12:
+# --http-restricted-api=<api>,...:<key>=<value>, and --grpc-restricted-protocol with the same groups). The
+# gateway routes none of their paths and strips the header from what it forwards (traffic.py), so only someone
+# who can read the Secret in the serving namespace, calling from inside the mesh, can use them.
+RESTRICTED_APIS = ("model-config", "model-repository", "statistics", "trace", "logging", "shared-memory")
+ADMIN_HEADER = "x-mlplatform-triton-admin"
+ADMIN_SECRET = "triton-admin"
+ADMIN_SECRET_KEY = "key"
+ADMIN_KEY_ENV = "TRITON_ADMIN_KEY"  # the kubelet expands $(TRITON_ADMIN_KEY) in args from the container's env
+
+
+def restricted_api_args() -> list[str]:
+    group = f"{','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}=$({ADMIN_KEY_ENV})"
+    return [f"--http-restricted-api={group}", f"--grpc-restricted-protocol={group}"]
+
+
 def server_args(args: ServingStackArgs, version: ModelVersion) -> list[pulumi.Input[str]]:
     return [
         pulumi.Output.concat("--model-repository=", repository(args, version)),
@@ -156,6 +174,7 @@ def server_args(args: ServingStackArgs, version: ModelVersion) -> list[pulumi.In
         f"--metrics-port={METRICS_PORT}",
         "--strict-readiness=true",  # ready only once every model is loaded
         f"--exit-timeout-secs={args.drain_seconds}",  # in-flight requests finish after SIGTERM
+        *restricted_api_args(),
     ]
 
 
@@ -198,7 +217,12 @@ def container_security() -> k8s.core.v1.SecurityContextArgsDict:
 def environment(reader: ReaderIdentity) -> list[k8s.core.v1.EnvVarArgsDict]:
     """The identity's variables, and HOME on the writable /tmp (the image's user has no home)."""
     env: dict[str, pulumi.Input[str]] = {"HOME": "/tmp", **reader.env}
-    return [{"name": key, "value": value} for key, value in sorted(env.items())]
+    admin: k8s.core.v1.EnvVarArgsDict = {
+        "name": ADMIN_KEY_ENV,
+        "value_from": {"secret_key_ref": {"name": ADMIN_SECRET, "key": ADMIN_SECRET_KEY}},
+    }
+    plain: list[k8s.core.v1.EnvVarArgsDict] = [{"name": key, "value": value} for key, value in sorted(env.items())]
+    return [*plain, admin]
 
 
 def container(args: ServingStackArgs, workload: Workload, reader: ReaderIdentity) -> k8s.core.v1.ContainerArgsDict:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.serving_stack import scaling, traffic
 from components.serving_stack.contract import (
@@ -31,6 +32,8 @@ from components.serving_stack.contract import (
     ServingStackArgs,
 )
 from components.serving_stack.triton import (
+    ADMIN_SECRET,
+    ADMIN_SECRET_KEY,
     GRPC_PORT,
     HTTP_PORT,
     LABEL_APP,
@@ -72,13 +75,15 @@ def deploy_models(
         metadata={"name": SERVICE_ACCOUNT, "namespace": NAMESPACE, "annotations": reader.service_account_annotations},
         opts=plain,
     )
+    admin = _admin_secret(name, parent, plain)
     options = _Options(
         plain=plain,
         custom=pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace, *addons.ready])),
         pods=pulumi.ResourceOptions.merge(
             base,
             pulumi.ResourceOptions(
-                depends_on=[namespace, account, *reader.resources, *addons.ready], custom_timeouts=ROLLOUT_TIMEOUT
+                depends_on=[namespace, account, admin, *reader.resources, *addons.ready],
+                custom_timeouts=ROLLOUT_TIMEOUT,
             ),
         ),
     )
@@ -86,6 +91,21 @@ def deploy_models(
     traffic.namespace_mtls(f"{name}-mtls", options.custom)
     for index, model in enumerate(args.models):
         _serve(name, args, model, reader, addons, options, health=index == 0)
+
+
+def _admin_secret(name: str, parent: pulumi.Resource, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
+    """The key Triton's control APIs want (triton.RESTRICTED_APIS): random, in the serving namespace only."""
+    key = random.RandomPassword(
+        f"{name}-triton-admin-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    )
+    value: pulumi.Output[str] = pulumi.Output.secret(key.result)
+    return k8s.core.v1.Secret(
+        f"{name}-triton-admin",
+        metadata={"name": ADMIN_SECRET, "namespace": NAMESPACE},
+        type="Opaque",
+        string_data={ADMIN_SECRET_KEY: value},
+        opts=opts,
+    )
 
 
 def _serve(
