@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from components.serving_stack.contract import CallerRateLimit, GatewayAuth, JwtIssuer, ModelCallers
+from components.serving_stack.contract import CALLER_HEADER, CallerRateLimit, GatewayAuth, JwtIssuer, ModelCallers
 from stacks.validate import ConfigError, boolean, kind, mapping, string, string_list
 
 AUTH_KEYS = {
@@ -41,7 +41,7 @@ AUTH_KEYS = {
     "rateLimit",
 }
 ISSUER_KEYS = {"issuer", "jwksUri", "audiences"}
-MODEL_KEYS = {"subjects", "groups", "scopes", "rateLimit"}
+MODEL_KEYS = {"subjects", "groups", "scopes"}  # one limit for every model: see docs/SECURITY.md
 RATE_KEYS = {"requestsPerSecond", "burst"}
 # A lowercase HTTP header name (Envoy and Istio compare them lowercased).
 _HEADER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -76,13 +76,12 @@ class IssuerConfig:
 @dataclass(frozen=True)
 class ModelAccess:
     """Who may call one model: a token matching any listed subject, group or scope (default deny: none listed,
-    nobody). `rate_limit` overrides the stack's per-caller limit for this model."""
+    nobody)."""
 
     model: str
     subjects: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
-    rate_limit: RateLimit | None = None
 
     @property
     def open_to_nobody(self) -> bool:
@@ -98,7 +97,7 @@ class AuthConfig:
     models: tuple[ModelAccess, ...] = ()
     caller_claim: str = "sub"
     """The claim that identifies a caller for the rate limit (GitHub Actions: `repository`, say)."""
-    claim_header: str = "x-mlplatform-caller"
+    claim_header: str = CALLER_HEADER
     """The request header the gateway writes `caller_claim` into after verifying the token."""
     groups_claim: str = "groups"
     scopes_claim: str = "scope"
@@ -111,9 +110,6 @@ class AuthConfig:
             if entry.model == model:
                 return entry
         return ModelAccess(model)
-
-    def rate_limit_for(self, model: str) -> RateLimit:
-        return self.access(model).rate_limit or self.rate_limit
 
 
 DISABLED = AuthConfig(enabled=False)
@@ -202,7 +198,6 @@ def _models(key: str, value: Any, model_names: Sequence[str]) -> tuple[ModelAcce
                 subjects=tuple(string_list(f"{where}.subjects", fields.get("subjects", []))),
                 groups=tuple(string_list(f"{where}.groups", fields.get("groups", []))),
                 scopes=tuple(string_list(f"{where}.scopes", fields.get("scopes", []))),
-                rate_limit=_rate(f"{where}.rateLimit", fields["rateLimit"]) if "rateLimit" in fields else None,
             )
         )
     return tuple(entries)

@@ -23,7 +23,7 @@ ENTRA = {
 }
 GOOD: dict[str, Any] = {
     "issuers": [ENTRA],
-    "models": {"fraud-detection": {"groups": ["fraud-team"], "rateLimit": {"requestsPerSecond": 2, "burst": 4}}},
+    "models": {"fraud-detection": {"groups": ["fraud-team"]}},
     "rateLimit": {"requestsPerSecond": 10, "burst": 20},
 }
 
@@ -34,8 +34,7 @@ def test_a_prod_stack_reads_issuers_models_and_limits() -> None:
     assert auth.issuers[0].jwks_uri.endswith("/discovery/v2.0/keys")
     assert auth.issuers[0].audiences == ("api://mlplatform",)
     assert auth.access("fraud-detection").groups == ("fraud-team",)
-    assert auth.rate_limit_for("fraud-detection") == RateLimit(2.0, 4)
-    assert auth.rate_limit_for("churn") == RateLimit(10.0, 20)
+    assert auth.rate_limit == RateLimit(10.0, 20)
 
 
 def test_a_model_missing_from_the_table_is_open_to_nobody() -> None:
@@ -77,9 +76,10 @@ def _issuer(**changes: Any) -> dict[str, Any]:
         ({**GOOD, "rateLimit": {"requestsPerSecond": float("nan")}}, "rateLimit.requestsPerSecond", "finite"),
         ({**GOOD, "rateLimit": {"requestsPerSecond": 5, "burst": 0}}, "rateLimit.burst", "above 0"),
         (
-            {**GOOD, "models": {"fraud-detection": {"rateLimit": {"requestsPerSecond": -1}}}},
-            "models.fraud-detection.rateLimit.requestsPerSecond",
-            "above 0",
+            # one limit for every model: a per-model one would be ignored by the gateways, so it is refused
+            {**GOOD, "models": {"fraud-detection": {"rateLimit": {"requestsPerSecond": 2, "burst": 4}}}},
+            "models.fraud-detection.rateLimit",
+            "unknown key",
         ),
         (
             {**GOOD, "models": {"sentiment": {"groups": ["x"]}}},
