@@ -14,16 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pulumi
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
+from rules.environments import current_stack, protected_environments, protected_environments_schema
 from rules.props import field, items, mapping
 from rules.tags import environment_of
 
@@ -31,13 +30,6 @@ _VERSIONS = ("v1", "v1beta1", "v1alpha3")
 _GATEWAYS = {f"kubernetes:networking.istio.io/{v}:Gateway" for v in _VERSIONS}
 _REQUEST_AUTHENTICATIONS = {f"kubernetes:security.istio.io/{v}:RequestAuthentication" for v in _VERSIONS}
 _AUTHORIZATION_POLICIES = {f"kubernetes:security.istio.io/{v}:AuthorizationPolicy" for v in _VERSIONS}
-
-
-def _stack() -> str:
-    try:
-        return pulumi.get_stack()
-    except Exception:  # the runtime is unconfigured outside an engine or preflight run
-        return ""
 
 
 def _cluster(resource: PolicyResource) -> str:
@@ -76,8 +68,8 @@ def _missing(gateway: PolicyResource, resources: list[PolicyResource]) -> list[s
 
 
 def _check(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    protected = [str(env) for env in items(args.get_config().get("protectedEnvironments"))] or ["prod", "production"]
-    environments = {environment_of(r.resource_type, r.props, r.provider) for r in args.resources} | {_stack()}
+    protected = protected_environments(args)
+    environments = {environment_of(r.resource_type, r.props, r.provider) for r in args.resources} | {current_stack()}
     prod = sorted(environments & set(protected))
     if not prod:
         return
@@ -98,16 +90,7 @@ prod_gateways_authenticate = StackValidationPolicy(
     description="Every ingress gateway of a prod stack checks callers' tokens and admits only listed callers.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_check,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "protectedEnvironments": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": ["prod", "production"],
-                "description": "Environment tag values (or stack names) whose gateways must authenticate callers.",
-            },
-        }
-    ),
+    config_schema=protected_environments_schema("gateways must authenticate callers"),
 )
 
 POLICIES = [prod_gateways_authenticate]

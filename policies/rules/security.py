@@ -11,10 +11,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pulumi
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
@@ -23,6 +21,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from rules.environments import current_stack, protected_environments, protected_environments_schema
 from rules.props import field, is_false, is_true, items, mapping
 from rules.tags import environment_of
 
@@ -422,17 +421,10 @@ def _unprotected(resource: PolicyResource, locks: list[PolicyResource]) -> str |
     return None
 
 
-def _current_stack() -> str:
-    try:
-        return pulumi.get_stack()
-    except Exception:  # the runtime is unconfigured outside an engine or preflight run
-        return ""
-
-
 def _check_deletion_protection(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    protected = [str(env) for env in items(args.get_config().get("protectedEnvironments"))] or ["prod", "production"]
+    protected = protected_environments(args)
     locks = [r for r in args.resources if r.resource_type in _AZURE_LOCKS]
-    stack = _current_stack()
+    stack = current_stack()
     for resource in args.resources:
         environment = environment_of(resource.resource_type, resource.props, resource.provider) or stack
         if environment not in protected:
@@ -447,16 +439,7 @@ prod_databases_deletion_protected = StackValidationPolicy(
     description="Databases in protected environments (prod) cannot be deleted by accident.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_check_deletion_protection,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "protectedEnvironments": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": ["prod", "production"],
-                "description": "Environment tag values (or stack names) whose databases need deletion protection.",
-            },
-        }
-    ),
+    config_schema=protected_environments_schema("databases need deletion protection"),
 )
 
 POLICIES = [
