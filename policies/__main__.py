@@ -2,9 +2,16 @@
 
 from pulumi_policy import PolicyPack
 
-from rules import cost, gateway_auth, security, spot, tagging
+from rules import audit, cost, gateway_auth, security, spot, tagging
 
 PolicyPack(
     name="mlplatform",
-    policies=[*spot.POLICIES, *tagging.POLICIES, *security.POLICIES, *gateway_auth.POLICIES, *cost.POLICIES],
+    policies=[
+        *spot.POLICIES,
+        *tagging.POLICIES,
+        *security.POLICIES,
+        *gateway_auth.POLICIES,
+        *audit.POLICIES,
+        *cost.POLICIES,
+    ],
 )

@@ -10,6 +10,7 @@ import pulumi_azure_native as azure_native
 import pulumi_gcp as gcp
 from pulumi_azure_native import resources
 
+from components.audit import AuditTrail, AuditTrailArgs
 from components.gcp_services import enable_services
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.metadata_db import MetadataDb, MetadataDbArgs
@@ -38,6 +39,7 @@ class Footprint(pulumi.ComponentResource):
     serving: ServingStack
     serving_args: ServingStackArgs
     monitoring: Monitoring
+    audit: AuditTrail | None
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class Footprint(pulumi.ComponentResource):
         )
         clusters = cluster_args(self.target, stack, network)
         self.cluster = GpuCluster(config.name, clusters, pulumi.ResourceOptions(parent=self))
+        self.audit = _audit_trail(self, config, stack, self.bucket, self.cluster)
         self.registry = Registry(
             f"{config.name}-images",
             RegistryArgs(
@@ -137,6 +140,28 @@ class Footprint(pulumi.ComponentResource):
                 "databaseHost": self.database.host,
             }
         )
+
+
+def _audit_trail(
+    parent: Footprint, config: TargetConfig, stack: StackConfig, bucket: ModelBucket, cluster: GpuCluster
+) -> AuditTrail | None:
+    """The target's audit trail (stacks/audit_config.py); None where the stack turns it off (dev by default)."""
+    if not stack.audit.enabled:
+        return None
+    first_in_project = next(t for t in stack.targets if t.gcp_project == config.gcp_project).name == config.name
+    env = stack.environment
+    args = AuditTrailArgs(
+        target=parent.target,
+        retention_days=stack.audit.retention_days,
+        bucket_name=bucket.bucket_name,
+        bucket_resource_id=bucket.resource_id,
+        cluster_name=cluster.cluster_name,
+        cluster_resource_id=cluster.resource_id,
+        manage_project_audit_config=config.cloud == "gcp" and first_in_project,
+        retain=env.protect_stateful,
+        force_destroy=env.force_destroy_buckets,
+    )
+    return AuditTrail(f"{config.name}-audit", args, pulumi.ResourceOptions(parent=parent))
 
 
 def _guarded_hosts(target: str, stack: StackConfig) -> tuple[str, ...]:
@@ -228,7 +253,8 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         nat_per_zone=env.nat_per_zone,
         regional=env.regional_control_plane,
         deletion_protection=env.protect_clusters,
-        control_plane_logs=env.control_plane_logs,
+        control_plane_logs=env.control_plane_logs or stack.audit.enabled,
+        control_plane_log_days=stack.audit.retention_days,
         api_allowed_cidrs=cluster.api_allowed_cidrs,
         local_accounts=env.local_accounts,
         access=stack.eks_access,

@@ -37,6 +37,7 @@ class GpuCluster(pulumi.ComponentResource):
     identity: WorkloadIdentity
     network: ClusterNetwork
     node_identity: pulumi.Output[str]
+    resource_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:compute:GpuCluster", name, None, opts)
@@ -48,6 +49,7 @@ class GpuCluster(pulumi.ComponentResource):
         self.identity = outputs.identity
         self.network = outputs.network
         self.node_identity = outputs.node_identity
+        self.resource_id = outputs.resource_id
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,

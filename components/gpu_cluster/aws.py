@@ -221,6 +221,7 @@ def _cluster(
 ) -> eks.Cluster:
     nodes_entry: eks.AccessEntryArgsDict = {"principal_arn": node_role.arn, "type": eks.AccessEntryType.EC2_LINUX}
     entries = {"nodes": nodes_entry, **{access.name: _access_entry(access) for access in args.access}}
+    logs = [_control_plane_log_group(parent, name, args, cluster_name)] if args.control_plane_logs else []
     return eks.Cluster(
         f"{name}-eks",
         name=cluster_name,
@@ -243,6 +244,25 @@ def _cluster(
         enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES) if args.control_plane_logs else [],
         vpc_cni_options={"enable_network_policy": True},  # the vpc-cni add-on's enableNetworkPolicy
         deletion_protection=args.deletion_protection,
+        opts=pulumi.ResourceOptions.merge(args.target.child_options(parent), pulumi.ResourceOptions(depends_on=logs)),
+    )
+
+
+def _control_plane_log_group(
+    parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs, cluster_name: str
+) -> aws.cloudwatch.LogGroup:
+    """The group EKS writes control-plane logs to, made first with the stack's retention.
+
+    EKS writes to /aws/eks/<cluster>/cluster and, when the group does not exist, creates it itself with
+    no retention (logs kept forever) and outside this program. Made before the cluster, the group is
+    used as it is (the pattern of terraform-aws-eks; hashicorp/terraform-provider-aws issue 41345, read
+    2026-12). The name is composed from the cluster's fixed name because it must exist before the cluster
+    does. A cluster made before this group existed already has one: import it (docs/OPERATIONS.md).
+    """
+    return aws.cloudwatch.LogGroup(
+        f"{name}-control-plane-logs",
+        name=f"/aws/eks/{cluster_name}/cluster",
+        retention_in_days=args.control_plane_log_days,
         opts=args.target.child_options(parent),
     )
 

@@ -82,6 +82,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
             private_subnet_ids=vnet.database.id.apply(lambda subnet_id: [subnet_id]),
         ),
         node_identity=cluster.identity_profile.apply(_kubelet_object_id),
+        resource_id=cluster.id,
     )
 
 

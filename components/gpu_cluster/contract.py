@@ -68,6 +68,8 @@ class GpuClusterArgs:
     """GKE: a regional control plane (prod) instead of a zonal one (dev)."""
     deletion_protection: bool = False
     control_plane_logs: bool = False
+    control_plane_log_days: int = 90
+    """EKS: days CloudWatch keeps the control-plane logs (a CloudWatch retention value); see stacks/audit_config.py."""
     api_allowed_cidrs: tuple[str, ...] = ()
     """CIDRs that may reach the public Kubernetes API endpoint; empty means anyone (dev only)."""
     local_accounts: bool = True
@@ -111,3 +113,5 @@ class ClusterOutputs:
     node_identity: pulumi.Output[str]
     """Who the nodes (kubelet) are, for image pull grants: AWS node role ARN, GCP node service
     account email, AKS kubelet identity object id."""
+    resource_id: pulumi.Output[str] | None = None
+    """AKS: the cluster's ARM id, which its audit log's diagnostic setting hangs off (components/audit)."""

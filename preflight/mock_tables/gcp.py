@@ -172,6 +172,13 @@ def _project_service(ctx: MockContext) -> Outputs:
     return {"id": f"{_project(ctx)}/{ctx.inputs.get('service')}", "project": _project(ctx)}
 
 
+def _log_bucket(ctx: MockContext) -> Outputs:
+    """A Cloud Logging bucket's id is its resource name, which a sink's destination is made from."""
+    bucket = ctx.inputs.get("bucketId") or ctx.auto_name()
+    path = f"projects/{_project(ctx)}/locations/{ctx.inputs.get('location', 'global')}/buckets/{bucket}"
+    return {"id": path, "name": path}
+
+
 OUTPUTS: OutputTable = {
     "gcp:projects/service:Service": _project_service,
     "gcp:storage/bucket:Bucket": _gcs_bucket,
@@ -191,6 +198,7 @@ OUTPUTS: OutputTable = {
     "gcp:sql/databaseInstance:DatabaseInstance": _sql_instance,
     "gcp:sql/database:Database": _sql_database,
     "gcp:sql/user:User": _sql_user,
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig": _log_bucket,
 }
 INVOKES: InvokeTable = {
     "gcp:compute/getZones:getZones": _zones,

@@ -13,10 +13,11 @@ from typing import Any, Self
 import httpx
 from prometheus_client.registry import Collector
 
-from mlplatform_client._common import Listener
+from mlplatform_client._common import Listener, call_deadline
 from mlplatform_client.attempts import Attempt
 from mlplatform_client.auth import TokenProvider, token_provider
 from mlplatform_client.endpoints import Endpoint, check_endpoints, endpoints_from_outputs
+from mlplatform_client.errors import ClientClosedError
 from mlplatform_client.metrics import ClientStats, PrometheusCollector, prometheus_text
 from mlplatform_client.options import ClientOptions
 from mlplatform_client.router import Router
@@ -65,6 +66,16 @@ class ClientBase:
             "timeout": self.options.attempt_timeout,
             **({"transport": self._transport} if self._transport is not None else {}),
         }
+
+    def _deadline(self, deadline: object) -> float:
+        """A call's deadline (None: the client's), checked before anything else happens; a closed client refuses."""
+        seconds = call_deadline(deadline, self.options.deadline)
+        self._check_open()
+        return seconds
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("the client is closed: make a new one")
 
     def _token_refused(self, attempt: Attempt) -> None:
         """A 401 says the token is no good: the provider fetches a new one for the next call (not this one)."""

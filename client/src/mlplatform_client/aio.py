@@ -50,12 +50,13 @@ class AsyncMultiCloudClient(ClientBase):
         deadline: float | None = None,
     ) -> InferResult:
         request = _common.predict_request(model, inputs, outputs, parameters, version, request_id)
-        answer, attempts = await self._call(model, request, deadline)
-        return _common.infer_result(answer.payload, answer.attempt.target, attempts)
+        answer, attempts = await self._call(model, request, deadline, _common.infer_decoder(outputs))
+        return _common.with_attempts(answer.payload, attempts)
 
     async def metadata(self, model: str, *, version: str | None = None, deadline: float | None = None) -> ModelMetadata:
-        answer, _ = await self._call(model, _common.metadata_request(model, version), deadline)
-        return _common.model_metadata(answer.payload, answer.attempt.target)
+        request = _common.metadata_request(model, version)
+        answer, _ = await self._call(model, request, deadline, _common.metadata_decoder)
+        return answer.payload
 
     async def model_ready(self, model: str, *, version: str | None = None) -> dict[str, bool]:
         return await self._ask_all(_common.ready_request(model, version))
@@ -84,18 +85,19 @@ class AsyncMultiCloudClient(ClientBase):
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
 
-    async def _call(self, model: str, request: Request, deadline: float | None) -> tuple[Answer, tuple[Attempt, ...]]:
-        if self._closed:
-            raise RuntimeError("the client is closed")
+    async def _call(
+        self, model: str, request: Request, deadline: float | None, decode: _common.Decoder
+    ) -> tuple[Answer, tuple[Attempt, ...]]:
+        seconds = self._deadline(deadline)
         await self.start()
         token = await self._token.atoken() if self._token is not None else None  # one token for every attempt
-        dispatch = Dispatch(self._router, model, deadline or self.options.deadline, self.options.hedge_after)
+        dispatch = Dispatch(self._router, model, seconds, self.options.hedge_after)
         running: dict[asyncio.Task[Answer], str] = {}
 
         def launch(*, hedge: bool = False) -> None:
             step = dispatch.next_launch(hedge=hedge)
             if step is not None:
-                running[asyncio.create_task(self._attempt(model, request, step, token))] = step.endpoint.name
+                running[asyncio.create_task(self._attempt(model, request, step, token, decode))] = step.endpoint.name
 
         try:
             launch()
@@ -127,7 +129,9 @@ class AsyncMultiCloudClient(ClientBase):
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
-    async def _attempt(self, model: str, request: Request, step: Launch, token: str | None) -> Answer:
+    async def _attempt(
+        self, model: str, request: Request, step: Launch, token: str | None, decode: _common.Decoder
+    ) -> Answer:
         name = step.endpoint.name
         started = time.monotonic()
         try:
@@ -139,6 +143,7 @@ class AsyncMultiCloudClient(ClientBase):
                 timeout_for(step.timeout, self.options.connect_timeout),
                 token,
             )
+            answer = _common.decoded(answer, decode)
         except asyncio.CancelledError:
             duration = time.monotonic() - started
             if duration >= step.timeout * 0.99:  # its whole time was spent: cut off at the deadline, it timed out
@@ -152,6 +157,7 @@ class AsyncMultiCloudClient(ClientBase):
         return answer
 
     async def _ask_all(self, request: Request | None) -> dict[str, bool]:
+        self._check_open()
         timeout = timeout_for(self.options.probe_timeout, self.options.connect_timeout)
         endpoints = self._router.endpoints
         # The health path is open at the gateways; model readiness needs the caller's token.

@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
+from mlplatform_client.durations import seconds
 from mlplatform_client.errors import ConfigError, TokenError
 
 REFRESH_FRACTION = 0.8  # of expires_in: refresh once this much of the token's life has passed
@@ -113,7 +114,7 @@ class ClientCredentials:
             self._form["scope"] = scope
         if audience:
             self._form["audience"] = audience
-        self._timeout = timeout
+        self._timeout = seconds("ClientCredentials timeout", timeout)  # the one rule for every time (durations.py)
         self._clock = clock
         self._transport = transport
         self._async_transport = async_transport

@@ -64,13 +64,14 @@ class MultiCloudClient(ClientBase):
     ) -> InferResult:
         """Run inference on the first target that answers; raises a MultiCloudError naming what went wrong."""
         request = _common.predict_request(model, inputs, outputs, parameters, version, request_id)
-        answer, attempts = self._call(model, request, deadline)
-        return _common.infer_result(answer.payload, answer.attempt.target, attempts)
+        answer, attempts = self._call(model, request, deadline, _common.infer_decoder(outputs))
+        return _common.with_attempts(answer.payload, attempts)
 
     def metadata(self, model: str, *, version: str | None = None, deadline: float | None = None) -> ModelMetadata:
         """The model's V2 metadata from the first target that serves it."""
-        answer, _ = self._call(model, _common.metadata_request(model, version), deadline)
-        return _common.model_metadata(answer.payload, answer.attempt.target)
+        request = _common.metadata_request(model, version)
+        answer, _ = self._call(model, request, deadline, _common.metadata_decoder)
+        return answer.payload
 
     def model_ready(self, model: str, *, version: str | None = None) -> dict[str, bool]:
         """Whether each target has the model loaded and ready, asking every target at once."""
@@ -99,17 +100,18 @@ class MultiCloudClient(ClientBase):
 
     # --- the routing loop ---
 
-    def _call(self, model: str, request: Request, deadline: float | None) -> tuple[Answer, tuple[Attempt, ...]]:
-        if self._closed:
-            raise RuntimeError("the client is closed")
+    def _call(
+        self, model: str, request: Request, deadline: float | None, decode: _common.Decoder
+    ) -> tuple[Answer, tuple[Attempt, ...]]:
+        seconds = self._deadline(deadline)
         token = self._token.token() if self._token is not None else None  # one token for every attempt
-        dispatch = Dispatch(self._router, model, deadline or self.options.deadline, self.options.hedge_after)
+        dispatch = Dispatch(self._router, model, seconds, self.options.hedge_after)
         running: dict[Future[Answer], str] = {}
 
         def launch(*, hedge: bool = False) -> None:
             step = dispatch.next_launch(hedge=hedge)
             if step is not None:
-                running[self._pool.submit(self._attempt, model, request, step, token)] = step.endpoint.name
+                running[self._pool.submit(self._attempt, model, request, step, token, decode)] = step.endpoint.name
 
         launch()
         while running:
@@ -131,7 +133,9 @@ class MultiCloudClient(ClientBase):
                 launch()
         raise dispatch.exhausted()
 
-    def _attempt(self, model: str, request: Request, step: Launch, token: str | None) -> Answer:
+    def _attempt(
+        self, model: str, request: Request, step: Launch, token: str | None, decode: _common.Decoder
+    ) -> Answer:
         name = step.endpoint.name
         now = time.monotonic()
         timeout = min(step.timeout, step.end - now)
@@ -142,11 +146,13 @@ class MultiCloudClient(ClientBase):
         answer = send(
             self._http, self._routes[name], name, request, timeout_for(timeout, self.options.connect_timeout), token
         )
+        answer = _common.decoded(answer, decode)
         self._router.finished(model, answer.attempt)
         _common.notify(self._listener, answer.attempt)
         return answer
 
     def _ask_all(self, request: Request | None) -> dict[str, bool]:
+        self._check_open()
         timeout = timeout_for(self.options.probe_timeout, self.options.connect_timeout)
         # The health path is open at the gateways; model readiness needs the caller's token.
         token = self._token.token() if self._token is not None and request is not None else None

@@ -2,7 +2,8 @@
 
 I/O-free, so the thread-based and the asyncio client follow the same rules and differ only in how they
 start and wait for attempts (their loops read alike: launch, wait, `check_deadline`, `hedge_due`, `is_answer`):
-- the first target of the plan is tried; a connection error, timeout, 5xx or 404 moves on to the next;
+- the first target of the plan is tried; a connection error, timeout, 5xx, malformed 200 or 404 moves on to the
+  next;
 - a 4xx other than 404 and 429 stops the call: the request is wrong and would be wrong everywhere (a 401 or
   403 raises NotAuthorizedError: the same token gets the same answer from every gateway);
 - a 429 waits for its Retry-After, if that ends within the deadline, and asks the same target once more;
@@ -26,6 +27,7 @@ from mlplatform_client.endpoints import Endpoint
 from mlplatform_client.errors import (
     AllTargetsFailedError,
     DeadlineExceededError,
+    MalformedAnswerError,
     ModelNotFoundError,
     MultiCloudError,
     NoHealthyTargetError,
@@ -149,6 +151,8 @@ class Dispatch:
         tried = [a for a in self.attempts if a.outcome is not Outcome.CANCELLED]
         if tried and all(a.outcome is Outcome.NOT_SERVED for a in tried):
             return self._failed(ModelNotFoundError(self.model, tried))
+        if tried and all(a.outcome is Outcome.MALFORMED for a in tried):
+            return self._failed(MalformedAnswerError(self.model, tried))
         return self._failed(AllTargetsFailedError(self.model, tried))
 
     def expired(self, in_flight: list[str]) -> MultiCloudError:

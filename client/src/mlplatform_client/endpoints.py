@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,20 +47,86 @@ class Endpoint:
     server_name: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.name:
-            raise ConfigError(f"endpoint {self.url!r}: empty name")
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"endpoint {self.name}: url {self.url!r} is not http(s)://host[:port]")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ConfigError(f"endpoint {self.name}: url {self.url!r} must have no path (the V2 paths are added)")
+        if not isinstance(self.name, str) or not self.name or _unsafe(self.name):
+            raise ConfigError(f"endpoint {self.url!r}: name {self.name!r} must be a non-empty string without spaces")
+        where = f"endpoint {self.name}"
+        object.__setattr__(self, "url", check_url(self.url, where).rstrip("/"))
+        for key in ("cloud", "region"):
+            if not isinstance(getattr(self, key), str):
+                raise ConfigError(f"{where}: {key} must be a string, got {getattr(self, key)!r}")
         if isinstance(self.weight, bool) or not isinstance(self.weight, int) or self.weight < 0:
-            raise ConfigError(f"endpoint {self.name}: weight {self.weight!r} is not an integer >= 0")
-        if not self.health_path.startswith("/"):
-            raise ConfigError(f"endpoint {self.name}: health path {self.health_path!r} must start with '/'")
-        if self.server_name is not None and parts.scheme != "https":
-            raise ConfigError(f"endpoint {self.name}: server_name needs an https url")
-        object.__setattr__(self, "url", self.url.rstrip("/"))
+            raise ConfigError(f"{where}: weight {self.weight!r} is not an integer >= 0")
+        path = self.health_path
+        if not isinstance(path, str) or not path.startswith("/") or _unsafe(path):
+            raise ConfigError(f"{where}: health path {path!r} must be a path starting with '/', without spaces")
+        if self.server_name is not None:
+            if urlsplit(self.url).scheme != "https":
+                raise ConfigError(f"{where}: server_name needs an https url")
+            if not isinstance(self.server_name, str) or not _HOST_NAME.fullmatch(self.server_name):
+                raise ConfigError(f"{where}: server_name {self.server_name!r} is not a host name")
+
+
+# A DNS name (RFC 1123 labels; underscores let through, as container and service names use them).
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?", re.I
+)
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def _unsafe(text: str) -> bool:
+    return any(c.isspace() or not c.isprintable() for c in text)
+
+
+def check_url(url: object, where: str) -> str:
+    """`url` if it is http(s)://host[:port] with a host name or IP address and a port in 1-65535, and nothing else
+    (no path, query, credentials or spaces: the V2 paths are the client's to add, tokens go in `token=`)."""
+    if not isinstance(url, str):
+        raise ConfigError(f"{where}: url must be a string such as 'https://203.0.113.10', got {url!r}")
+    shown = f"{where}: url {url!r}"
+    if _unsafe(url):
+        raise ConfigError(f"{shown} holds spaces or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # an unclosed IPv6 bracket, say
+        raise ConfigError(f"{shown} is not a URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{shown} is not http(s)://host[:port]")
+    if "@" in parts.netloc:
+        raise ConfigError(f"{shown} carries credentials: pass a token with token= instead")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ConfigError(f"{shown} must have no path (the V2 paths are added)")
+    host, port = _host_port(parts.netloc)
+    if not _valid_host(host):
+        raise ConfigError(f"{shown} has no valid host name or IP address ({host!r})")
+    if port is not None and (not _PORT.fullmatch(port) or not 1 <= int(port) <= 65535):
+        raise ConfigError(f"{shown}: port {port!r} is not a number in 1-65535")
+    return url
+
+
+def _host_port(netloc: str) -> tuple[str, str | None]:
+    if netloc.startswith("["):  # an IPv6 literal: [addr] or [addr]:port
+        host, _, rest = netloc.partition("]")
+        return host + "]", (rest[1:] if rest.startswith(":") else (rest or None))
+    host, colon, port = netloc.partition(":")
+    return host, (port if colon else None)
+
+
+def _valid_host(host: str) -> bool:
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            return ipaddress.ip_address(host[1:-1]).version == 6
+        except ValueError:
+            return False
+    if re.fullmatch(r"[0-9.]+", host):  # digits and dots are an IPv4 address or nothing
+        try:
+            return ipaddress.ip_address(host).version == 4
+        except ValueError:
+            return False
+    try:
+        ascii_host = host.encode("idna").decode()  # an internationalised name as DNS carries it
+    except UnicodeError:
+        return False
+    return bool(_HOST_NAME.fullmatch(ascii_host))
 
 
 def check_endpoints(endpoints: Sequence[Endpoint]) -> tuple[Endpoint, ...]:

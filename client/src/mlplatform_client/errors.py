@@ -1,8 +1,8 @@
 """The client's exceptions: each names what is wrong, so a caller (or a log) needs nothing else.
 
 All derive from `MultiCloudError`; each also derives from the built-in exception a caller would
-naturally catch (ValueError for configuration, LookupError for a model nobody serves, TimeoutError
-for the deadline).
+naturally catch (ValueError for configuration and for a call's own bad input, LookupError for a model
+nobody serves, TimeoutError for the deadline, RuntimeError for a closed client).
 """
 
 from __future__ import annotations
@@ -18,6 +18,24 @@ class MultiCloudError(Exception):
 
 class ConfigError(MultiCloudError, ValueError):
     """The client cannot be built as asked: no endpoints, an unknown strategy, an outputs file without endpoints..."""
+
+
+class InvalidRequestError(MultiCloudError, ValueError):
+    """A call's own input is wrong, so no target could answer it and none is asked: no model name, no inputs, a
+    tensor whose shape does not fit its data, ragged nested lists, a V2 tensor dict without its datatype, a value
+    JSON cannot carry (NaN), a deadline that is not a positive number of seconds. The message names the argument
+    (`inputs[1]`, `deadline`, `parameters.k`) and what is wrong with it."""
+
+
+class ClientClosedError(MultiCloudError, RuntimeError):
+    """A call on a client that was closed (`close()`, `aclose()`, or the end of its `with` block)."""
+
+
+class OutputNotFoundError(MultiCloudError, KeyError):
+    """`InferResult.output(name)` for a name the answer does not have; the message lists the ones it has."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 def _attempts(attempts: Sequence[Attempt]) -> str:
@@ -84,6 +102,17 @@ class AllTargetsFailedError(MultiCloudError):
         self.model = model
         self.attempts = tuple(attempts)
         super().__init__(f"{model}: every target failed: {_attempts(attempts)}")
+
+
+class MalformedAnswerError(AllTargetsFailedError):
+    """Every target tried answered 200 with something that is not a V2 answer (not JSON, not an object, an output
+    without its datatype, a shape that does not fit the data...): each attempt names what was wrong. A malformed
+    answer counts against its target like a 5xx, and the call moves on to the next target within its deadline;
+    this error comes when every target the call tried answered so (a mix of failures is AllTargetsFailedError)."""
+
+    def __init__(self, model: str, attempts: Sequence[Attempt]) -> None:
+        super().__init__(model, attempts)
+        self.args = (f"{model}: every target answered 200 with a malformed V2 answer: {_attempts(attempts)}",)
 
 
 class NoHealthyTargetError(MultiCloudError):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from mlplatform_client.durations import optional_seconds, seconds
 from mlplatform_client.errors import ConfigError
 
 
@@ -14,7 +15,11 @@ from mlplatform_client.errors import ConfigError
 class ClientOptions:
     """How long to wait, how often to probe, when to give up on a target.
 
-    deadline:          seconds one call may take in all, every retry and hedge included.
+    Every time is a finite number of seconds > 0 (0, negative, NaN and infinity are refused, naming the setting);
+    None only where it says so.
+
+    deadline:          seconds one call may take in all, every retry and hedge included (a call's own
+                       `deadline=` replaces it for that call; None there means this one).
     attempt_timeout:   seconds one try on one target may take before the call moves to the next target.
     connect_timeout:   seconds to open a connection; a gateway that cannot be reached in this is skipped.
     probe_interval:    seconds between health probes of each target's ready path; None turns probes off
@@ -44,17 +49,20 @@ class ClientOptions:
     verify: bool | str | ssl.SSLContext = True
 
     def __post_init__(self) -> None:
+        # Every time setting by the one rule (durations.py): finite seconds > 0; None only where it means "off".
         for name in ("deadline", "attempt_timeout", "connect_timeout", "probe_timeout", "cooldown"):
-            _positive(name, getattr(self, name))
+            seconds(name, getattr(self, name))
         for name in ("probe_interval", "hedge_after"):
-            if getattr(self, name) is not None:
-                _positive(name, getattr(self, name))
+            optional_seconds(name, getattr(self, name))
         for name in ("failure_threshold", "max_connections"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        if not 0 < self.latency_alpha <= 1:
-            raise ConfigError(f"latency_alpha must be in (0, 1], got {self.latency_alpha!r}")
+        alpha = self.latency_alpha
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha <= 1:
+            raise ConfigError(f"latency_alpha must be a number in (0, 1], got {alpha!r}")
+        if not isinstance(self.verify, (bool, str, ssl.SSLContext)):
+            raise ConfigError(f"verify must be True, False, a CA bundle path or an ssl.SSLContext, got {self.verify!r}")
 
     def ssl_verify(self) -> bool | ssl.SSLContext:
         """`verify` as httpx takes it: a CA bundle path becomes a context (httpx 0.28 deprecates paths)."""
@@ -73,8 +81,3 @@ class ClientOptions:
         if unknown:
             raise ConfigError(f"unknown client setting {', '.join(unknown)}: known are {', '.join(sorted(known))}")
         return replace(options or cls(), **settings)
-
-
-def _positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}")

@@ -10,6 +10,7 @@ Adding a strategy is one small class: subclass `Strategy`, give it a `name`, imp
 
 from __future__ import annotations
 
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from mlplatform_client import regions
+from mlplatform_client.durations import seconds
 from mlplatform_client.endpoints import Endpoint
 from mlplatform_client.errors import ConfigError
 
@@ -74,10 +76,10 @@ class Latency(Strategy):
     name = "latency"
 
     def __init__(self, tolerance: float = 1.5, slack: float = 0.002) -> None:
-        if tolerance < 1 or slack < 0:
-            raise ConfigError(f"latency strategy: tolerance must be >= 1 and slack >= 0, got {tolerance}, {slack}")
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 1 <= tolerance < math.inf:
+            raise ConfigError(f"latency strategy: tolerance must be a finite number >= 1, got {tolerance!r}")
         self.tolerance = tolerance
-        self.slack = slack
+        self.slack = seconds("latency strategy: slack", slack, zero=True)
         self._next = 0
 
     def order(self, targets: Sequence[TargetView]) -> list[TargetView]:

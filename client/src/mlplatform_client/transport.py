@@ -65,7 +65,8 @@ def model_path(model: str, version: str | None = None) -> str:
 
 
 def infer_request(model: str, body: dict[str, Any], version: str | None = None) -> Request:
-    return Request("POST", f"{model_path(model, version)}/infer", json.dumps(body, separators=(",", ":")).encode())
+    encoded = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()  # NaN is no JSON: checked before
+    return Request("POST", f"{model_path(model, version)}/infer", encoded)
 
 
 def timeout_for(seconds: float, connect: float) -> httpx.Timeout:
@@ -105,7 +106,7 @@ def send(
         response = http.send(build(http, route, request, timeout, token))
     except httpx.RequestError as error:
         return Answer(_failed(target, started, error))
-    return read(target, started, response.status_code, response.content, response.headers.get("retry-after"))
+    return _read(target, started, response)
 
 
 async def send_async(
@@ -121,22 +122,41 @@ async def send_async(
         response = await http.send(build(http, route, request, timeout, token))
     except httpx.RequestError as error:
         return Answer(_failed(target, started, error))
-    return read(target, started, response.status_code, response.content, response.headers.get("retry-after"))
+    return _read(target, started, response)
 
 
-def read(target: str, started: float, status: int, content: bytes, retry_after: str | None = None) -> Answer:
-    """What an HTTP answer means for routing (see attempts.py)."""
+def _read(target: str, started: float, response: httpx.Response) -> Answer:
+    headers = response.headers
+    return read(
+        target, started, response.status_code, response.content, headers.get("retry-after"), headers.get("content-type")
+    )
+
+
+def read(
+    target: str,
+    started: float,
+    status: int,
+    content: bytes,
+    retry_after: str | None = None,
+    content_type: str | None = None,
+) -> Answer:
+    """What an HTTP answer means for routing (see attempts.py). A 200 must be JSON to count as an answer: a
+    Content-Type other than JSON (an HTML error page from a proxy, say), an empty body or a body that does not
+    parse makes it MALFORMED, a failure of that target; whether the JSON is a V2 answer is the caller's to say
+    (_common.decoded)."""
     duration = time.monotonic() - started
     if status == 429:
         wait = parse_retry_after(retry_after)
         attempt = Attempt(target, started, duration, Outcome.RATE_LIMITED, status, error_message(content), wait)
         return Answer(attempt)
     if status == 200:
-        try:
-            payload = json.loads(content) if content else None
-        except ValueError:
-            return Answer(Attempt(target, started, duration, Outcome.SERVER_ERROR, status, "answer is not JSON"))
-        return Answer(Attempt(target, started, duration, Outcome.OK, status), payload)
+        problem = _not_json(content_type, content)
+        if problem is None:
+            try:
+                return Answer(Attempt(target, started, duration, Outcome.OK, status), json.loads(content))
+            except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's recursion
+                problem = f"the answer is not JSON: {_start(content)}"
+        return Answer(Attempt(target, started, duration, Outcome.MALFORMED, status, problem))
     if status >= 500:
         outcome = Outcome.SERVER_ERROR
     elif status == 404:
@@ -148,28 +168,44 @@ def read(target: str, started: float, status: int, content: bytes, retry_after: 
     return Answer(Attempt(target, started, duration, outcome, status, error_message(content)))
 
 
+def _not_json(content_type: str | None, content: bytes) -> str | None:
+    """Why a 200 cannot be a JSON answer, or None. No Content-Type at all is judged by the body alone."""
+    if content_type is not None:
+        media = content_type.partition(";")[0].strip().lower()
+        if media != JSON and not media.endswith("+json"):
+            return f"the answer is {media or 'an empty Content-Type'}, not {JSON}: {_start(content)}"
+    if not content.strip():
+        return "the answer is empty"
+    return None
+
+
+def _start(content: bytes) -> str:
+    text = content[:80].decode(errors="replace").strip()
+    return repr(text + ("..." if len(content) > 80 else ""))
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Retry-After (RFC 9110 section 10.2.3) in seconds from now: delay-seconds or an HTTP-date; None if absent
     or unreadable. A date in the past means "now" (0)."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit also takes digits float() refuses, as "²"
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:  # RFC 9110's IMF-fixdate is always GMT; obsolete forms may parse naive
+            return None
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:  # RFC 9110's IMF-fixdate is always GMT; obsolete forms may parse naive
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def error_message(content: bytes) -> str:
     """The server's own words: V2's {"error": ...}, FastAPI's {"detail": ...}, or the start of the body."""
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return content[:200].decode(errors="replace").strip()
     if isinstance(body, dict):
         for key in ("error", "detail", "message"):
