@@ -13,6 +13,9 @@ rate limit can count per caller.
           audiences: [api://mlplatform]
       models:
         fraud-detection: {groups: [fraud-team], scopes: [infer]}
+        image-embedder:                                # a model of its own, heavier per call: its own bucket
+          groups: [search-team]
+          rateLimit: {requestsPerSecond: 2, burst: 4}
       rateLimit: {requestsPerSecond: 10, burst: 20}    # per caller, per gateway pod (see docs/SECURITY.md)
 
 Dev may say `enabled: false` (or leave the key out); prod refuses a stack without authentication.
@@ -24,7 +27,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlparse
 
 from components.serving_stack.contract import CALLER_HEADER, CallerRateLimit, GatewayAuth, JwtIssuer, ModelCallers
@@ -41,7 +44,7 @@ AUTH_KEYS = {
     "rateLimit",
 }
 ISSUER_KEYS = {"issuer", "jwksUri", "audiences"}
-MODEL_KEYS = {"subjects", "groups", "scopes"}  # one limit for every model: see docs/SECURITY.md
+MODEL_KEYS = {"subjects", "groups", "scopes", "rateLimit"}  # a model's rateLimit replaces the stack's for it
 RATE_KEYS = {"requestsPerSecond", "burst"}
 # A lowercase HTTP header name (Envoy and Istio compare them lowercased).
 _HEADER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -82,6 +85,8 @@ class ModelAccess:
     subjects: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
+    rate_limit: RateLimit | None = None
+    """The model's own per-caller bucket, in place of the stack's for every request to it (None: the stack's)."""
 
     @property
     def open_to_nobody(self) -> bool:
@@ -198,6 +203,7 @@ def _models(key: str, value: Any, model_names: Sequence[str]) -> tuple[ModelAcce
                 subjects=tuple(string_list(f"{where}.subjects", fields.get("subjects", []))),
                 groups=tuple(string_list(f"{where}.groups", fields.get("groups", []))),
                 scopes=tuple(string_list(f"{where}.scopes", fields.get("scopes", []))),
+                rate_limit=_rate(f"{where}.rateLimit", fields["rateLimit"]) if "rateLimit" in fields else None,
             )
         )
     return tuple(entries)
@@ -227,11 +233,22 @@ def gateway_auth(auth: AuthConfig, open_hosts: Sequence[str] = ()) -> GatewayAut
         return None
     return GatewayAuth(
         issuers=tuple(JwtIssuer(i.issuer, i.jwks_uri, i.audiences) for i in auth.issuers),
-        callers=tuple(ModelCallers(m.model, m.subjects, m.groups, m.scopes) for m in auth.models),
+        callers=tuple(
+            ModelCallers(m.model, m.subjects, m.groups, m.scopes, _caller_limit(m.rate_limit, auth.claim_header))
+            for m in auth.models
+        ),
         caller_claim=auth.caller_claim,
         claim_header=auth.claim_header,
         groups_claim=auth.groups_claim,
         scopes_claim=auth.scopes_claim,
         open_hosts=tuple(open_hosts),
-        rate_limit=CallerRateLimit(auth.rate_limit.requests_per_second, auth.rate_limit.burst, auth.claim_header),
+        rate_limit=_caller_limit(auth.rate_limit, auth.claim_header),
     )
+
+
+@overload
+def _caller_limit(limit: RateLimit, header: str) -> CallerRateLimit: ...
+@overload
+def _caller_limit(limit: None, header: str) -> None: ...
+def _caller_limit(limit: RateLimit | None, header: str) -> CallerRateLimit | None:
+    return None if limit is None else CallerRateLimit(limit.requests_per_second, limit.burst, header)

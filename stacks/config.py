@@ -25,6 +25,8 @@ from stacks.alerting_config import AlertingConfig, parse_alerting
 from stacks.audit_config import AuditConfig, parse_audit
 from stacks.auth_config import DISABLED as AUTH_DISABLED
 from stacks.auth_config import AuthConfig, parse_auth
+from stacks.gateway_config import DEFAULT as GATEWAY_DEFAULT
+from stacks.gateway_config import RequestLimits, parse_gateway
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, parse_dns
@@ -148,6 +150,8 @@ class StackConfig:
     """The IAM roles every EKS cluster gives an access entry (stacks/access_config.py)."""
     auth: AuthConfig = AUTH_DISABLED
     """Who may call which model through the gateways, and how fast (stacks/auth_config.py); off only in dev."""
+    gateway: RequestLimits = GATEWAY_DEFAULT
+    """What one request may carry through every gateway (stacks/gateway_config.py)."""
     audit: AuditConfig = dataclasses.field(default_factory=AuditConfig)
     """Control-plane and model-bucket audit logs and their retention (stacks/audit_config.py); always on in prod."""
 
@@ -194,6 +198,7 @@ KEYS: dict[str, KeySpec] = {
     "modelSync": KeySpec("object", "Model sync from the primary's bucket to the others: {primary, schedule, enabled}."),
     "eksAccess": KeySpec("object", "EKS API access: IAM role ARNs {deployRole, previewRole, operatorRoles, creator}."),
     "auth": KeySpec("object", "Callers (prod requires it): {issuers: [{issuer, jwksUri, audiences}], models, ...}."),
+    "gateway": KeySpec("object", "Request limits at every gateway: {maxRequestBodyMiB, maxRequestHeadersKiB}."),
     "audit": KeySpec("object", "Audit trail: {enabled (always in prod), retentionDays (one value every cloud takes)}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
@@ -287,6 +292,7 @@ def parse_stack_config(
             required=profile.name == "prod" and any(t.cloud == "aws" for t in targets),
         ),
         auth=parse_auth(f"{prefix}auth", values.get("auth"), profile.name, [m.name for m in models]),
+        gateway=parse_gateway(f"{prefix}gateway", values.get("gateway")),
         audit=parse_audit(f"{prefix}audit", values.get("audit"), profile.name, [t.cloud for t in targets]),
     )
 

@@ -128,6 +128,7 @@ class Footprint(pulumi.ComponentResource):
             tls=tls,
             monitoring_values=self.monitoring.prometheus_values,
             auth=gateway_auth(stack.auth, _guarded_hosts(config.name, stack)),
+            request_limits=stack.gateway,
         )
         self.serving = ServingStack(f"{config.name}-serving", self.serving_args, pulumi.ResourceOptions(parent=self))
         self.monitoring.install(self.serving.addons)

@@ -6,6 +6,8 @@ authorisation; the subject is copied to the caller header), AuthorizationPolicy 
 `envoy.filters.http.rbac` (allow-list: the health path for anyone, the model for a principal with the
 required claim; anything else 403), and the per-caller limit is the program's own filter dict
 (components/serving_stack/ratelimit.py), inserted before the router as the EnvoyFilter patch does.
+`gateway_listener` adds the rest of what the program emits: the request limits (request_limits.py), the missing-
+token challenge (gateway_auth.py) and the models' routes (traffic.py), each from the program's own dicts.
 
 The JWKS is a local file and the tokens are signed here with a fresh RSA key, so no identity provider is
 needed. No pytest here: benchmarks/gateway.py uses it too.
@@ -20,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,11 @@ import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from components.serving_stack.contract import HEALTH_PATH, CallerRateLimit, ModelSpec, RequestLimits
+from components.serving_stack.gateway_auth import missing_token_reply
+from components.serving_stack.ratelimit import local_ratelimit_filter
+from components.serving_stack.request_limits import buffer_filter, connection_manager_settings
+from components.serving_stack.traffic import http_routes
 from tests.client_servers import _die_with_parent, free_port
 
 ENVOY = Path(sys.executable).parent / "envoy"
@@ -93,17 +101,21 @@ def _claim(path: str, value: dict[str, Any]) -> dict[str, Any]:
     return {"metadata": {"filter": JWT_FILTER, "path": keys, "value": value}}
 
 
-def rbac_filter(health_path: str, model: str, group: str) -> dict[str, Any]:
-    """AuthorizationPolicy's semantics: the health path open; the model needs a principal and the claim."""
+def rbac_filter(health_path: str, model: str, group: str, more_models: Sequence[str] = ()) -> dict[str, Any]:
+    """AuthorizationPolicy's semantics: the health path open; each model needs a principal and the claim."""
     principal = _claim("sub", {"present_match": True})
     in_group = _claim(GROUPS_CLAIM, {"list_match": {"one_of": {"string_match": {"exact": group}}}})
-    policies = {
+    policies: dict[str, Any] = {
         "health": {"permissions": [{"url_path": {"path": {"exact": health_path}}}], "principals": [{"any": True}]},
-        "model": {
-            "permissions": [{"url_path": {"path": {"prefix": f"/v2/models/{model}/"}}}],
-            "principals": [{"and_ids": {"ids": [principal, in_group]}}],
-        },
     }
+    for name in (model, *more_models):
+        policies[f"model-{name}"] = {
+            "permissions": [  # the policy's paths: the model's own path and everything below it
+                {"url_path": {"path": {"exact": f"/v2/models/{name}"}}},
+                {"url_path": {"path": {"prefix": f"/v2/models/{name}/"}}},
+            ],
+            "principals": [{"and_ids": {"ids": [principal, in_group]}}],
+        }
     return {
         "name": "envoy.filters.http.rbac",
         "typed_config": {
@@ -120,13 +132,46 @@ ROUTER = {
 }
 
 
-def listener(name: str, port: int, http_filters: list[dict[str, Any]]) -> dict[str, Any]:
-    route = {"match": {"prefix": "/"}, "route": {"cluster": "mlserver", "timeout": "10s"}}
+def envoy_routes(http_routes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A VirtualService's `http` routes (traffic.py) as Istio compiles them into Envoy routes, to the one MLServer:
+    route name, uri regex (RE2, whole path) or exact path, method as a `:method` header, timeout, removed headers."""
+    routes = []
+    for route in http_routes:
+        for match in route["match"]:
+            uri = match["uri"]
+            envoy_match: dict[str, Any] = (
+                {"safe_regex": {"regex": uri["regex"]}} if "regex" in uri else {"path": uri["exact"]}
+            )
+            if "method" in match:
+                envoy_match["headers"] = [{"name": ":method", "string_match": {"exact": match["method"]["exact"]}}]
+            routes.append(
+                {
+                    "name": route["name"],
+                    "match": envoy_match,
+                    "route": {"cluster": "mlserver", "timeout": route["timeout"]},
+                    "request_headers_to_remove": list(route.get("headers", {}).get("request", {}).get("remove", [])),
+                }
+            )
+    return routes
+
+
+def listener(
+    name: str,
+    port: int,
+    http_filters: list[dict[str, Any]],
+    manager: Mapping[str, Any] | None = None,
+    routes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One HTTP listener: `manager` holds fields merged into its connection manager (as an EnvoyFilter MERGE does),
+    `routes` its routes (default: everything to MLServer)."""
+    if routes is None:
+        routes = [{"match": {"prefix": "/"}, "route": {"cluster": "mlserver", "timeout": "10s"}}]
     hcm = {
         "@type": HCM_TYPE,
         "stat_prefix": name,
-        "route_config": {"virtual_hosts": [{"name": name, "domains": ["*"], "routes": [route]}]},
+        "route_config": {"virtual_hosts": [{"name": name, "domains": ["*"], "routes": routes}]},
         "http_filters": [*http_filters, ROUTER],
+        **(manager or {}),
     }
     return {
         "name": name,
@@ -200,3 +245,28 @@ class Envoy:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+def gateway_listener(
+    name: str,
+    port: int,
+    jwks_path: Path,
+    models: Sequence[ModelSpec],
+    group: str,
+    limit: CallerRateLimit,
+    model_limits: Mapping[str, CallerRateLimit] | None = None,
+    limits: RequestLimits | None = None,
+) -> dict[str, Any]:
+    """A listener as the program's gateway runs: jwt_authn, RBAC, the caller rate limit and the buffer in the order
+    the EnvoyFilters' priorities give, the connection manager fields the EnvoyFilters merge in, and the models'
+    routes as traffic.py writes them (the first model's VirtualService carries the health route)."""
+    limits = limits or RequestLimits()
+    filters = [
+        jwt_filter(jwks_path, limit.caller_header),
+        rbac_filter(HEALTH_PATH, models[0].name, group, [m.name for m in models[1:]]),
+        local_ratelimit_filter(limit, model_limits),
+        buffer_filter(limits),
+    ]
+    manager = {**connection_manager_settings(limits), "local_reply_config": missing_token_reply(limit.caller_header)}
+    routes = [r for i, model in enumerate(models) for r in envoy_routes(http_routes(model, health=i == 0))]
+    return listener(name, port, filters, manager, routes)

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
+from components.serving_stack.contract import CallerRateLimit
 from preflight.stack_files import engine_string
-from stacks.auth_config import DEFAULT_RATE_LIMIT, RateLimit, parse_auth
+from stacks.auth_config import DEFAULT_RATE_LIMIT, RateLimit, gateway_auth, parse_auth
 from stacks.config import parse_stack_config
 from stacks.validate import ConfigError
 
@@ -35,6 +36,22 @@ def test_a_prod_stack_reads_issuers_models_and_limits() -> None:
     assert auth.issuers[0].audiences == ("api://mlplatform",)
     assert auth.access("fraud-detection").groups == ("fraud-team",)
     assert auth.rate_limit == RateLimit(10.0, 20)
+
+
+def test_a_model_may_have_its_own_rate_limit_in_place_of_the_stacks() -> None:
+    """Worked example: fraud-detection at 2 a second, burst 4, for each caller; churn keeps the stack's 10/20."""
+    value = {
+        **GOOD,
+        "models": {"fraud-detection": {"groups": ["a"], "rateLimit": {"requestsPerSecond": 2, "burst": 4}}},
+    }
+    auth = parse_auth(KEY, value, "prod", ["fraud-detection", "churn"])
+    assert auth.access("fraud-detection").rate_limit == RateLimit(2.0, 4)
+    assert auth.access("churn").rate_limit is None
+    gateway = gateway_auth(auth)
+    assert gateway is not None and gateway.rate_limit is not None
+    (fraud,) = gateway.callers
+    assert fraud.rate_limit == CallerRateLimit(2.0, 4, "x-mlplatform-caller")
+    assert (gateway.rate_limit.requests_per_second, gateway.rate_limit.burst) == (10.0, 20)
 
 
 def test_a_model_missing_from_the_table_is_open_to_nobody() -> None:
@@ -76,9 +93,18 @@ def _issuer(**changes: Any) -> dict[str, Any]:
         ({**GOOD, "rateLimit": {"requestsPerSecond": float("nan")}}, "rateLimit.requestsPerSecond", "finite"),
         ({**GOOD, "rateLimit": {"requestsPerSecond": 5, "burst": 0}}, "rateLimit.burst", "above 0"),
         (
-            # one limit for every model: a per-model one would be ignored by the gateways, so it is refused
-            {**GOOD, "models": {"fraud-detection": {"rateLimit": {"requestsPerSecond": 2, "burst": 4}}}},
-            "models.fraud-detection.rateLimit",
+            {**GOOD, "models": {"fraud-detection": {"rateLimit": {"requestsPerSecond": 0, "burst": 4}}}},
+            "models.fraud-detection.rateLimit.requestsPerSecond",
+            "above 0",
+        ),
+        (
+            {**GOOD, "models": {"fraud-detection": {"rateLimit": {"requestsPerSecond": 2, "burst": -1}}}},
+            "models.fraud-detection.rateLimit.burst",
+            "above 0",
+        ),
+        (
+            {**GOOD, "models": {"fraud-detection": {"rateLimit": {"requestsPerSecond": 2, "bursts": 4}}}},
+            "models.fraud-detection.rateLimit.bursts",
             "unknown key",
         ),
         (

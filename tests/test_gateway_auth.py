@@ -77,13 +77,18 @@ def test_every_prod_gateway_admits_a_model_only_to_its_callers(prod_plan: Plan) 
         rules = spec["rules"]
         assert rules[0] == HEALTH  # the probe's path, no token, GET only
         model = [r for r in rules if "from" in r]
+        counted = {"key": "request.auth.claims[sub]", "values": ["*"]}  # the rate limit's caller claim is present
         assert model == [
             {
                 "from": verified,
                 "to": paths,
-                "when": [{"key": "request.auth.claims[groups]", "values": fraud["groups"]}],
+                "when": [{"key": "request.auth.claims[groups]", "values": fraud["groups"]}, counted],
             },
-            {"from": verified, "to": paths, "when": [{"key": "request.auth.claims[scope]", "values": fraud["scopes"]}]},
+            {
+                "from": verified,
+                "to": paths,
+                "when": [{"key": "request.auth.claims[scope]", "values": fraud["scopes"]}, counted],
+            },
         ], target
         # nothing else is open without a token, except the central metrics host (its own policy wants its token)
         others = [r for r in rules if r != HEALTH and "from" not in r]
@@ -106,7 +111,24 @@ def test_a_model_nobody_is_listed_for_gets_no_rule() -> None:
     rules = authorization_policy_spec(auth, GATEWAY_POD_LABELS)["rules"]
     assert rules[0] == HEALTH
     assert [r["to"][0]["operation"]["paths"][0] for r in rules[1:]] == ["/v2/models/churn"]
-    assert rules[1]["when"] == [{"key": "request.auth.claims[sub]", "values": ["svc-batch"]}]
+    assert rules[1]["when"] == [
+        {"key": "request.auth.claims[sub]", "values": ["svc-batch"]},
+        {"key": "request.auth.claims[sub]", "values": ["*"]},
+    ]
+
+
+def test_a_token_without_the_caller_claim_is_not_admitted() -> None:
+    """The rate limit counts on the caller claim's header and skips a request without it, so every model rule
+    needs that claim present (Istio's presence match `*`): no verified token can escape its caller's limit."""
+    auth = GatewayAuth(
+        issuers=(JwtIssuer("https://issuer.example.com", "https://issuer.example.com/jwks", ("ml",)),),
+        callers=(ModelCallers("churn", groups=("g",), scopes=("infer",)),),
+        caller_claim="repository",
+    )
+    rules = authorization_policy_spec(auth, GATEWAY_POD_LABELS)["rules"][1:]
+    assert len(rules) == 2
+    for rule in rules:
+        assert {"key": "request.auth.claims[repository]", "values": ["*"]} in rule["when"]
 
 
 def test_the_gateway_auth_objects_are_valid_against_istios_crds(prod_plan: Plan) -> None:

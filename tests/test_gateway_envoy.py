@@ -3,8 +3,8 @@
 One MLServer and one Envoy per module. Envoy runs the JWT and RBAC semantics the Istio objects ask for
 (tests/gateway_envoy.py) and the rate-limit filter dict the program emits into its EnvoyFilter, unchanged.
 Which status a refusal gets (what docs/SECURITY.md tells callers):
-- no token: 403 from authorisation (Istio's RequestAuthentication lets a request without a token through,
-  its AuthorizationPolicy then finds no principal), with no WWW-Authenticate;
+- no token: 401 with WWW-Authenticate: Bearer (Istio's AuthorizationPolicy answers 403, finding no principal;
+  the gateway's local reply mapper turns that into the challenge);
 - a token that is present but invalid (wrong audience, expired): 401 from authentication;
 - a valid token without the required claim: 403;
 - over the caller's limit: 429 with Retry-After and x-ratelimit-*.
@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from components.serving_stack.addons import ISTIO_VERSION
-from components.serving_stack.contract import HEALTH_PATH
+from components.serving_stack.contract import HEALTH_PATH, ModelSpec, ModelVersion
 from components.serving_stack.ratelimit import (
     CALLER_HEADER,
     ENVOY_FILTER_API,
@@ -44,9 +44,8 @@ from tests.gateway_envoy import (
     Envoy,
     SigningKey,
     bootstrap,
-    jwt_filter,
+    gateway_listener,
     listener,
-    rbac_filter,
     validate,
 )
 from tests.helpers import only, program_plan
@@ -78,8 +77,10 @@ def gateway() -> Iterator[Gateway]:
     jwks = workdir / "jwks.json"
     jwks.write_text(json.dumps(key.jwks()))
     port = free_port()
-    filters = [jwt_filter(jwks, CALLER_HEADER), rbac_filter(HEALTH_PATH, MODEL, GROUP), local_ratelimit_filter(LIMIT)]
-    config = bootstrap(farm["gateway"].http_port, free_port(), [listener("gateway", port, filters)])
+    model = ModelSpec(MODEL, (ModelVersion("v1", f"{MODEL}/v1", 100),), "T4")
+    config = bootstrap(
+        farm["gateway"].http_port, free_port(), [gateway_listener("gateway", port, jwks, [model], GROUP, LIMIT)]
+    )
     envoy = Envoy(config, workdir / "envoy")
     try:
         envoy.start()
@@ -97,11 +98,13 @@ def test_caller_with_the_claim_gets_the_models_answer(gateway: Gateway) -> None:
     assert output["data"] == gateway.farm.expected.predict[:1]
 
 
-def test_no_token_is_refused_with_403(gateway: Gateway) -> None:
+def test_no_token_is_refused_with_401_and_a_bearer_challenge(gateway: Gateway) -> None:
+    """Istio alone answers 403 (authorisation finds no principal); the gateway's local reply mapper makes it 401
+    with WWW-Authenticate, so a client knows to fetch a token."""
     response = gateway.infer(None)
-    assert response.status_code == 403
-    assert response.text == "RBAC: access denied"
-    assert "www-authenticate" not in response.headers
+    assert response.status_code == 401
+    assert response.text == "Jwt is missing"
+    assert response.headers["www-authenticate"] == 'Bearer realm="mlplatform"'
 
 
 def test_wrong_audience_is_403_from_authentication(gateway: Gateway) -> None:
@@ -135,7 +138,7 @@ def test_health_path_is_open_without_a_token(gateway: Gateway) -> None:
 
 
 def test_other_paths_need_a_token(gateway: Gateway) -> None:
-    assert httpx.get(f"{gateway.url}/v2/repository/index", timeout=5.0).status_code == 403
+    assert httpx.get(f"{gateway.url}/v2/repository/index", timeout=5.0).status_code == 401
 
 
 def test_over_the_limit_is_429_with_retry_after_and_other_callers_still_pass(gateway: Gateway) -> None:
@@ -216,7 +219,7 @@ def test_every_prod_gateway_limits_each_caller_at_the_configured_rate(prod_plan:
     """Pulumi.prod.yaml's mlplatform:auth.rateLimit (10 a second, burst 20) on every target's gateway pods."""
     config = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())["config"]
     rate = config["mlplatform:auth"]["rateLimit"]
-    filters = prod_plan.of_type(ENVOY_FILTER)
+    filters = [r for r in prod_plan.of_type(ENVOY_FILTER) if r.inputs["metadata"]["name"] == "caller-rate-limit"]
     targets = sorted(str(prod_plan.target_of(r)) for r in filters)
     assert targets == sorted(f"{t['cloud']}-{t['region']}" for t in config["mlplatform:targets"])  # one each
     for resource in filters:
@@ -233,7 +236,7 @@ def test_every_prod_gateway_limits_each_caller_at_the_configured_rate(prod_plan:
 
 
 def test_dev_turned_auth_off_so_no_rate_limit(dev_plan: Plan) -> None:
-    assert dev_plan.of_type(ENVOY_FILTER) == []
+    assert [r for r in dev_plan.of_type(ENVOY_FILTER) if r.inputs["metadata"]["name"] == "caller-rate-limit"] == []
 
 
 def test_envoy_rejects_a_broken_filter(tmp_path: Path) -> None:

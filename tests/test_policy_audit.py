@@ -65,7 +65,11 @@ def test_an_s3_bucket_needs_object_data_events_that_cover_it(policy_pack: Runnin
 def test_s3_server_access_logging_also_counts(policy_pack: RunningPolicyPack) -> None:
     models = bucket()
     logging = resource(
-        "aws:s3/bucketLogging:BucketLogging", "access-log", {"targetBucket": "logs"}, provider=PROD, dependencies=[models]
+        "aws:s3/bucketLogging:BucketLogging",
+        "access-log",
+        {"targetBucket": "logs"},
+        provider=PROD,
+        dependencies=[models],
     )
     assert violations(policy_pack, PROD, models, logging) == {}
     assert set(violations(policy_pack, PROD, models)) == {"models"}
@@ -94,7 +98,9 @@ def diagnostic(target: dict[str, Any], categories: list[str], workspace: str | N
 
 
 def test_aks_needs_a_diagnostic_setting_that_ships_its_audit_log(policy_pack: RunningPolicyPack) -> None:
-    aks = resource("azure-native:containerservice:ManagedCluster", "aks", {"resourceName": "aks", **AZURE_TAGS}, provider=AZURE)
+    aks = resource(
+        "azure-native:containerservice:ManagedCluster", "aks", {"resourceName": "aks", **AZURE_TAGS}, provider=AZURE
+    )
     assert violations(policy_pack, AZURE, aks, diagnostic(aks, ["kube-audit-admin", "guard"])) == {}
     assert "kube-audit-admin" in violations(policy_pack, AZURE, aks)["aks"]
     assert "aks" in violations(policy_pack, AZURE, aks, diagnostic(aks, ["kube-apiserver"]))
@@ -102,7 +108,9 @@ def test_aks_needs_a_diagnostic_setting_that_ships_its_audit_log(policy_pack: Ru
 
 
 def test_a_storage_account_needs_read_write_and_delete_logs(policy_pack: RunningPolicyPack) -> None:
-    account = resource("azure-native:storage:StorageAccount", "account", {"accountName": "a", **AZURE_TAGS}, provider=AZURE)
+    account = resource(
+        "azure-native:storage:StorageAccount", "account", {"accountName": "a", **AZURE_TAGS}, provider=AZURE
+    )
     every = ["StorageRead", "StorageWrite", "StorageDelete"]
     assert violations(policy_pack, AZURE, account, diagnostic(account, every)) == {}
     assert violations(policy_pack, AZURE, account, diagnostic(account, ["audit"])) == {}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pulumi
 
 from components.per_cloud import implementation
-from components.serving_stack import addons, gateway_auth, ratelimit, tls, workloads
+from components.serving_stack import addons, gateway_auth, ratelimit, request_limits, tls, workloads
 from components.serving_stack.contract import (
     HEALTH_PATH,
     Addons,
@@ -44,12 +44,14 @@ class ServingStack(pulumi.ComponentResource):
         if args.tls is not None:
             installed = tls.install_cert_manager(self, name, args, installed)
         self.addons = installed
+        after = pulumi.ResourceOptions(provider=args.k8s_provider, depends_on=list(installed.ready))
+        namespace = addons.gateway_namespace(installed)
         if args.auth is not None:  # who may call which model, at the gateway's pods
-            after = pulumi.ResourceOptions(provider=args.k8s_provider, depends_on=list(installed.ready))
             gateway_auth.install(self, name, args.auth, installed, after)
             if args.auth.rate_limit is not None:  # per caller, counted after the two checks above
-                namespace = addons.gateway_namespace(installed)
-                ratelimit.install(self, name, args.auth.rate_limit, namespace, installed.gateway_selector, after)
+                own = {c.model: c.rate_limit for c in args.auth.callers if c.rate_limit is not None}
+                ratelimit.install(self, name, args.auth.rate_limit, namespace, installed.gateway_selector, after, own)
+        request_limits.install(self, name, args.request_limits, namespace, installed.gateway_selector, after)
         bind: BindReader = implementation("ServingStack", READER_IDENTITIES, args.target.cloud).bind
         reader = bind(self, name, args)
         workloads.deploy_models(self, name, args, reader, installed)

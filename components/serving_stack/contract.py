@@ -115,16 +115,6 @@ class JwtIssuer:
     audiences: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ModelCallers:
-    """Who may call one model: a verified token with any listed subject, group or scope (none listed: nobody)."""
-
-    model: str
-    subjects: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
-
-
 CALLER_HEADER = "x-mlplatform-caller"  # RequestAuthentication's outputClaimToHeaders target for the caller claim
 
 
@@ -156,6 +146,40 @@ class CallerRateLimit:
     def retry_after_seconds(self) -> int:
         """A refused caller has tokens again at the next refill, at most one interval away."""
         return max(1, math.ceil(self.fill_interval_ms / 1000))
+
+
+@dataclass(frozen=True)
+class ModelCallers:
+    """Who may call one model: a verified token with any listed subject, group or scope (none listed: nobody).
+    `rate_limit`: the model's own per-caller bucket, in place of the stack's (None: the stack's)."""
+
+    model: str
+    subjects: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    rate_limit: CallerRateLimit | None = None
+
+
+MIB = 1024 * 1024
+MAX_HEADERS_KIB = 8192  # Envoy's ceiling for max_request_headers_kb
+MAX_BODY_BYTES = 2**32 - 1  # the buffer filter's max_request_bytes is a uint32
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one request may carry through the gateway (the field `request_limits` of ServingStackArgs;
+    request_limits.py): a body over `max_body_bytes` gets 413, headers over `max_headers_kib` get 431, before
+    anything reaches a model. Defaults sized for KServe V2 JSON: 16 MiB carries a batch of eight 224x224x3 FP32
+    images as JSON numbers (about 1.8 MB each); 32 KiB of headers carries any identity provider's token."""
+
+    max_body_bytes: int = 16 * MIB
+    max_headers_kib: int = 32
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_body_bytes <= MAX_BODY_BYTES:
+            raise ValueError(f"max_body_bytes must be in 1..{MAX_BODY_BYTES}, got {self.max_body_bytes}")
+        if not 0 < self.max_headers_kib <= MAX_HEADERS_KIB:
+            raise ValueError(f"max_headers_kib must be in 1..{MAX_HEADERS_KIB}, got {self.max_headers_kib}")
 
 
 @dataclass(frozen=True)
@@ -201,6 +225,8 @@ class ServingStackArgs:
     """HTTPS for the global host on the gateway (with GlobalDns); the certificate is issued after it."""
     auth: GatewayAuth | None = None
     """Who may call which model through the gateway; None: anyone (dev only: the policy pack refuses it in prod)."""
+    request_limits: RequestLimits = field(default_factory=RequestLimits)
+    """Body and header size ceilings at the gateway, with or without auth."""
     monitoring_values: Mapping[str, Any] = field(default_factory=dict)
     """kube-prometheus-stack values merged over addons.monitoring_values: what the footprint's observability needs
     (external labels, remote write, Grafana on the central footprint; components/observability/values.py)."""

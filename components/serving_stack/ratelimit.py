@@ -11,6 +11,13 @@ that header. The filter runs after Istio's authentication and authorisation filt
 before the router), so refused requests never spend a caller's tokens, and a request without the header
 (the open health path) is not limited at all.
 
+A model may have its own limit (`mlplatform:auth.models.<m>.rateLimit`): its requests then count in a bucket
+of that model's size per caller instead of the stack's, for all its paths (inference, metadata, readiness). Both
+live in the one filter: each model with its own limit gets a descriptor keyed on the model (a `:path` match) and
+the caller; the stack's descriptor carries the caller and a `:path` match that excludes those models, so a request
+builds exactly one descriptor and spends exactly one bucket. Retry-After is one static header for the whole filter,
+so it is the longest refill interval among the buckets; x-ratelimit-reset gives the refused bucket's own wait.
+
 The same dict (`local_ratelimit_filter`) is embedded in the EnvoyFilter patch and loaded by a real Envoy in
 tests/test_gateway_envoy.py, so what the tests prove is what the gateway runs.
 
@@ -20,12 +27,17 @@ extensions.filters.http.local_ratelimit.v3.LocalRateLimit):
   with a key and no value matches every value and gets its own bucket per value ("dynamic descriptors",
   at most `max_dynamic_descriptors`, least recently used evicted);
 - the filter is off unless `filter_enabled` and `filter_enforced` are set (both default to 0 %);
+- a descriptor is built from a `rate_limits` entry only if every action yields an entry; `header_value_match`
+  yields its `descriptor_key`/`descriptor_value` when the headers match (or, with `expect_match: false`, when
+  they do not), and `:path` is matched as a header (query string included);
 - it sends no Retry-After by itself: `response_headers_to_add` applies only to rate-limited responses;
   `enable_x_ratelimit_headers: DRAFT_VERSION_03` adds x-ratelimit-limit, -remaining and -reset.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -43,8 +55,63 @@ MAX_CALLERS = 10_000  # buckets kept per pod; the least recently seen caller's b
 _ALWAYS = {"numerator": 100, "denominator": "HUNDRED"}
 
 
-def local_ratelimit_filter(limit: CallerRateLimit) -> dict[str, Any]:
-    """The HTTP filter (name and typed_config) as Envoy and Istio's EnvoyFilter both take it."""
+def _bucket(limit: CallerRateLimit) -> dict[str, Any]:
+    return {
+        "max_tokens": limit.burst,
+        "tokens_per_fill": limit.tokens_per_fill,
+        "fill_interval": f"{limit.fill_interval_ms / 1000:.3f}s",
+    }
+
+
+def _paths(models: list[str]) -> dict[str, Any]:
+    """A `:path` matcher for every path under these models (query string allowed); RE2 matches the whole value."""
+    names = "|".join(re.escape(model) for model in models)
+    return {"name": ":path", "string_match": {"safe_regex": {"regex": f"/v2/models/({names})(/[^?]*)?(\\?.*)?"}}}
+
+
+def local_ratelimit_filter(
+    limit: CallerRateLimit, model_limits: Mapping[str, CallerRateLimit] | None = None
+) -> dict[str, Any]:
+    """The HTTP filter (name and typed_config) as Envoy and Istio's EnvoyFilter both take it.
+
+    `limit` is the stack's per-caller bucket; `model_limits` the models with a bucket of their own."""
+    own = dict(sorted((model_limits or {}).items()))
+    caller = {
+        "request_headers": {
+            "header_name": limit.caller_header,
+            "descriptor_key": "caller",
+            "skip_if_absent": True,  # no caller header: the open health path
+        }
+    }
+    rate_limits: list[dict[str, Any]] = []
+    descriptors: list[dict[str, Any]] = []
+    for model, model_limit in own.items():
+        to_model = {
+            "header_value_match": {"descriptor_key": "model", "descriptor_value": model, "headers": [_paths([model])]}
+        }
+        rate_limits.append({"actions": [to_model, caller]})
+        descriptors.append(
+            {"entries": [{"key": "model", "value": model}, {"key": "caller"}], "token_bucket": _bucket(model_limit)}
+        )
+    if own:  # the stack's bucket for every request that is not to a model with its own
+        elsewhere = {
+            "header_value_match": {
+                "descriptor_key": "limit",
+                "descriptor_value": "stack",
+                "expect_match": False,
+                "headers": [_paths(list(own))],
+            }
+        }
+        rate_limits.append({"actions": [elsewhere, caller]})
+        descriptors.append(
+            {"entries": [{"key": "limit", "value": "stack"}, {"key": "caller"}], "token_bucket": _bucket(limit)}
+        )
+    else:
+        rate_limits.append({"actions": [caller]})
+        descriptors.append(
+            {"entries": [{"key": "caller"}], "token_bucket": _bucket(limit)}
+        )  # no value: one bucket per caller
+    retry_after = max(one.retry_after_seconds for one in (limit, *own.values()))
     return {
         "name": FILTER_NAME,
         "typed_config": {
@@ -54,40 +121,23 @@ def local_ratelimit_filter(limit: CallerRateLimit) -> dict[str, Any]:
             "filter_enforced": {"runtime_key": "caller_rate_limit_enforced", "default_value": dict(_ALWAYS)},
             "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
             "max_dynamic_descriptors": MAX_CALLERS,
-            "rate_limits": [
-                {
-                    "actions": [
-                        {
-                            "request_headers": {
-                                "header_name": limit.caller_header,
-                                "descriptor_key": "caller",
-                                "skip_if_absent": True,  # no caller header: the open health path
-                            }
-                        }
-                    ]
-                }
-            ],
-            "descriptors": [
-                {
-                    "entries": [{"key": "caller"}],  # no value: one bucket per caller
-                    "token_bucket": {
-                        "max_tokens": limit.burst,
-                        "tokens_per_fill": limit.tokens_per_fill,
-                        "fill_interval": f"{limit.fill_interval_ms / 1000:.3f}s",
-                    },
-                }
-            ],
+            "rate_limits": rate_limits,
+            "descriptors": descriptors,
             "response_headers_to_add": [
                 {
                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
-                    "header": {"key": "retry-after", "value": str(limit.retry_after_seconds)},
+                    "header": {"key": "retry-after", "value": str(retry_after)},
                 }
             ],
         },
     }
 
 
-def envoy_filter_spec(limit: CallerRateLimit, gateway_selector: dict[str, str]) -> dict[str, Any]:
+def envoy_filter_spec(
+    limit: CallerRateLimit,
+    gateway_selector: dict[str, str],
+    model_limits: Mapping[str, CallerRateLimit] | None = None,
+) -> dict[str, Any]:
     """EnvoyFilter spec: insert the filter before the router in the gateway's HTTP connection manager.
 
     Before the router means after Istio's own jwt_authn and RBAC filters, so only admitted requests count.
@@ -108,19 +158,24 @@ def envoy_filter_spec(limit: CallerRateLimit, gateway_selector: dict[str, str]) 
                         }
                     },
                 },
-                "patch": {"operation": "INSERT_BEFORE", "value": local_ratelimit_filter(limit)},
+                "patch": {"operation": "INSERT_BEFORE", "value": local_ratelimit_filter(limit, model_limits)},
             }
         ],
     }
 
 
-def envoy_filter_manifest(limit: CallerRateLimit, namespace: str, gateway_selector: dict[str, str]) -> dict[str, Any]:
+def envoy_filter_manifest(
+    limit: CallerRateLimit,
+    namespace: str,
+    gateway_selector: dict[str, str],
+    model_limits: Mapping[str, CallerRateLimit] | None = None,
+) -> dict[str, Any]:
     """The whole EnvoyFilter object, in the gateway's namespace (an EnvoyFilter applies to workloads there)."""
     return {
         "apiVersion": ENVOY_FILTER_API,
         "kind": "EnvoyFilter",
         "metadata": {"name": ENVOY_FILTER_NAME, "namespace": namespace},
-        "spec": envoy_filter_spec(limit, gateway_selector),
+        "spec": envoy_filter_spec(limit, gateway_selector, model_limits),
     }
 
 
@@ -131,6 +186,7 @@ def install(
     namespace: pulumi.Input[str],
     gateway_selector: dict[str, str],
     opts: pulumi.ResourceOptions,
+    model_limits: Mapping[str, CallerRateLimit] | None = None,
 ) -> k8s.apiextensions.CustomResource:
     """The EnvoyFilter on the cluster; `opts` carries the provider and waits for Istio's CRDs and gateway."""
     return k8s.apiextensions.CustomResource(
@@ -138,6 +194,6 @@ def install(
         api_version=ENVOY_FILTER_API,
         kind="EnvoyFilter",
         metadata={"name": ENVOY_FILTER_NAME, "namespace": namespace},
-        spec=envoy_filter_spec(limit, gateway_selector),
+        spec=envoy_filter_spec(limit, gateway_selector, model_limits),
         opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent), opts),
     )
