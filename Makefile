@@ -38,8 +38,10 @@ tools:  ## the Debian tools lint and tests need that no registry package ships
 	  echo "make: not on PATH:$$commands; install Debian's packages (as root): apt-get install -y --no-install-recommends$$missing" >&2; exit 1; \
 	fi
 
-plan: $(STAMP)  ## the offline plan of a stack (STACK=dev by default)
-	$(PY) -m preflight plan --stack $(STACK)
+plan: $(STAMP)  ## the offline plan of a stack (STACK=dev by default), then doctor's one-line summary
+	@plan=$$(mktemp); trap 'rm -f "$$plan"' EXIT; \
+	$(PY) -m preflight plan --stack $(STACK) --json "$$plan" && \
+	{ $(PY) -m preflight doctor --plan "$$plan" --summary || [ $$? -eq 1 ]; }
 
 # MLServer (the client tests' real V2 servers) in its own venv: its dependencies must not move the SDK pins.
 MLSERVER_VENV := .venv-mlserver

@@ -18,6 +18,7 @@ from preflight.cost_render import render_cost
 from preflight.diagram import FORMATS as DIAGRAM_FORMATS
 from preflight.diagram import DiagramError, diagram_source, require_renderer
 from preflight.diagram import render as render_diagram
+from preflight.doctor.command import add_doctor_command
 from preflight.drill import drill_config, run_drill
 from preflight.drill import render_text as render_drill
 from preflight.errors import InputError
@@ -108,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     diagram.add_argument("--stack", required=True, help="stack name: synthesizes Pulumi.<stack>.yaml")
     diagram.add_argument("--out", required=True, type=Path, metavar="FILE", help="FILE.svg or FILE.png")
     diagram.set_defaults(handler=_diagram_command)
+
+    add_doctor_command(commands, plan_stack)
     return parser
 
 

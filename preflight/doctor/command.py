@@ -1,0 +1,62 @@
+"""The `doctor` subcommand: its arguments and its handler, registered by preflight.cli in one call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from components.machine_catalog import CLOUDS
+from preflight.doctor import render_text, run_doctor
+from preflight.errors import InputError
+from preflight.plan import Plan
+from preflight.plan_file import load_plan
+
+EXIT_OK = 0
+EXIT_BLOCKED = 1
+
+
+def add_doctor_command(commands: Any, plan_stack: Any) -> None:
+    """Add `doctor` to preflight's subcommands; `plan_stack(project_dir, stack)` synthesizes a stack."""
+    doctor = commands.add_parser("doctor", help="what the accounts need before `pulumi up`: quotas, prerequisites")
+    source = doctor.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help="stack name: synthesizes Pulumi.<stack>.yaml")
+    source.add_argument("--plan", type=Path, metavar="FILE.json", help="a plan JSON (preflight plan --json)")
+    doctor.add_argument("--cloud", action="append", metavar="CLOUD", help="only this cloud's targets (repeat)")
+    doctor.add_argument("--json", metavar="FILE", help="also write the findings as JSON to FILE ('-' for stdout)")
+    doctor.add_argument("--summary", action="store_true", help="print only the one-line summary")
+    doctor.set_defaults(handler=lambda args: doctor_command(args, plan_stack))
+
+
+def doctor_command(args: argparse.Namespace, plan_stack: Any) -> int:
+    """Exit 0 when nothing blocks, 1 when something does; bad input is an InputError (exit 2)."""
+    clouds = args.cloud or []
+    unknown = [cloud for cloud in clouds if cloud not in CLOUDS]
+    if unknown:
+        raise InputError(f"--cloud: unknown cloud {unknown[0]!r}; expected one of {', '.join(CLOUDS)}")
+    plan: Plan = load_plan(args.plan) if args.plan else plan_stack(args.project_dir, args.stack)
+    report = run_doctor(plan, date.today(), clouds)
+    document = report.to_json()
+    if args.json == "-":
+        json.dump(document, sys.stdout, indent=2, sort_keys=True)
+        print()
+        return EXIT_BLOCKED if report.blocking else EXIT_OK
+    print(report.summary() if args.summary else render_text(report))
+    if args.json:
+        _write_json(Path(args.json), document)
+        print(f"Findings written to {args.json}")
+    return EXIT_BLOCKED if report.blocking else EXIT_OK
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    """Whole or not at all, as preflight plan writes its JSON."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        temporary.replace(path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the findings ({error.strerror})") from None
