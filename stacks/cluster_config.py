@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from components.gpu_cluster.aws_autoscaler import CHART_VERSIONS as AUTOSCALER_CHARTS
+from components.gpu_cluster.contract import spot_max_price_problem
 from components.kubernetes_support import load_support_table
 from components.machine_catalog import accelerators, machine, machines_for, unlike
 from components.target import Cloud
@@ -112,7 +113,10 @@ def parse_cluster(
     key = f"{prefix}kubernetesVersion"
     version = string(key, values["kubernetesVersion"])
     if not _K8S_VERSION.match(version):
-        raise ConfigError(key, f"expected a minor version such as 1.35, got {version!r}")
+        hint = ""
+        if re.fullmatch(r"1\.[0-9]", version):  # 1.30 written unquoted: YAML reads the number 1.3
+            hint = f'; quote it in YAML ("{version}0"): unquoted, 1.x0 is the number 1.x'
+        raise ConfigError(key, f"expected a minor version such as 1.35, got {version!r}{hint}")
     _check_support(key, version, tuple(dict.fromkeys(cloud for _, cloud in target_clouds)), today)
     return ClusterConfig(
         kubernetes_version=version,
@@ -200,7 +204,10 @@ def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -
     clouds = tuple(cloud for cloud in clouds if any(c == cloud for t, c in target_clouds if t in targets))
     price = fields.get("spotMaxPrice")
     if price is not None:
-        price = number(f"{key}.spotMaxPrice", price, 0.0)
+        price = number(f"{key}.spotMaxPrice", price, 0.0, above=True)
+        problem = spot_max_price_problem(price)
+        if problem:
+            raise ConfigError(f"{key}.spotMaxPrice", problem)
         others = [cloud for cloud in clouds if cloud != "azure"]
         if others:
             raise ConfigError(
@@ -249,6 +256,12 @@ def _pool_clouds(key: str, value: Any, target_clouds: Sequence[tuple[str, Cloud]
         chosen.append(match)
     if not chosen:
         raise ConfigError(key, "must name at least one cloud")
+    for i, cloud in enumerate(chosen):
+        if cloud not in in_stack:
+            # The pool would silently not exist there: say so rather than plan without it.
+            raise ConfigError(
+                f"{key}[{i}]", f"the stack has no {cloud} target (its clouds: {', '.join(in_stack)}); remove {cloud}"
+            )
     return tuple(cloud for cloud in in_stack if cloud in chosen)
 
 

@@ -29,7 +29,7 @@ from stacks.gateway_config import DEFAULT as GATEWAY_DEFAULT
 from stacks.gateway_config import RequestLimits, parse_gateway
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
-from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, parse_dns
+from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, check_zone_names, parse_dns
 from stacks.gpu_zone_config import check_gcp_gpu_zones
 from stacks.observability_config import ObservabilityConfig, parse_observability
 from stacks.regions import REGIONS
@@ -263,7 +263,7 @@ def parse_stack_config(
     dns = parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets])
     pools = cluster.gpu_pools
     models = parse_models(f"{prefix}models", values.get("models", []), profile.serving, pools, target_clouds)
-    return StackConfig(
+    config = StackConfig(
         project=project,
         stack=stack,
         environment=profile,
@@ -295,6 +295,8 @@ def parse_stack_config(
         gateway=parse_gateway(f"{prefix}gateway", values.get("gateway")),
         audit=parse_audit(f"{prefix}audit", values.get("audit"), profile.name, [t.cloud for t in targets]),
     )
+    check_zone_names(prefix, [t.name for t in targets], dns, config.observability.record_name)
+    return config
 
 
 def _decode(key: str, spec: KeySpec, text: Any) -> Any:
@@ -317,10 +319,15 @@ def _decode(key: str, spec: KeySpec, text: Any) -> Any:
         raise ConfigError(key, f"expected true or false, got {text!r}")
     if isinstance(text, str):  # array or object: JSON from the engine
         try:
-            return json.loads(text)
+            return json.loads(text, parse_constant=lambda word: _not_finite(key, word))
         except json.JSONDecodeError:
             raise ConfigError(key, "expected a structured value (a YAML list or map), got a plain string") from None
     return text
+
+
+def _not_finite(key: str, word: str) -> Any:
+    """Python's JSON reader takes NaN and Infinity, which JSON (and the Pulumi CLI) does not: refuse them."""
+    raise ConfigError(key, f"holds {word}, which is not a number a stack can use")
 
 
 def _tag_value(key: str, value: Any) -> str:

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.global_dns.contract import RoutingMode
+from components.global_dns.acme_federation import challenge_name
+from components.global_dns.contract import RoutingMode, global_labels
 from components.global_dns.regions import CONTINENTS, aws_latency_region
 from components.target import Cloud
 from stacks.validate import ConfigError, boolean, integer, mapping, string, string_list
@@ -34,6 +35,7 @@ GEO_KEYS = {"continents", "countries"}
 # failure threshold being reached; 10 s covers that agreement and the name servers' update.
 PROPAGATION_ALLOWANCE = 10
 MAX_PROD_FAILOVER_SECONDS = 60
+MAX_DNS_NAME = 253  # characters in a written-out domain name (RFC 1035: 255 octets on the wire)
 HEALTH_CHECK_INTERVALS = (10, 30)  # Route 53 RequestInterval: 10 (fast, billed extra) or 30
 _ZONE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -151,6 +153,30 @@ def parse_dns(
     default = string(f"{key}.default", fields.get("default"))
     _known(f"{key}.default", default, names)
     return _with(config, geo=geo, geo_default=default)
+
+
+def check_zone_names(prefix: str, targets: Sequence[str], dns: DnsConfig | None, metrics_record: str) -> None:
+    """Every name the platform writes in the zone (components/global_dns/contract.py lists them) must be free and
+    short enough: Route 53 refuses a CNAME beside another record of its name, and a name over 253 characters."""
+    if dns is None:
+        return
+    reserved = global_labels(dns.record_name)
+    for i, name in enumerate(targets):
+        if name in reserved:
+            raise ConfigError(
+                f"{prefix}targets[{i}].name",
+                f"{name}.{dns.zone} is {reserved[name]}, a name GlobalDns writes;"
+                " rename the target (or change mlplatform:dns.recordName)",
+            )
+    hosts = [dns.global_host, f"{metrics_record}.{dns.zone}"]
+    names = [*hosts, *(challenge_name(host) for host in hosts), *(f"{t}.{dns.zone}" for t in targets)]
+    longest = max(names, key=len)
+    if len(longest) > MAX_DNS_NAME:
+        raise ConfigError(
+            f"{prefix}dns.zone",
+            f"the zone would hold a name of {len(longest)} characters ({longest.split('.')[0]}...), over DNS's"
+            f" {MAX_DNS_NAME}; use a shorter zone or recordName",
+        )
 
 
 def _email(key: str, value: Any) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.global_dns.contract import global_labels
 from components.gpu_cluster.contract import GpuClusterArgs
 from components.machine_catalog import machine
 from components.observability import (
@@ -50,7 +51,6 @@ OBSERVABILITY_KEYS = {"central", "retentionDays", "recordName"}
 DEFAULT_RETENTION_DAYS = 15  # kube-prometheus-stack's own default retention is 10d; a fortnight covers two weekends
 DEFAULT_RECORD_NAME = "metrics"
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-SECONDARY_RECORD = "api-secondary"  # GlobalDns's failover set (components/global_dns/route53.py)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def parse_observability(
     record = string(f"{key}.recordName", fields.get("recordName", DEFAULT_RECORD_NAME))
     if not _LABEL.match(record):
         raise ConfigError(f"{key}.recordName", f"{record!r} is not a DNS label")
-    taken = {*target_names, SECONDARY_RECORD, *([dns.record_name] if dns is not None else [])}
+    taken = {*target_names, *(global_labels(dns.record_name) if dns is not None else ())}
     if record in taken:
         raise ConfigError(
             f"{key}.recordName", f"{record!r} is already a name in the zone (a target or the global host)"

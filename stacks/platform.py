@@ -17,6 +17,7 @@ from stacks.alerting_config import check_secrets
 from stacks.config import ConfigError, StackConfig, parse_stack_config
 from stacks.dns_config import DnsConfig
 from stacks.footprint import Footprint, network_cidr
+from stacks.namespaces import unread_keys
 from stacks.observability_config import FleetPlan, fleet_plan
 from stacks.sync_config import SyncConfig
 from stacks.tls import issue_certificates, tls_settings
@@ -26,6 +27,8 @@ def read_stack_config() -> StackConfig:
     """The validated stack config, or a one-line `pulumi.RunError` naming the bad key."""
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_keys = set(runtime_config.get_config_secret_keys_env())
+    for warning in unread_keys(raw, pulumi.get_project()):  # a typo'd namespace: the engine would say nothing
+        pulumi.log.warn(f"Pulumi.{pulumi.get_stack()}.yaml: {warning}")
     try:
         config = parse_stack_config(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
         check_secrets(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -45,12 +46,30 @@ def integer(key: str, value: Any, low: int, high: int) -> int:
     return value
 
 
-def number(key: str, value: Any, low: float) -> float:
+def number(key: str, value: Any, low: float, high: float = math.inf, *, above: bool = False) -> float:
+    """A finite number in [low, high] (above `low` when `above`): NaN and infinity pass no range check of a
+    component or a cloud API in a way anyone meant, so every numeric key refuses them here."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(key, f"expected a number, got {kind(value)}")
-    if value < low:
-        raise ConfigError(key, f"must be at least {low:g}, got {value:g}")
+    problem = finite_problem(value)
+    if problem:
+        raise ConfigError(key, problem)
+    if value < low or (above and value == low):
+        raise ConfigError(key, f"must be {'above' if above else 'at least'} {low:g}, got {value}")
+    if value > high:
+        raise ConfigError(key, f"must be at most {high:g}, got {value}")
     return float(value)
+
+
+def finite_problem(value: float) -> str | None:
+    """Why a number cannot be used (NaN or infinite), or None: the one rule every numeric key and argument shares."""
+    if isinstance(value, int):
+        return None  # a whole number is finite (and may be too large for a float)
+    if math.isnan(value):
+        return "must be a number, got NaN (.nan)"
+    if math.isinf(value):
+        return f"must be finite, got {'-' if value < 0 else ''}infinity"
+    return None
 
 
 def boolean(key: str, value: Any) -> bool:

@@ -9,6 +9,28 @@ import pulumi
 
 RoutingMode = Literal["latency", "failover", "weighted", "geo"]
 
+# Every name the platform writes in the zone, in one place (a CNAME may not share its name with any other
+# record, so two writers of one name fail at Route 53):
+#   <target>                 each target's own name (GlobalDns: A or CNAME to its gateway)
+#   <record_name>            the global host's routing set (GlobalDns)
+#   <record_name>-secondary  failover's standby set (GlobalDns; reserved in every mode, so a mode change is safe)
+#   <metrics record>         the central metrics host (observability's CentralEndpoint)
+#   _acme-challenge.<host>   DNS-01 TXT records cert-manager writes (an underscore: no target or record can clash)
+SECONDARY_SUFFIX = "-secondary"
+
+
+def secondary_label(record_name: str) -> str:
+    """Failover's standby set, behind the SECONDARY alias: `<record_name>-secondary`."""
+    return f"{record_name}{SECONDARY_SUFFIX}"
+
+
+def global_labels(record_name: str) -> dict[str, str]:
+    """The labels GlobalDns writes besides the targets' own, with what each is (for a clash's message)."""
+    return {
+        record_name: "the global host",
+        secondary_label(record_name): "failover's standby set",
+    }
+
 
 @dataclass(frozen=True)
 class DnsEndpoint:

@@ -37,7 +37,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.global_dns.contract import DnsEndpoint, DnsOutputs, GlobalDnsArgs
+from components.global_dns.contract import DnsEndpoint, DnsOutputs, GlobalDnsArgs, secondary_label
 from components.global_dns.regions import CONTINENTS
 
 HTTPS_PORT = 443
@@ -338,7 +338,7 @@ def _failover(name: str, args: GlobalDnsArgs, zone: _Zone, targets: dict[str, _T
     """Active-passive: PRIMARY is the primary target; SECONDARY an alias to a weighted set of the rest."""
     host = zone.host(args.record_name)
     primary = targets[str(args.primary)]
-    secondary_host = zone.host(f"{args.record_name}-secondary")
+    secondary_host = zone.host(secondary_label(args.record_name))
     standby = [
         _routed_cname(f"{name}-{t}-standby", zone, secondary_host, target, t, _EQUAL_WEIGHT)
         for t, target in targets.items()

@@ -40,6 +40,7 @@ from components.gpu_cluster.contract import (
     GpuClusterArgs,
     GpuPool,
     WorkloadIdentity,
+    spot_max_price_problem,
 )
 from components.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
 
@@ -114,9 +115,9 @@ def _check_pool(cluster: str, pool: GpuPool) -> None:
     if pool.spot_max_price is not None:
         if not pool.spot:
             raise ValueError(f"{where}: spot_max_price needs spot=True")
-        # AKS takes -1 (left to None here) or a positive USD price with up to five decimals.
-        if pool.spot_max_price <= 0 or round(pool.spot_max_price, 5) != pool.spot_max_price:
-            raise ValueError(f"{where}: spot_max_price must be positive with at most 5 decimals")
+        problem = spot_max_price_problem(pool.spot_max_price)
+        if problem:
+            raise ValueError(f"{where}: spot_max_price {problem}")
     if not 0 <= pool.min_nodes <= pool.max_nodes:
         raise ValueError(f"{where}: need 0 <= min_nodes <= max_nodes, got {pool.min_nodes}..{pool.max_nodes}")
 

@@ -21,6 +21,24 @@ class SystemPool:
     max_nodes: int = 3
 
 
+# AKS takes a spot price cap of -1 (up to the on-demand price; None here) or a positive USD price with up to
+# five decimals (learn.microsoft.com/azure/aks/spot-node-pool, "Limitations", read 2026-12).
+SPOT_PRICE_DECIMALS = 5
+
+
+def spot_max_price_problem(price: float) -> str | None:
+    """Why AKS would refuse this spot price cap, or None. One rule: the stack config and the component both ask it."""
+    if isinstance(price, bool) or not isinstance(price, (int, float)):
+        return f"expected a price in USD per node-hour, got {price!r}"
+    if price != price or price in (float("inf"), float("-inf")):
+        return f"must be a finite price in USD per node-hour, got {price}"
+    if price <= 0:
+        return f"must be above 0 (leave it out to pay up to the on-demand price), got {price}"
+    if round(price, SPOT_PRICE_DECIMALS) != price:
+        return f"AKS takes at most {SPOT_PRICE_DECIMALS} decimals, got {price}"
+    return None
+
+
 @dataclass(frozen=True)
 class GpuPool:
     """A GPU node pool. All machine types in it must be alike (the autoscaler assumes so)."""

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from components.global_dns.contract import RoutingMode
+from components.global_dns.contract import RoutingMode, secondary_label
 from components.global_dns.regions import aws_latency_region
 from preflight.drill.answers import Location, Routing
 from preflight.errors import InputError
@@ -68,7 +68,7 @@ def read_routing(plan: Plan, config: StackConfig) -> Routing:
 
 def _secondary_host(dns: DnsConfig) -> str:
     """Failover's standby set: weighted records behind the SECONDARY alias."""
-    return f"{dns.record_name}-secondary.{dns.zone}"
+    return f"{secondary_label(dns.record_name)}.{dns.zone}"
 
 
 def _read_record(
