@@ -1,16 +1,20 @@
-"""`python -m preflight <command>`: exit 0 when fine, 2 on bad input (one line on stderr)."""
+"""`python -m preflight <command>`: exit 0 when fine, 2 on bad input (one line on stderr).
+
+A reader that stops early (`| head`) ends the command quietly with exit 141, as a Unix tool killed by
+SIGPIPE reports in the shell (128 + 13): no traceback, and `set -o pipefail` still sees that the
+output was cut short.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import sys
 import traceback
 from datetime import date
 from pathlib import Path
 
+from preflight.arguments import positive_number, positive_whole
 from preflight.compare import compare_gpu, render_comparison
 from preflight.cost import price_plan
 from preflight.cost_diff import diff_costs, render_markdown
@@ -22,6 +26,7 @@ from preflight.doctor.command import add_doctor_command
 from preflight.drill import drill_config, run_drill
 from preflight.drill import render_text as render_drill
 from preflight.errors import InputError
+from preflight.outputs import NotJsonError, check_writable, json_text, print_json, write_whole
 from preflight.plan import Plan, render_text
 from preflight.plan_file import load_plan
 from preflight.plan_warnings import plan_warnings
@@ -39,6 +44,9 @@ EXIT_OK = 0
 EXIT_PROGRAM_FAILED = 1
 EXIT_MANDATORY_VIOLATION = 1
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what the shell reports for a tool whose reader went away
+MAX_HOURS = 1_000_000.0  # compare --hours: over a century of one GPU; more would only overflow the totals
+MAX_GPUS = 100_000  # compare --count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
+    except BrokenPipeError:
+        # The reader is gone: send what is still buffered nowhere, so the exit flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except NotJsonError as error:
+        print(f"preflight: {error}", file=sys.stderr)
+        return EXIT_PROGRAM_FAILED
     except InputError as error:
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -94,8 +110,10 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="the same GPU workload priced on each cloud, cheapest first")
     compare.add_argument("--gpu", required=True, help="accelerator: T4, L4, A10G, A10, A100 or H100")
-    compare.add_argument("--hours", required=True, type=float, help="GPU hours of the workload")
-    compare.add_argument("--count", type=int, default=1, help="GPUs used at once (default 1)")
+    compare.add_argument(
+        "--hours", required=True, type=positive_number(MAX_HOURS), help="GPU hours of the workload (finite, above 0)"
+    )
+    compare.add_argument("--count", type=positive_whole(MAX_GPUS), default=1, help="GPUs used at once (default 1)")
     compare.add_argument("--spot", action="store_true", help="price spot capacity instead of on demand")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     compare.set_defaults(handler=_compare_command)
@@ -135,6 +153,8 @@ def plan_stack(project_dir: Path, stack: str) -> Plan:
 
 def _plan_command(args: argparse.Namespace) -> int:
     """The plan with what the policy packs say of it; the gate itself is `preflight policy`."""
+    if args.json and args.json != "-":
+        check_writable(Path(args.json), "the plan")  # before the synthesis, not after it
     plan = plan_stack(args.project_dir, args.stack)
     report = _check_policies(args, plan)
     cost = price_plan(plan)
@@ -148,8 +168,7 @@ def _plan_command(args: argparse.Namespace) -> int:
         "warnings": [warning.to_json() for warning in warnings],
     }
     if args.json == "-":
-        json.dump(document, sys.stdout, indent=2, sort_keys=True)
-        print()
+        print_json(document)
         return EXIT_OK
     print(render_text(plan))
     print()
@@ -173,9 +192,10 @@ def _policy_command(args: argparse.Namespace) -> int:
 
 
 def _cost_command(args: argparse.Namespace) -> int:
+    base_plan = load_plan(args.against) if args.against else None  # a bad base file fails before the synthesis
     report = price_plan(plan_stack(args.project_dir, args.stack))
-    if args.against:
-        base = price_plan(load_plan(args.against))
+    if base_plan is not None:
+        base = price_plan(base_plan)
         diff = diff_costs(base, report)
         _print(diff.to_json() if args.json else render_markdown(diff, args.against.name), as_json=args.json)
         return EXIT_OK
@@ -201,23 +221,21 @@ def _diagram_command(args: argparse.Namespace) -> int:
     fmt = out.suffix.lower().removeprefix(".")
     if fmt not in DIAGRAM_FORMATS:
         raise InputError(f"{out}: --out must end in {' or '.join('.' + f for f in DIAGRAM_FORMATS)}")
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: cannot write the diagram ({out.parent} is not a directory)")
+    check_writable(out, "the diagram")
     try:
         require_renderer()
         picture = render_diagram(diagram_source(plan_stack(args.project_dir, args.stack)), fmt)
     except DiagramError as error:
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_PROGRAM_FAILED
-    _write_whole(out, picture, "the diagram")
+    write_whole(out, picture, "the diagram")
     print(f"Diagram written to {out}")
     return EXIT_OK
 
 
 def _print(document: object, *, as_json: bool) -> None:
     if as_json:
-        json.dump(document, sys.stdout, indent=2, sort_keys=True)
-        print()
+        print_json(document)
     else:
         print(document)
 
@@ -240,22 +258,4 @@ def _drill_command(args: argparse.Namespace) -> int:
 
 def _write_json(path: Path, document: dict) -> None:
     """Write whole or not at all: a half-written plan would mislead the tools that read it."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write the plan ({error.strerror})") from None
-
-
-def _write_whole(path: Path, data: bytes, what: str) -> None:
-    """Write whole or not at all, as _write_json does: a half-written picture would be taken for the platform."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_bytes(data)
-        temporary.replace(path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write {what} ({error.strerror})") from None
+    write_whole(path, (json_text(document) + "\n").encode(), "the plan")

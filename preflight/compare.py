@@ -69,8 +69,8 @@ def compare_gpu(
     accelerator = next((a for a in ACCELERATORS if a.lower() == gpu.lower()), None)
     if accelerator is None:
         raise InputError(f"--gpu: '{gpu}' is not one of {', '.join(ACCELERATORS)}")
-    if hours <= 0 or count <= 0:
-        raise InputError("--hours and --count must be positive")
+    if not (math.isfinite(hours) and hours > 0) or count <= 0:
+        raise InputError("--hours and --count must be positive, finite numbers")
     table = table or load_price_table()
     cheapest: dict[str, tuple[float, Offer]] = {}
     for machine in CATALOG:

@@ -3,7 +3,11 @@
 Each priced resource type has one rule here that turns the resource's planned inputs into
 monthly line items. Node pools are read with the policy pack's pool reader, so the spot rules
 and the prices agree on what a pool is. A price the table lacks becomes an unpriced line,
-listed in the report and never counted as zero without saying so.
+listed in the report and never counted as zero without saying so; so is a resource of a type with
+no rule here, unless preflight/cost_coverage.py says why it costs nothing by itself. That holds for
+every resource of every graph: one outside any target (a hand-written graph, a stack-wide resource)
+is priced at its cloud's default region (the cloud read from its type), with its provider's region
+when the graph names one.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from components.machine_catalog import CATALOG, gpus_priced_apart
+from preflight.cost_coverage import no_charge_reason, unpriced_reason
 from preflight.cost_model import STACK_WIDE, Assumptions, CostReport, LineItem, RightSizing, TargetCost
 from preflight.extended_support import in_extended_support
 from preflight.node_pools import NodePool, pools_of
@@ -53,6 +58,12 @@ class TargetPricer(Pricer):
 
     def missing(self, resource: PlannedResource, what: str, key: str) -> LineItem:
         reason = f"no price for {self.cloud}/{key} in pricing/data/prices.yaml"
+        return LineItem(self.target, resource.type, resource.name, what, 0.0, 0.0, 0.0, 0.0, unpriced=reason)
+
+    def unknown(self, resource: PlannedResource) -> LineItem:
+        """A resource that may cost something and has no price rule: listed, not counted as zero."""
+        what = f"{resource.type} {resource.name}"
+        reason = unpriced_reason(resource.type)
         return LineItem(self.target, resource.type, resource.name, what, 0.0, 0.0, 0.0, 0.0, unpriced=reason)
 
 
@@ -297,6 +308,9 @@ _RULES: dict[str, Callable[[TargetPricer, PlannedResource], list[LineItem]]] = {
     "gcp:artifactregistry/repository:Repository": _registry_storage("artifact-registry"),
     "azure-native:containerregistry:Registry": _acr,
     "aws:kms/key:Key": lambda p, r: [p.fixed(r, "KMS key", p.monthly("kms", "key"), "kms/key")],
+    "aws:ec2/eip:Eip": lambda p, r: [
+        p.fixed(r, "public IPv4 address", p.monthly("public-ipv4", "address"), "public-ipv4/address")
+    ],
     "azure-native:privatedns:PrivateZone": lambda p, r: [
         p.fixed(r, "private DNS zone", p.monthly("dns", "private-zone"), "dns/private-zone")
     ],
@@ -321,10 +335,10 @@ def price_plan(
         pricer = TargetPricer(table, assumptions, name, cloud, region, today)
         items = _target_items(plan, pricer, groups[name])
         targets.append(TargetCost(name, cloud, region, tuple(items), tuple(sorted(pricer.at_default_region))))
-    stack_wide = TargetPricer(table, assumptions, STACK_WIDE, "aws", table.default_regions.get("aws", "us-east-1"))
-    shared = _stack_wide_items(plan, stack_wide, footprints, groups.get(None, []))
+    pricers = _StackWidePricers(plan, table, assumptions, today)
+    shared = _stack_wide_items(plan, pricers, footprints, groups.get(None, []))
     if shared:
-        targets.append(TargetCost(STACK_WIDE, "aws", "global", tuple(shared)))
+        targets.append(TargetCost(STACK_WIDE, "aws", "global", tuple(shared), pricers.estimated_regions()))
     return CostReport(
         project=plan.project,
         stack=plan.stack,
@@ -336,16 +350,27 @@ def price_plan(
     )
 
 
+_NAT_TYPES = ("aws:ec2/natGateway:NatGateway", "gcp:compute/routerNat:RouterNat")
+
+
+def _resource_items(p: TargetPricer, resource: PlannedResource, nat_gateways: int) -> list[LineItem]:
+    """A resource's lines: by its type's rule, as node pools, or one unpriced line when it may cost something."""
+    if resource.type in _NAT_TYPES:
+        return _nat(p, resource, nat_gateways)
+    items = _RULES[resource.type](p, resource) if resource.type in _RULES else []
+    items += _pool_items(p, resource)
+    if items or resource.type in _RULES or no_charge_reason(resource.type, resource.inputs) is not None:
+        return items
+    if not resource.custom:
+        return []  # a component: its children are priced one by one
+    return [p.unknown(resource)]
+
+
 def _target_items(plan: Plan, p: TargetPricer, members: list[PlannedResource]) -> list[LineItem]:
     items: list[LineItem] = []
-    nat_types = ("aws:ec2/natGateway:NatGateway", "gcp:compute/routerNat:RouterNat")
-    gateways = sum(1 for r in members if r.type in nat_types)
+    gateways = sum(1 for r in members if r.type in _NAT_TYPES)
     for resource in members:
-        if resource.type in nat_types:
-            items += _nat(p, resource, gateways)
-        elif resource.type in _RULES:
-            items += _RULES[resource.type](p, resource)
-        items += _pool_items(p, resource)
+        items += _resource_items(p, resource, gateways)
     footprint = next(r for r in members if r.type == FOOTPRINT_TYPE)
     egress = p.monthly("egress", "internet", p.assumptions.egress_gb)
     what = f"{p.assumptions.egress_gb:g} GB internet egress"
@@ -353,11 +378,49 @@ def _target_items(plan: Plan, p: TargetPricer, members: list[PlannedResource]) -
     return items
 
 
+# The cloud a resource type belongs to, by its provider package (eks: pulumi-eks, on AWS).
+_TYPE_CLOUDS = {"aws": "aws", "eks": "aws", "gcp": "gcp", "azure-native": "azure"}
+
+
+class _StackWidePricers:
+    """Pricers for resources outside any target: per cloud (from the type) and region (from the provider)."""
+
+    def __init__(self, plan: Plan, table: PriceTable, assumptions: Assumptions, today: date | None) -> None:
+        self.plan, self.table, self.assumptions, self.today = plan, table, assumptions, today
+        self.pricers: dict[tuple[str, str], TargetPricer] = {}
+
+    def for_resource(self, resource: PlannedResource) -> TargetPricer:
+        cloud = _TYPE_CLOUDS.get(resource.type.split(":", 1)[0], "aws")
+        return self.at(cloud, _provider_region(self.plan, resource) or self.table.default_regions.get(cloud, ""))
+
+    def at(self, cloud: str, region: str) -> TargetPricer:
+        key = (cloud, region)
+        if key not in self.pricers:
+            self.pricers[key] = TargetPricer(self.table, self.assumptions, STACK_WIDE, cloud, region, self.today)
+        return self.pricers[key]
+
+    def estimated_regions(self) -> tuple[str, ...]:
+        return tuple(sorted({key for p in self.pricers.values() for key in p.at_default_region}))
+
+
+def _provider_region(plan: Plan, resource: PlannedResource) -> str | None:
+    """The region the resource's provider names (aws region, gcp region, azure location), if the graph has it."""
+    reference = resource.provider or ""
+    # A provider reference is its URN, or `URN::id` as the engine writes it.
+    provider = plan.get(reference) or plan.get(reference.rsplit("::", 1)[0]) if reference else None
+    if provider is None:
+        return None
+    region = provider.inputs.get("region") or provider.inputs.get("location")
+    return str(region) if region else None
+
+
 def _stack_wide_items(
-    plan: Plan, p: TargetPricer, footprints: Mapping[str, PlannedResource], members: list[PlannedResource]
+    plan: Plan, pricers: _StackWidePricers, footprints: Mapping[str, PlannedResource], members: list[PlannedResource]
 ) -> list[LineItem]:
     items: list[LineItem] = []
     records = []
+    p = pricers.at("aws", pricers.table.default_regions.get("aws", "us-east-1"))  # Route 53 is global
+    gateways = sum(1 for r in members if r.type in _NAT_TYPES)
     for resource in members:
         if resource.type == "aws:route53/healthCheck:HealthCheck":
             items += _health_check(p, resource, _endpoint_cloud(plan, resource, footprints))
@@ -365,6 +428,8 @@ def _stack_wide_items(
             items.append(p.fixed(resource, "hosted zone", p.monthly("dns", "hosted-zone"), "dns/hosted-zone"))
         elif resource.type == "aws:route53/record:Record":
             records.append(resource)
+        else:
+            items += _resource_items(pricers.for_resource(resource), resource, gateways)
     routed = [r for r in records if r.inputs.get("setIdentifier")]
     if routed:
         kind = _query_kind(routed[0].inputs)

@@ -1,6 +1,7 @@
 """`preflight doctor`: what the clouds' accounts need before `pulumi up`, read from the offline plan.
 
-Quotas (preflight.doctor.quotas), prerequisites (preflight.doctor.prerequisites) and hidden dependencies
+Quotas (preflight.doctor.quotas), prerequisites (preflight.doctor.prerequisites), the deploy and preview
+identities' permissions (preflight.doctor.permissions) and hidden dependencies
 (preflight.hidden_dependencies) become findings, each with what the plan needs, what the account has
 ("unknown (offline)" until checked against it) and a verdict; doctor exits 1 when any blocks.
 """
@@ -11,6 +12,7 @@ from collections.abc import Collection
 from datetime import date
 
 from preflight.doctor.findings import STACK_WIDE, DoctorReport, Finding, render_text
+from preflight.doctor.permissions import identities, permission_findings
 from preflight.doctor.prerequisites import prerequisite_findings
 from preflight.doctor.quotas import quota_findings
 from preflight.doctor.targets import targets_of
@@ -22,7 +24,13 @@ __all__ = ["DoctorReport", "Finding", "render_text", "run_doctor"]
 
 def run_doctor(plan: Plan, today: date, clouds: Collection[str] | None = None) -> DoctorReport:
     """Every finding for the plan, or only those about `clouds` (stack-wide ones about no one cloud stay)."""
-    findings = [*quota_findings(plan), *prerequisite_findings(plan, today), *_hidden(plan, today)]
+    generated = identities(plan)
+    findings = [
+        *quota_findings(plan),
+        *prerequisite_findings(plan, today),
+        *permission_findings(plan, generated),
+        *_hidden(plan, today),
+    ]
     if clouds:
         cloud_of = {name: target.cloud for name, target in targets_of(plan).items()}
 
@@ -32,7 +40,8 @@ def run_doctor(plan: Plan, today: date, clouds: Collection[str] | None = None) -
             return cloud in clouds or cloud == STACK_WIDE
 
         findings = [finding for finding in findings if keep(finding)]
-    return DoctorReport(plan.stack, tuple(findings))
+    documents = {cloud: docs for cloud, docs in generated.documents.items() if not clouds or cloud in clouds}
+    return DoctorReport(plan.stack, tuple(findings), permissions=documents)
 
 
 def _hidden(plan: Plan, today: date) -> list[Finding]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from components.machine_catalog import CLOUDS
 from preflight.doctor import render_text, run_doctor
+from preflight.doctor.permissions import FILE_NAMES
 from preflight.errors import InputError
 from preflight.plan import Plan
 from preflight.plan_file import load_plan
@@ -28,6 +29,9 @@ def add_doctor_command(commands: Any, plan_stack: Any) -> None:
     doctor.add_argument("--cloud", action="append", metavar="CLOUD", help="only this cloud's targets (repeat)")
     doctor.add_argument("--json", metavar="FILE", help="also write the findings as JSON to FILE ('-' for stdout)")
     doctor.add_argument("--summary", action="store_true", help="print only the one-line summary")
+    doctor.add_argument(
+        "--permissions", type=Path, metavar="DIR", help="write the generated deploy and preview identities into DIR"
+    )
     doctor.set_defaults(handler=lambda args: doctor_command(args, plan_stack))
 
 
@@ -38,7 +42,13 @@ def doctor_command(args: argparse.Namespace, plan_stack: Any) -> int:
     if unknown:
         raise InputError(f"--cloud: unknown cloud {unknown[0]!r}; expected one of {', '.join(CLOUDS)}")
     plan: Plan = load_plan(args.plan) if args.plan else plan_stack(args.project_dir, args.stack)
+    if args.permissions and not args.permissions.is_dir():
+        raise InputError(f"{args.permissions}: --permissions must be an existing directory")
     report = run_doctor(plan, date.today(), clouds)
+    if args.permissions:
+        for cloud, documents in sorted(report.permissions.items()):
+            for identity, document in sorted(documents.items()):
+                _write_json(args.permissions / FILE_NAMES[(cloud, identity)], document)
     document = report.to_json()
     if args.json == "-":
         json.dump(document, sys.stdout, indent=2, sort_keys=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Verdict = Literal["ok", "check", "warn", "block"]
@@ -43,6 +43,7 @@ class DoctorReport:
     stack: str
     findings: tuple[Finding, ...]
     live: bool = False
+    permissions: Mapping[str, Any] = field(default_factory=dict)  # the generated identities, per cloud
 
     @property
     def counts(self) -> dict[Verdict, int]:
@@ -73,6 +74,7 @@ class DoctorReport:
             "counts": dict(self.counts),
             "summary": self.summary(),
             "findings": [finding.to_json() for finding in self.findings],
+            "permissions": dict(self.permissions),
         }
 
 
