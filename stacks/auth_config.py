@@ -30,7 +30,15 @@ from dataclasses import dataclass
 from typing import Any, overload
 from urllib.parse import urlparse
 
-from components.serving_stack.contract import CALLER_HEADER, CallerRateLimit, GatewayAuth, JwtIssuer, ModelCallers
+from components.serving_stack.contract import (
+    CALLER_HEADER,
+    MIB,
+    CallerRateLimit,
+    GatewayAuth,
+    JwtIssuer,
+    ModelCallers,
+    RequestLimits,
+)
 from stacks.validate import ConfigError, boolean, kind, mapping, string, string_list
 
 AUTH_KEYS = {
@@ -252,3 +260,23 @@ def _caller_limit(limit: RateLimit, header: str) -> CallerRateLimit: ...
 def _caller_limit(limit: None, header: str) -> None: ...
 def _caller_limit(limit: RateLimit | None, header: str) -> CallerRateLimit | None:
     return None if limit is None else CallerRateLimit(limit.requests_per_second, limit.burst, header)
+
+
+def caller_facts(auth: AuthConfig, limits: RequestLimits) -> dict[str, Any]:
+    """The stack output `auth`: what a caller needs to get a token and stay within the limits (no secrets, and not
+    who may call which model)."""
+    sizes = {"maxRequestBodyMiB": limits.max_body_bytes // MIB, "maxRequestHeadersKiB": limits.max_headers_kib}
+    if not auth.enabled:
+        return {"enabled": False, **sizes}
+    own = {m.model: _rate_facts(m.rate_limit) for m in auth.models if m.rate_limit is not None}
+    return {
+        "enabled": True,
+        "issuers": [{"issuer": i.issuer, "audiences": list(i.audiences)} for i in auth.issuers],
+        "rateLimit": _rate_facts(auth.rate_limit),
+        "modelRateLimits": own,
+        **sizes,
+    }
+
+
+def _rate_facts(limit: RateLimit) -> dict[str, Any]:
+    return {"requestsPerSecond": limit.requests_per_second, "burst": limit.burst}

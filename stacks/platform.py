@@ -14,6 +14,7 @@ from components.observability.endpoint import CentralEndpoint, write_url
 from components.oidc_providers import OidcProviders
 from components.tags import azure_tags_transform, required_tags
 from stacks.alerting_config import check_secrets
+from stacks.auth_config import caller_facts
 from stacks.config import ConfigError, StackConfig, parse_stack_config
 from stacks.dns_config import DnsConfig
 from stacks.footprint import Footprint, network_cidr
@@ -99,6 +100,7 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     )
     pulumi.export("databaseUrls", {name: fp.database.connection_string for name, fp in footprints.items()})
     _export_monitoring(fleet, footprints, endpoint)
+    pulumi.export("auth", caller_facts(config.auth, config.gateway))  # how to call the gateways
     # The one IAM OIDC provider per cluster issuer in the stack's AWS account (IAM allows one per URL), for the
     # DNS-01 federation and the model sync alike: whoever asks first makes it, the other gets the same one.
     oidc_providers = OidcProviders()

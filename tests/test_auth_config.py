@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from components.serving_stack.contract import CallerRateLimit
+from preflight.plan import Plan
 from preflight.stack_files import engine_string
 from stacks.auth_config import DEFAULT_RATE_LIMIT, RateLimit, gateway_auth, parse_auth
 from stacks.config import parse_stack_config
@@ -141,3 +142,22 @@ def test_a_prod_stack_file_without_auth_is_a_config_error() -> None:
     del raw["mlplatform:auth"]
     with pytest.raises(ConfigError, match=r"^mlplatform:auth: missing; prod must authenticate"):
         parse_stack_config(raw, "prod")
+
+
+def test_the_auth_output_tells_callers_the_issuers_and_limits_and_nothing_more(dev_plan: Plan, prod_plan: Plan) -> None:
+    """The stack output `auth`: issuers and audiences from Pulumi.prod.yaml, the limits; not who may call what."""
+    auth = _stack_file_yaml("prod")["mlplatform:auth"]
+    output = prod_plan.outputs["auth"]
+    assert output["enabled"] is True
+    assert output["issuers"] == [{"issuer": i["issuer"], "audiences": i["audiences"]} for i in auth["issuers"]]
+    assert output["rateLimit"] == {
+        "requestsPerSecond": auth["rateLimit"]["requestsPerSecond"],
+        "burst": auth["rateLimit"]["burst"],
+    }
+    assert (output["maxRequestBodyMiB"], output["maxRequestHeadersKiB"]) == (16, 32)
+    assert "models" not in output and "jwksUri" not in str(output)
+    assert dev_plan.outputs["auth"] == {"enabled": False, "maxRequestBodyMiB": 16, "maxRequestHeadersKiB": 32}
+
+
+def _stack_file_yaml(stack: str) -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
