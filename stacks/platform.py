@@ -99,6 +99,8 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
         },
     )
     pulumi.export("databaseUrls", {name: fp.database.connection_string for name, fp in footprints.items()})
+    # What goes in each client's CA file (the connection strings verify the server with it): PEM or its address.
+    pulumi.export("databaseCaBundles", {name: fp.database.ca_bundle for name, fp in footprints.items()})
     _export_monitoring(fleet, footprints, endpoint)
     pulumi.export("auth", caller_facts(config.auth, config.gateway))  # how to call the gateways
     # The one IAM OIDC provider per cluster issuer in the stack's AWS account (IAM allows one per URL), for the

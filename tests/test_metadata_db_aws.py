@@ -44,6 +44,8 @@ def db_plan(node_security_group: bool = True, **args: Any) -> Plan:
         pulumi.export("port", db.port)
         pulumi.export("database", db.database)
         pulumi.export("connectionString", db.connection_string)
+        pulumi.export("caBundle", db.ca_bundle)
+        pulumi.export("tlsParameters", pulumi.Output.unsecret(db.connection_string).apply(lambda u: u.split("?")[1]))
         # A digest of the password the program really used, to prove the leak check's value right.
         password = pulumi.Output.unsecret(db.connection_string).apply(lambda url: url.split(":")[2].split("@")[0])
         pulumi.export("passwordDigest", password.apply(lambda p: hashlib.sha256(p.encode()).hexdigest()))
@@ -249,3 +251,9 @@ def test_settings_rds_would_refuse_are_refused_before_anything_is_made(args: dic
 def test_a_network_without_the_node_security_group_is_refused() -> None:
     with pytest.raises(ProgramError, match="node security group"):
         db_plan(node_security_group=False)
+
+
+def test_clients_verify_the_endpoint_against_the_region_s_rds_bundle(plan: Plan) -> None:
+    """The RDS CA bundle for us-east-1 ("Certificate bundles by AWS Region", RDS User Guide)."""
+    assert plan.outputs["tlsParameters"] == "sslmode=verify-full&sslrootcert=/etc/mlplatform/database-ca.pem"
+    assert plan.outputs["caBundle"] == "https://truststore.pki.rds.amazonaws.com/us-east-1/us-east-1-bundle.pem"

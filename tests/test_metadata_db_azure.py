@@ -66,6 +66,7 @@ def db_program(make_args: Any, region: str = "westeurope") -> Plan:
         pulumi.export("port", db.port)
         pulumi.export("database", db.database)
         pulumi.export("connectionString", db.connection_string)
+        pulumi.export("caBundle", db.ca_bundle)
         # What the connection string looks like, and a digest of its password, without the password.
         plain = pulumi.Output.unsecret(db.connection_string)
         pulumi.export("connectionShape", plain.apply(lambda s: _USERINFO.sub(r"postgresql://\1:PASSWORD@", s)))
@@ -170,11 +171,17 @@ def test_the_database_is_created_on_the_server(plan: Plan) -> None:
     assert (database["charset"], database["collation"]) == ("UTF8", "en_US.utf8")
 
 
-def test_outputs_name_the_private_host_and_a_connection_string_that_requires_tls(plan: Plan) -> None:
-    host = f"{server(plan)['serverName']}.postgres.database.azure.com"
+def test_outputs_name_the_private_host_and_a_connection_string_that_verifies_it(plan: Plan) -> None:
+    host = f"{server(plan)['serverName']}.postgres.database.azure.com"  # the name the server's certificate carries
     assert plan.outputs["host"] == host
     assert plan.outputs["port"] == 5432
-    assert plan.outputs["connectionShape"] == f"postgresql://platform:PASSWORD@{host}:5432/metadata?sslmode=require"
+    assert (
+        plan.outputs["connectionShape"]
+        == f"postgresql://platform:PASSWORD@{host}:5432/metadata?sslmode=verify-full&sslrootcert=/etc/mlplatform/database-ca.pem"
+    )
+    # The two roots Azure's PostgreSQL certificates chain to (Azure's "Secure connectivity with TLS" page).
+    assert "DigiCertGlobalRootG2" in plan.outputs["caBundle"]
+    assert "Microsoft%20RSA%20Root%20Certificate%20Authority%202017" in plan.outputs["caBundle"]
 
 
 def test_admin_password_is_a_url_safe_secret_that_never_appears_in_the_plan(plan: Plan) -> None:

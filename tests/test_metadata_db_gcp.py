@@ -65,6 +65,7 @@ def db_plan(project: str | None = PROJECT, reveal: bool = False, **overrides: An
         pulumi.export("port", db.port)
         pulumi.export("database", db.database)
         pulumi.export("connectionString", db.connection_string)
+        pulumi.export("caBundle", db.ca_bundle)
         if reveal:
             pulumi.export("connectionText", pulumi.Output.unsecret(db.connection_string))
 
@@ -129,6 +130,7 @@ def test_the_server_has_a_private_address_only_and_requires_tls(plan: Plan) -> N
         "privateNetwork": plan.outputs["networkId"],
         "allocatedIpRange": only(plan, CONNECTION).inputs["reservedPeeringRanges"][0],  # the range reserved above
         "sslMode": "ENCRYPTED_ONLY",
+        "serverCaMode": "GOOGLE_MANAGED_CAS_CA",  # certificates that name the host (verify-full)
     }
     assert only(plan, CONNECTION).urn in instance(plan).dependencies  # peering first, then the server
 
@@ -218,7 +220,19 @@ def test_the_leak_check_looks_for_the_value_the_program_really_used(revealed: Pl
     text = revealed.outputs["connectionText"]
     secret = mock_password(revealed)
     host = revealed.outputs["host"]
-    assert text == f"postgresql://platform:{secret}@{host}:5432/metadata?sslmode=require"
+    assert (
+        text
+        == f"postgresql://platform:{secret}@{host}:5432/metadata?sslmode=verify-full&sslrootcert=/etc/mlplatform/database-ca.pem"
+    )
+
+
+def test_clients_verify_the_server_against_the_instance_s_own_ca(plan: Plan) -> None:
+    """verify-full checks the host name, which Cloud SQL's shared CA puts in its server certificates; the
+    bundle clients trust is the one the instance reports (the mock's placeholder PEM), not a rebuilt one."""
+    settings = only(plan, INSTANCE).inputs["settings"]["ipConfiguration"]
+    assert settings["serverCaMode"] == "GOOGLE_MANAGED_CAS_CA" and settings["sslMode"] == "ENCRYPTED_ONLY"
+    bundle = plan.outputs["caBundle"]
+    assert bundle.startswith("-----BEGIN CERTIFICATE-----\n") and bundle.endswith("-----END CERTIFICATE-----\n")
 
 
 def test_outputs_name_the_private_host_port_and_database(plan: Plan) -> None:

@@ -27,6 +27,7 @@ class MetadataDb(pulumi.ComponentResource):
     port: pulumi.Output[int]
     database: pulumi.Output[str]
     connection_string: pulumi.Output[str]
+    ca_bundle: pulumi.Output[str]
 
     def __init__(self, name: str, args: MetadataDbArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:database:MetadataDb", name, None, opts)
@@ -36,11 +37,13 @@ class MetadataDb(pulumi.ComponentResource):
         self.port = outputs.port
         self.database = outputs.database
         self.connection_string = pulumi.Output.secret(outputs.connection_string)
+        self.ca_bundle = outputs.ca_bundle
         self.register_outputs(
             {
                 "host": self.host,
                 "port": self.port,
                 "database": self.database,
                 "connectionString": self.connection_string,
+                "caBundle": self.ca_bundle,
             }
         )

@@ -40,6 +40,10 @@ MIN_STORAGE_GB, MAX_STORAGE_GB = 20, 65536
 # The current RDS CA (RSA 2048, SHA256) whose server certificates RDS rotates automatically
 # ("Using SSL/TLS to encrypt a connection to a DB instance or cluster", User Guide).
 CA_CERT = "rds-ca-rsa2048-g1"
+# RDS publishes the CAs of each region as one PEM bundle; no API returns it, so the output is its address
+# ("Certificate bundles by AWS Region", RDS User Guide, read 2026-12). The certificate names the
+# instance's endpoint, which is the connection string's host: sslmode=verify-full holds.
+CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
 # Performance Insights' free retention; valid values are 7, 31 x months and 731 (CreateDBInstance).
 # Its console becomes CloudWatch Database Insights (standard mode) in 2026; the API stays.
 INSIGHTS_RETENTION_DAYS = 7
@@ -100,6 +104,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
         port=server.port,
         database=server.db_name,
         connection_string=url,
+        ca_bundle=pulumi.Output.from_input(CA_BUNDLE_URL.format(region=args.target.region)),
     )
 
 

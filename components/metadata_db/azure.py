@@ -33,6 +33,14 @@ from components.metadata_db.offers_azure import (
 )
 
 PORT = 5432
+# The roots a flexible server's certificate chains to; they stay through Microsoft's intermediate
+# rotations of 2025-2026 ("Secure connectivity with TLS", Azure Database for PostgreSQL docs, read 2026-12).
+# Both are in the usual system trust stores too. The server's certificate names
+# <server>.postgres.database.azure.com, the connection string's host: sslmode=verify-full holds.
+ROOT_CA_URLS = (
+    "https://cacerts.digicert.com/DigiCertGlobalRootG2.crt.pem",
+    "https://www.microsoft.com/pkiops/certs/Microsoft%20RSA%20Root%20Certificate%20Authority%202017.crt",
+)
 DNS_ZONE_SUFFIX = ".private.postgres.database.azure.com"
 # Premium SSD sizes a server takes, GiB; 32,767 is the largest (concepts-storage). Storage only grows.
 STORAGE_SIZES_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767)
@@ -88,6 +96,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
         port=pulumi.Output.from_input(PORT),
         database=database.name,
         connection_string=connection_string(args.admin_user, password.result, host, PORT, database.name),
+        ca_bundle=pulumi.Output.from_input(" ".join(ROOT_CA_URLS)),
     )
 
 

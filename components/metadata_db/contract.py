@@ -43,13 +43,23 @@ class MetadataDbArgs:
     """GCP: the weekly hour Cloud SQL may restart for updates (the window's first day); None: any time."""
 
 
+# Where a client keeps the server's CA bundle: every connection string names it (sslrootcert), so a
+# client verifies the server's certificate and host name (sslmode=verify-full) with the cloud's CAs,
+# not the system's. What goes in the file is per cloud: DatabaseOutputs.ca_bundle and docs/SECURITY.md.
+CA_FILE = "/etc/mlplatform/database-ca.pem"
+TLS_PARAMETERS = f"sslmode=verify-full&sslrootcert={CA_FILE}"
+
+
 @dataclass(frozen=True)
 class DatabaseOutputs:
     host: pulumi.Output[str]
     port: pulumi.Output[int]
     database: pulumi.Output[str]
     connection_string: pulumi.Output[str]
-    """postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=require: a Pulumi secret, always."""
+    """postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full&sslrootcert=CA_FILE: a Pulumi secret, always."""
+    ca_bundle: pulumi.Output[str]
+    """What belongs in CA_FILE: the PEM text where the cloud's API returns it (Cloud SQL's server CAs),
+    else the https address the cloud publishes its bundle at (RDS per region; Azure's two roots)."""
 
 
 def connection_string(
@@ -59,11 +69,13 @@ def connection_string(
     port: pulumi.Input[int],
     database: pulumi.Input[str],
 ) -> pulumi.Output[str]:
-    """postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=require, user and password URL-encoded,
-    a secret whatever its parts are."""
+    """postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full&sslrootcert=CA_FILE, user and password
+    URL-encoded, a secret whatever its parts are. HOST must be a name (or address) the server's certificate
+    carries, or verify-full refuses the connection."""
 
     def render(values: list[object]) -> str:
         name, secret, address, number, db = (str(v) for v in values)
-        return f"postgresql://{quote(name, safe='')}:{quote(secret, safe='')}@{address}:{number}/{db}?sslmode=require"
+        userinfo = f"{quote(name, safe='')}:{quote(secret, safe='')}"
+        return f"postgresql://{userinfo}@{address}:{number}/{db}?{TLS_PARAMETERS}"
 
     return pulumi.Output.secret(pulumi.Output.all(user, password, host, port, database).apply(render))

@@ -14,12 +14,19 @@ Choices the contract leaves to each cloud:
   the provider's default labels never reach it (provider docs for DatabaseInstance, read 2026-12).
 - maintenance_window, when given, is Cloud SQL's weekly hour on the "stable" track (updates two
   weeks after they are announced); without one, Cloud SQL picks any time.
+- The server CA is the shared, Google-managed one (GOOGLE_MANAGED_CAS_CA): its server certificates
+  name the instance's addresses, so clients verify the host (sslmode=verify-full) against the PEM the
+  instance reports in server_ca_certs (the `ca_bundle` output). The default per-instance CA names the
+  instance only as "<project>:<instance>", which a client reaching it by IP can check with verify-ca
+  at most ("Authorize with SSL/TLS certificates", CA hierarchies, Cloud SQL docs, read 2026-12). The
+  SAN contents were not seen on a live instance here: docs/SECURITY.md, "Data", says so.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -43,6 +50,7 @@ PASSWORD_LENGTH = 40
 PASSWORD_SPECIALS = "-_.~"
 MAX_NAME = 40  # auto-naming adds 8 characters; Compute names stop at 63
 UPDATE_TRACK = "stable"
+SERVER_CA_MODE = "GOOGLE_MANAGED_CAS_CA"
 _NAME = re.compile(r"^[a-z](?:[-a-z0-9]*[a-z0-9])?$")
 
 
@@ -94,7 +102,15 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
         connection_string=connection_string(
             user.name, password.result, instance.private_ip_address, PORT, database.name
         ),
+        # The provider marks server_ca_certs secret as a whole; a CA certificate is public, and clients need it.
+        ca_bundle=pulumi.Output.unsecret(instance.server_ca_certs).apply(_pem_bundle),
     )
+
+
+def _pem_bundle(certificates: list[Any] | None) -> str:
+    """The instance's server CA certificates (the current and, during a rotation, the next) as one PEM file."""
+    pems = [c.get("cert") if isinstance(c, dict) else getattr(c, "cert", None) for c in certificates or []]
+    return "".join(pem if pem.endswith("\n") else f"{pem}\n" for pem in pems if pem)
 
 
 def _require_project(args: MetadataDbArgs) -> str:
@@ -207,6 +223,10 @@ def _settings(args: MetadataDbArgs, tier: str, access: PrivateAccess) -> gcp.sql
             "private_network": access.network,
             "allocated_ip_range": access.range_name,  # the server's address comes from our range
             "ssl_mode": "ENCRYPTED_ONLY",
+            # The shared CA: its server certificates carry the instance's IP addresses, so clients can
+            # verify the host name (sslmode=verify-full); the default per-instance CA names the instance
+            # in the common name only, which allows verify-ca at most (see the module docstring).
+            "server_ca_mode": SERVER_CA_MODE,
         },
         "backup_configuration": {
             "enabled": True,

@@ -138,6 +138,9 @@ def _psa_connection(ctx: MockContext) -> Outputs:
     return {"id": f"{network}:{service}", "peering": str(service).split(".")[0] + "-googleapis-com"}
 
 
+_MOCK_CA_PEM = "-----BEGIN CERTIFICATE-----\nbW9jayBzZXJ2ZXIgQ0E=\n-----END CERTIFICATE-----\n"
+
+
 def _sql_instance(ctx: MockContext) -> Outputs:
     """A private-only server: its address sits in the peered range, no public IP."""
     name = ctx.inputs.get("name") or ctx.auto_name(max_length=98)
@@ -152,6 +155,8 @@ def _sql_instance(ctx: MockContext) -> Outputs:
         "ipAddresses": [{"ipAddress": private_ip, "type": "PRIVATE"}],
         "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/instances/{name}",
         "serviceAccountEmailAddress": f"p{int(ctx.digest(10), 16) % 10**12}-{ctx.digest(6)}@{SQL_AGENTS}",
+        # The server CA(s) the instance reports; a placeholder PEM (clients put the real one in their CA file).
+        "serverCaCerts": [{"cert": _MOCK_CA_PEM, "commonName": f"mock server CA {region}", "sha1Fingerprint": digest}],
     }
 
 
