@@ -47,6 +47,11 @@ MARKER = ".complete"
 the version (the publisher at the primary, the sync at a replica). A version whose marker is missing, or whose
 files do not match it, is not there yet: for the sync and for the model server alike."""
 
+SIGNATURE = ".complete.sig"
+"""The publisher's Ed25519 signature over the marker (components/model_signature.py), written just before it. With
+a public key in the stack config, the sync copies only versions whose signature verifies, and the model pods verify
+it again before Triton starts."""
+
 HASH = "md5"  # the one hash S3 (ETag or X-Amz-Meta-Md5chksum), GCS (md5Hash) and Azure (Content-MD5) all give rclone
 
 _SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -133,6 +138,7 @@ WAIT_VERSION = "MODEL_VERSION"  # the version as rclone reaches it: <remote>:<bu
 WAIT_REPOSITORY = "MODEL_REPOSITORY"  # the same place as the model server names it (s3://B/p), for the log lines
 WAIT_SECONDS = "WAIT_SECONDS"  # how long one attempt waits before it fails
 WAIT_POLL_SECONDS = "POLL_SECONDS"  # how often it looks
+WAIT_MANIFEST_DIR = "MANIFEST_DIR"  # a local directory: the marker and signature the files were checked against
 
 
 def wait_script() -> str:
@@ -140,6 +146,10 @@ def wait_script() -> str:
     file of the version matches it (hashes from listings and HEADs, nothing downloaded but the manifest); otherwise
     log what is missing and look again, and after WAIT_SECONDS exit 1 with one line naming the marker, so the
     kubelet restarts the attempt with its back-off and the pod's state shows it.
+
+    The marker (and its signature, when there is one) is first copied to MANIFEST_DIR and the files are checked
+    against that copy, so the next step (the signature check, model_signature.py) judges exactly the manifest the
+    files matched, not whatever the bucket holds a moment later.
 
     Checking the files and not only the marker's existence is the same test the sync makes before it copies: a
     replica the sync is repairing has lost its marker first, and a damaged file fails the match.
@@ -152,12 +162,21 @@ def wait_script() -> str:
             f"marker={q(MARKER)}",
             'log() { echo "wait-for-model: $*"; }',
             "start=$(date +%s)",
+            f"signature={q(SIGNATURE)}",
+            f'local="${WAIT_MANIFEST_DIR}"',
             "while :; do",
+            '  rm -f "$local/$marker" "$local/$signature"',
             '  if ! found=$(rclone lsf --files-only "$version/$marker"); then',
             '    reason="cannot list the bucket (rclone said why above)"',
             '  elif [ "$found" != "$marker" ]; then',
             '    reason="no marker yet: the version is not published (or not copied) yet"',
-            f'  elif rclone checksum {HASH} "$version/$marker" "$version" --exclude "/$marker"; then',
+            '  elif ! rclone copyto "$version/$marker" "$local/$marker"; then',
+            '    reason="cannot read the marker (rclone said why above)"',
+            '  elif [ -n "$(rclone lsf --files-only "$version/$signature")" ] &&',
+            '    ! rclone copyto "$version/$signature" "$local/$signature"; then',
+            '    reason="cannot read the signature (rclone said why above)"',
+            f'  elif rclone checksum {HASH} "$local/$marker" "$version" \\',
+            '    --exclude "/$marker" --exclude "/$signature"; then',
             '    log "$shown: complete, starting"; exit 0',
             "  else",
             '    reason="its files do not match the marker yet"',

@@ -32,6 +32,7 @@ from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, par
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, check_zone_names, parse_dns
 from stacks.gpu_zone_config import check_gcp_gpu_zones
 from stacks.observability_config import ObservabilityConfig, parse_observability
+from stacks.publishing_config import PublishingConfig, parse_publishing
 from stacks.regions import REGIONS
 from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
 from stacks.sync_config import SyncConfig, parse_sync
@@ -150,6 +151,8 @@ class StackConfig:
     """The IAM roles every EKS cluster gives an access entry (stacks/access_config.py)."""
     auth: AuthConfig = AUTH_DISABLED
     """Who may call which model through the gateways, and how fast (stacks/auth_config.py); off only in dev."""
+    publishing: PublishingConfig = dataclasses.field(default_factory=PublishingConfig)
+    """Who may publish models, the key their manifests are signed with, the Triton backends (publishing_config.py)."""
     gateway: RequestLimits = GATEWAY_DEFAULT
     """What one request may carry through every gateway (stacks/gateway_config.py)."""
     audit: AuditConfig = dataclasses.field(default_factory=AuditConfig)
@@ -196,6 +199,7 @@ KEYS: dict[str, KeySpec] = {
     "observability": KeySpec("object", "Monitoring: {central (a target name), retentionDays, recordName}."),
     "alerting": KeySpec("object", "Alert routing: {receivers: [{name, kind, secret, ...}], routes: {critical, ...}}."),
     "modelSync": KeySpec("object", "Model sync from the primary's bucket to the others: {primary, schedule, enabled}."),
+    "modelPublishing": KeySpec("object", "Model integrity: {publicKey, publishers: {aws, gcp, azure}, backends, ...}."),
     "eksAccess": KeySpec("object", "EKS API access: IAM role ARNs {deployRole, previewRole, operatorRoles, creator}."),
     "auth": KeySpec("object", "Callers (prod requires it): {issuers: [{issuer, jwksUri, audiences}], models, ...}."),
     "gateway": KeySpec("object", "Request limits at every gateway: {maxRequestBodyMiB, maxRequestHeadersKiB}."),
@@ -263,6 +267,7 @@ def parse_stack_config(
     dns = parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets])
     pools = cluster.gpu_pools
     models = parse_models(f"{prefix}models", values.get("models", []), profile.serving, pools, target_clouds)
+    model_sync = parse_sync(f"{prefix}modelSync", values.get("modelSync"), [t.name for t in targets])
     config = StackConfig(
         project=project,
         stack=stack,
@@ -284,7 +289,14 @@ def parse_stack_config(
         observability=parse_observability(
             f"{prefix}observability", values.get("observability"), [t.name for t in targets], dns
         ),
-        model_sync=parse_sync(f"{prefix}modelSync", values.get("modelSync"), [t.name for t in targets]),
+        model_sync=model_sync,
+        publishing=parse_publishing(
+            f"{prefix}modelPublishing",
+            values.get("modelPublishing"),
+            env_name,
+            target_clouds,
+            [model_sync.primary] if model_sync is not None else [t.name for t in targets],
+        ),
         alerting=alerting,
         eks_access=parse_eks_access(
             f"{prefix}eksAccess",

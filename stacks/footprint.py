@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -15,6 +16,7 @@ from components.gcp_services import enable_services
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.metadata_db import MetadataDb, MetadataDbArgs
 from components.model_bucket import ModelBucket, ModelBucketArgs
+from components.model_sync.contract import writer_role_path
 from components.observability import Monitoring
 from components.registry import Registry, RegistryArgs
 from components.serving_stack import ModelSpec, ModelVersion, ServingStack, ServingStackArgs
@@ -26,6 +28,23 @@ from stacks.config import StackConfig, TargetConfig
 from stacks.observability_config import FleetPlan
 from stacks.regions import AZURE_REGIONS_WITHOUT_ZONES
 from stacks.serving_config import ModelConfig
+
+
+def publishing_args(config: TargetConfig, stack: StackConfig) -> dict[str, Any]:
+    """Who may write this target's bucket (stacks/publishing_config.py): the publishers where models are published
+    (the sync's primary, or every bucket without a sync), the model sync's writer on a replica. An AWS replica's
+    writer is named by its role path (every role under it, in any account: only this account's roles are granted
+    anything on the bucket), so the bucket waits on nothing in ModelSync or the primary."""
+    publishing = stack.publishing
+    published = stack.model_sync is None or stack.model_sync.primary == config.name
+    fields: dict[str, Any] = {
+        "restrict_writes": bool(publishing.publishers),
+        "publishers": publishing.publishers_for(config.cloud) if published else (),
+        "lock_days": publishing.lock_days,
+    }
+    if publishing.publishers and not published and config.cloud == "aws":
+        fields["sync_writers"] = [f"arn:aws:iam::*:role{writer_role_path(config.name)}*"]
+    return fields
 
 
 class Footprint(pulumi.ComponentResource):
@@ -68,6 +87,7 @@ class Footprint(pulumi.ComponentResource):
                 force_destroy=env.force_destroy_buckets,
                 retain=env.protect_stateful,
                 zone_redundant=env.zone_redundant_storage,
+                **publishing_args(config, stack),
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -127,6 +147,8 @@ class Footprint(pulumi.ComponentResource):
             needs_device_plugin=config.cloud in ("aws", "azure"),
             tls=tls,
             monitoring_values=self.monitoring.prometheus_values,
+            model_public_key=stack.publishing.public_key,
+            triton_backends=stack.publishing.backends,
             auth=gateway_auth(stack.auth, _guarded_hosts(config.name, stack)),
             request_limits=stack.gateway,
         )

@@ -117,7 +117,7 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
         pulumi.export("globalUrl", pulumi.Output.concat("https://", global_dns.global_host))
         pulumi.export("failoverSeconds", config.dns.failover_seconds)
     if config.model_sync is not None:
-        sync = _model_sync(config.model_sync, footprints, tags, oidc_providers)
+        sync = _model_sync(config.model_sync, footprints, tags, oidc_providers, config.publishing.public_key)
         pulumi.export("modelSync", {"primary": config.model_sync.primary, "replicas": sync.replicas})
     return footprints
 
@@ -127,6 +127,7 @@ def _model_sync(
     footprints: dict[str, Footprint],
     tags: dict[str, str],
     oidc_providers: OidcProviders,
+    public_key: str | None,
 ) -> ModelSync:
     """The primary's bucket is the one writer; a CronJob in its cluster copies every complete version to the others
     (the model-sync federation: writer identities trust the primary's issuer, docs/MODEL_SYNC.md)."""
@@ -144,6 +145,7 @@ def _model_sync(
             cluster_identity=primary.cluster.identity,
             oidc_providers=oidc_providers,
             schedule=sync.schedule,
+            public_key=public_key,
         ),
         # azure-native has no default tags: the writer identities made in Azure carry the required tags this way.
         pulumi.ResourceOptions(transforms=[azure_tags_transform(tags)]),

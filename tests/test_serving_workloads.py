@@ -257,7 +257,13 @@ def test_the_model_wait_is_locked_down_and_shares_only_tmp_with_triton(plan: Pla
     assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
     assert security["capabilities"] == {"drop": ["ALL"]} and security["seccompProfile"] == {"type": "RuntimeDefault"}
     assert (security["runAsUser"], security["runAsGroup"]) == (1337, 1337)
-    assert wait["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    # /tmp with Triton; the manifest's copy with verify-model only (Triton never mounts it)
+    assert wait["volumeMounts"] == [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "manifest", "mountPath": "/var/run/mlplatform/manifest"},
+    ]
+    triton = pod_spec(plan, "ranker-v3")["containers"][0]
+    assert "manifest" not in {mount["name"] for mount in triton["volumeMounts"]}
     assert "nvidia.com/gpu" not in wait["resources"]["limits"]  # the GPU is Triton's
 
 

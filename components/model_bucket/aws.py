@@ -1,8 +1,21 @@
-"""S3 implementation: KMS-encrypted, versioned, private, TLS-only, with noncurrent versions expiring."""
+"""S3 implementation: KMS-encrypted, versioned, private, TLS-only, with noncurrent versions expiring.
+
+Writes fenced (with `restrict_writes`): the bucket policy denies PutObject, DeleteObject and every other
+object-changing action to any principal whose `aws:PrincipalArn` (a role's ARN, also for its sessions; IAM User
+Guide, "AWS global condition context keys") is not a publisher or the model sync's writer: an explicit Deny in a
+resource policy wins over any Allow in the account. Lifecycle expiration is S3's own and is not affected.
+
+Object Lock (`lock_days`): default retention in GOVERNANCE mode through PutObjectLockConfiguration, which S3 allows
+on an existing versioned bucket since 2023-11 (S3 User Guide, "Configuring S3 Object Lock": "enable Object Lock on
+existing buckets"), so the bucket is not replaced (`Bucket.object_lock_enabled` would force a new one). GOVERNANCE,
+not COMPLIANCE: an operator with s3:BypassGovernanceRetention can still remove a version planted by mistake or retire
+the bucket; COMPLIANCE would make even the account root wait out every version's retention.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -66,10 +79,23 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
         ],
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[versioning])),
     )
+    if args.lock_days:
+        aws.s3.BucketObjectLockConfiguration(
+            f"{name}-object-lock",
+            bucket=bucket.id,
+            object_lock_enabled="Enabled",
+            rule={"default_retention": {"mode": LOCK_MODE, "days": args.lock_days}},
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[versioning])),
+        )
+    writers: pulumi.Output[list[str]] | None = None
+    if args.restrict_writes:
+        writers = pulumi.Output.from_input(args.sync_writers or []).apply(
+            lambda sync: sorted({*args.publishers, *sync})
+        )
     aws.s3.BucketPolicy(
         f"{name}-tls-only",
         bucket=bucket.id,
-        policy=bucket.arn.apply(_deny_insecure_transport),
+        policy=pulumi.Output.all(bucket.arn, writers).apply(lambda v: bucket_policy(v[0], v[1])),
         # The public access block must exist first, or S3 may judge the policy public.
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[public_access])),
     )
@@ -83,19 +109,41 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
     )
 
 
-def _deny_insecure_transport(bucket_arn: str) -> str:
-    return json.dumps(
+LOCK_MODE = "GOVERNANCE"
+# Every action that writes, overwrites, deletes or unprotects an object (Service Authorization Reference, Amazon S3).
+WRITE_ACTIONS = [
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+]
+
+
+def bucket_policy(bucket_arn: str, writers: Sequence[str] | None) -> str:
+    """TLS only; with `writers`, object writes only by those principals (an empty list: by nobody)."""
+    statements: list[dict[str, object]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
-    )
+    ]
+    if writers is not None:
+        statement: dict[str, object] = {
+            "Sid": "DenyWritesButPublishers",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": WRITE_ACTIONS,
+            "Resource": f"{bucket_arn}/*",
+        }
+        if writers:
+            statement["Condition"] = {"ArnNotLike": {"aws:PrincipalArn": list(writers)}}
+        statements.append(statement)
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})

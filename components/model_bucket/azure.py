@@ -3,6 +3,10 @@
 Shared-key access is off, so readers authenticate with Entra ID (workload identity); that
 is also why Triton reads it as as://ACCOUNT/CONTAINER through the default credential chain.
 
+Publishers get Storage Blob Data Contributor on the container only (role assignments are additive: there is no
+user-made deny; a principal with a data role at the account, group or subscription scope also writes). With shared
+keys off, management roles such as Owner or Contributor cannot write blobs without a data role.
+
 Retained accounts (prod) also carry a CanNotDelete management lock: Pulumi's protect guards only
 this program, the lock guards the account (and its containers) against anyone, including a
 deletion of the resource group. The lock sits on the account, not the group: a group lock would be
@@ -12,7 +16,7 @@ inherited by the cluster's pools and subnets and block every replacement Pulumi 
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import storage
+from pulumi_azure_native import authorization, storage
 
 from components.azure_lock import delete_lock
 from components.global_names import unique_name
@@ -20,6 +24,13 @@ from components.model_bucket.contract import BucketOutputs, ModelBucketArgs
 
 CONTAINER = "models"
 MAX_SOFT_DELETE_DAYS = 365  # Azure's limit for blob and container soft delete
+BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # Storage Blob Data Contributor (built-in roles, storage)
+# A publisher's kind, from its config prefix: none (a service principal or managed identity), group: or user:.
+PRINCIPAL_TYPES = {
+    "": authorization.PrincipalType.SERVICE_PRINCIPAL,
+    "group": authorization.PrincipalType.GROUP,
+    "user": authorization.PrincipalType.USER,
+}
 
 
 def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) -> BucketOutputs:
@@ -73,6 +84,16 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
         public_access=storage.PublicAccess.NONE,
         opts=kept,
     )
+    for index, publisher in enumerate(args.publishers):
+        kind, _, object_id = publisher.rpartition(":")
+        authorization.RoleAssignment(
+            f"{name}-publisher-{index}",
+            principal_id=object_id,
+            principal_type=PRINCIPAL_TYPES[kind],
+            role_definition_id=account.id.apply(lambda account_id: _role_definition(account_id, BLOB_CONTRIBUTOR)),
+            scope=container.id,
+            opts=opts,
+        )
     storage.ManagementPolicy(
         f"{name}-lifecycle",
         account_name=account.name,
@@ -102,3 +123,9 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
         bucket_name=container.name,
         resource_id=account.id,
     )
+
+
+def _role_definition(account_id: str, role: str) -> str:
+    """A built-in role's definition id, addressed in the storage account's subscription."""
+    subscription = account_id.split("/")[2]
+    return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}"

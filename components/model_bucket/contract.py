@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -22,6 +23,18 @@ class ModelBucketArgs:
     """Protect the bucket in Pulumi and keep it in the cloud if it leaves the program (prod)."""
     zone_redundant: bool = False
     """Replicate across zones where the cloud makes that a choice (Azure ZRS)."""
+    publishers: tuple[str, ...] = ()
+    """Who may publish model versions here, in the bucket's cloud's form (an IAM role ARN; a GCP IAM member; an Entra
+    object id, `group:`/`user:` prefixed for those kinds). Each gets the narrowest write grant its cloud has."""
+    restrict_writes: bool = False
+    """Fence object writes to `publishers` and `sync_writers` only. AWS: a bucket-policy Deny for every other
+    principal (IAM grants elsewhere in the account cannot override it). GCP and Azure grants are additive: there only
+    the identities granted here and by the model sync may write (docs/SECURITY.md, "Model integrity")."""
+    sync_writers: pulumi.Input[Sequence[str]] | None = None
+    """AWS: the model sync's writer role(s) for this bucket (a replica), exempt from the Deny."""
+    lock_days: int = 0
+    """AWS: S3 Object Lock default retention in GOVERNANCE mode; 0: no lock. Every object version written stays
+    undeletable for that long (a new version may still be put over it; the old one stays)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import pulumi
 from pulumi_azure_native import managedidentity
 
+from components import model_signature
 from components.model_sync import cronjob, identity_aws, identity_azure, identity_gcp
 from components.model_sync.contract import (
     DEFAULT_SCHEDULE,
@@ -28,7 +29,7 @@ from components.model_sync.contract import (
     ModelSyncArgs,
     SyncBucket,
 )
-from components.model_sync.rclone import aws_web_identity_config, sync_script
+from components.model_sync.rclone import aws_web_identity_config, fetch_manifests_script, sync_script
 from components.rclone import IMAGE, Remote, rclone_config
 
 __all__ = ["DEFAULT_SCHEDULE", "NAMESPACE", "SERVICE_ACCOUNT", "SUBJECT", "ModelSync", "ModelSyncArgs", "SyncBucket"]
@@ -54,7 +55,10 @@ class ModelSync(pulumi.ComponentResource):
         files: dict[str, pulumi.Input[str]] = {
             cronjob.CONFIG: pulumi.Output.all(*(access.remote for access in accesses)).apply(_config),
             cronjob.SCRIPT: pulumi.Output.all(*(access.remote for access in accesses)).apply(_script),
+            cronjob.FETCH_SCRIPT: source.remote.apply(fetch_manifests_script),
         }
+        if args.public_key is not None:
+            files[cronjob.VERIFY_SCRIPT] = model_signature.script()
         profiles = [access.aws_profile for access in accesses if access.aws_profile is not None]
         if profiles:
             files[identity_aws.CONFIG_FILE] = pulumi.Output.all(*profiles).apply(_aws_config)
@@ -71,6 +75,7 @@ class ModelSync(pulumi.ComponentResource):
             args.schedule,
             args.image or IMAGE,
             [resource for access in accesses for resource in access.resources],
+            args.public_key,
         )
         self.replicas = [replica.target.name for replica in args.replicas]
         self.register_outputs({"primary": args.primary.target.name, "replicas": self.replicas})

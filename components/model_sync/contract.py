@@ -17,6 +17,12 @@ SERVICE_ACCOUNT = "model-sync"
 SUBJECT = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"  # the `sub` of the job's projected tokens
 DEFAULT_SCHEDULE = "*/10 * * * *"
 
+
+def writer_role_path(target: str) -> str:
+    """The IAM path of the role that writes an AWS replica's bucket: that bucket's policy exempts roles under it from
+    its write fence (ModelBucketArgs.sync_writers), with no edge from the bucket to ModelSync or the primary."""
+    return f"/mlplatform/model-sync/{target}/"
+
 CONFIG_DIR = "/etc/model-sync"  # the ConfigMap: rclone.conf, sync.sh, aws-config, google-<target>.json
 TOKEN_DIR = "/var/run/secrets/model-sync"  # projected service account tokens, one per audience
 
@@ -47,6 +53,9 @@ class ModelSyncArgs:
     schedule: str = DEFAULT_SCHEDULE
     image: str | None = None
     """None: the pinned rclone image (components/rclone.py)."""
+    public_key: str | None = None
+    """The publishers' Ed25519 public key (base64): only versions whose manifest's signature verifies are copied.
+    None: every complete version is copied (dev without `mlplatform:modelPublishing`)."""
 
 
 @dataclass(frozen=True)

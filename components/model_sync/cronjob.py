@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import model_signature
 from components.model_sync.contract import CONFIG_DIR, NAMESPACE, SERVICE_ACCOUNT, TOKEN_DIR, Token
+from components.model_sync.rclone import MANIFESTS
 from components.serving_stack.addons import system_placement
 
 USER_ID = 65532  # any non-root uid: the image needs none of its own (rclone writes only under HOME=/tmp)
@@ -22,10 +24,22 @@ BACKOFF_LIMIT = 2
 STARTING_DEADLINE_SECONDS = 300  # a run missed by more than this (controller down) waits for the next slot
 TOKEN_SECONDS = 3600  # projected tokens are refreshed by the kubelet before they expire
 SCRIPT = "sync.sh"
+FETCH_SCRIPT = "fetch.sh"  # step 1: the source's markers and signatures into MANIFESTS_DIR
+VERIFY_SCRIPT = "model_signature.py"  # step 2 (with a public key): components/model_signature.py, `tree`
 CONFIG = "rclone.conf"
+MANIFESTS_DIR = "/var/run/model-sync/manifests"  # an emptyDir the three steps share
 RESOURCES: k8s.core.v1.ResourceRequirementsArgsDict = {
     "requests": {"cpu": "100m", "memory": "256Mi"},
     "limits": {"cpu": "1", "memory": "1Gi"},
+}
+VERIFY_RESOURCES: k8s.core.v1.ResourceRequirementsArgsDict = {
+    "requests": {"cpu": "50m", "memory": "64Mi"},
+    "limits": {"cpu": "500m", "memory": "128Mi"},
+}
+SECURITY_CONTEXT: k8s.core.v1.SecurityContextArgsDict = {
+    "allow_privilege_escalation": False,
+    "read_only_root_filesystem": True,
+    "capabilities": {"drop": ["ALL"]},
 }
 # rclone's memory: --transfers (4) x its buffer (16 MiB), plus multipart chunks (5 MiB x 4 per upload): < 512 MiB.
 
@@ -40,6 +54,7 @@ def deploy(
     schedule: str,
     image: str,
     depends_on: Sequence[pulumi.Resource],
+    public_key: str | None = None,
 ) -> k8s.batch.v1.CronJob:
     """Namespace, ServiceAccount, ConfigMap and CronJob on the primary cluster; the CronJob waits for the grants."""
     base = pulumi.ResourceOptions(parent=parent, provider=provider)
@@ -73,7 +88,7 @@ def deploy(
                 "active_deadline_seconds": ACTIVE_DEADLINE_SECONDS,
                 "template": {
                     "metadata": {"labels": {"app.kubernetes.io/name": NAMESPACE}},
-                    "spec": pod_spec(tokens, env, image),
+                    "spec": pod_spec(tokens, env, image, public_key),
                 },
             }
         },
@@ -86,16 +101,21 @@ def deploy(
     )
 
 
-def pod_spec(tokens: Sequence[Token], env: Mapping[str, pulumi.Input[str]], image: str) -> k8s.core.v1.PodSpecArgsDict:
-    """One rclone container running the sync script; tokens projected per audience, config mounted read-only."""
+def pod_spec(
+    tokens: Sequence[Token], env: Mapping[str, pulumi.Input[str]], image: str, public_key: str | None = None
+) -> k8s.core.v1.PodSpecArgsDict:
+    """rclone fetching the source's markers, then (with a public key) the signature check in the python image, then
+    rclone running the sync script on what was verified; tokens projected per audience, config mounted read-only."""
     unique = {token.path: token for token in tokens}
     volumes: list[k8s.core.v1.VolumeArgsDict] = [
         {"name": "config", "config_map": {"name": NAMESPACE}},
         {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
+        {"name": "manifests", "empty_dir": {"size_limit": "64Mi"}},
     ]
     mounts: list[k8s.core.v1.VolumeMountArgsDict] = [
         {"name": "config", "mount_path": CONFIG_DIR, "read_only": True},
         {"name": "tmp", "mount_path": "/tmp"},
+        {"name": "manifests", "mount_path": MANIFESTS_DIR},
     ]
     if unique:
         sources: list[k8s.core.v1.VolumeProjectionArgsDict] = [
@@ -113,6 +133,7 @@ def pod_spec(tokens: Sequence[Token], env: Mapping[str, pulumi.Input[str]], imag
     variables: list[k8s.core.v1.EnvVarArgsDict] = [
         {"name": "RCLONE_CONFIG", "value": f"{CONFIG_DIR}/{CONFIG}"},
         {"name": "HOME", "value": "/tmp"},  # rclone's cache and temporary files
+        {"name": MANIFESTS, "value": MANIFESTS_DIR},
     ]
     variables += [{"name": key, "value": value} for key, value in env.items()]
     placement = system_placement()
@@ -129,20 +150,50 @@ def pod_spec(tokens: Sequence[Token], env: Mapping[str, pulumi.Input[str]], imag
             "fs_group": USER_ID,  # the projected tokens are readable by the pod's group
             "seccomp_profile": {"type": "RuntimeDefault"},
         },
-        "containers": [
-            {
-                "name": "rclone",
-                "image": image,
-                "command": ["/bin/sh", f"{CONFIG_DIR}/{SCRIPT}"],
-                "env": variables,
-                "resources": RESOURCES,
-                "security_context": {
-                    "allow_privilege_escalation": False,
-                    "read_only_root_filesystem": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
-                "volume_mounts": mounts,
-            }
-        ],
+        "init_containers": init_containers(variables, mounts, image, public_key),
+        "containers": [rclone_container("rclone", SCRIPT, variables, mounts, image)],
         "volumes": volumes,
     }
+
+
+def rclone_container(
+    name: str,
+    script: str,
+    env: list[k8s.core.v1.EnvVarArgsDict],
+    mounts: list[k8s.core.v1.VolumeMountArgsDict],
+    image: str,
+) -> k8s.core.v1.ContainerArgsDict:
+    return {
+        "name": name,
+        "image": image,
+        "command": ["/bin/sh", f"{CONFIG_DIR}/{script}"],
+        "env": env,
+        "resources": RESOURCES,
+        "security_context": SECURITY_CONTEXT,
+        "volume_mounts": mounts,
+    }
+
+
+def init_containers(
+    env: list[k8s.core.v1.EnvVarArgsDict],
+    mounts: list[k8s.core.v1.VolumeMountArgsDict],
+    image: str,
+    public_key: str | None,
+) -> list[k8s.core.v1.ContainerArgsDict]:
+    """The source's markers (rclone), then their signatures (python, standard library only, no bucket access)."""
+    found = [rclone_container("fetch-manifests", FETCH_SCRIPT, env, mounts, image)]
+    if public_key is not None:
+        found.append(
+            {
+                "name": "verify-manifests",
+                "image": model_signature.IMAGE,
+                "command": ["python3", f"{CONFIG_DIR}/{VERIFY_SCRIPT}", "tree", public_key, MANIFESTS_DIR],
+                "resources": VERIFY_RESOURCES,
+                "security_context": SECURITY_CONTEXT,
+                "volume_mounts": [
+                    {"name": "config", "mount_path": CONFIG_DIR, "read_only": True},
+                    {"name": "manifests", "mount_path": MANIFESTS_DIR},
+                ],
+            }
+        )
+    return found

@@ -20,7 +20,15 @@ import pulumi_aws as aws
 
 from components.global_dns.acme_federation import federation_host
 from components.irsa import STS_AUDIENCE, trust_policy
-from components.model_sync.contract import CONFIG_DIR, NAMESPACE, SERVICE_ACCOUNT, Access, SyncBucket, Token
+from components.model_sync.contract import (
+    CONFIG_DIR,
+    NAMESPACE,
+    SERVICE_ACCOUNT,
+    Access,
+    SyncBucket,
+    Token,
+    writer_role_path,
+)
 from components.rclone import s3_remote
 from components.serving_stack.identity_aws import read_policy
 
@@ -47,6 +55,8 @@ def role(
     iam_role = aws.iam.Role(
         name,
         description=f"Model sync {purpose} {target.name}'s model bucket: {NAMESPACE}/{SERVICE_ACCOUNT} of the primary",
+        # A writer's path is what its bucket's write fence lets through (contract.writer_role_path).
+        path=writer_role_path(target.name) if writer else "/",
         assume_role_policy=pulumi.Output.all(oidc_provider_arn, issuer_url).apply(
             lambda values: trust_policy(values[0], federation_host(values[0], values[1]), NAMESPACE, SERVICE_ACCOUNT)
         ),

@@ -230,6 +230,12 @@ class ServingStackArgs:
     monitoring_values: Mapping[str, Any] = field(default_factory=dict)
     """kube-prometheus-stack values merged over addons.monitoring_values: what the footprint's observability needs
     (external labels, remote write, Grafana on the central footprint; components/observability/values.py)."""
+    model_public_key: str | None = None
+    """The publishers' Ed25519 public key (base64): a pod loads a version only if its manifest's signature verifies
+    (triton.py, verify-model). None: no signature check (dev without `mlplatform:modelPublishing`)."""
+    triton_backends: tuple[str, ...] | None = None
+    """The only Triton backends the model pods may load (triton.py, --backend-directory); None: every backend the
+    image ships, the Python backend included."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,13 @@ Facts, with where they were read (2026-11):
   the bucket whether istiod injects a native sidecar (the default since Istio 1.27 when every node
   runs Kubernetes 1.33 or later: ENABLE_NATIVE_SIDECARS=auto) or a classic one, which would start
   only after the init containers.
+- Signed versions: with the publishers' public key in the stack, a second init container, ``verify-model``, checks
+  the manifest wait-for-model copied (and the files matched) against its Ed25519 signature with the standard
+  library only (components/model_signature.py, in the pinned python image); Triton starts only if it verifies.
+- Backends: Triton loads a model's backend from ``--backend-directory`` (default /opt/tritonserver/backends; server
+  src/command_line_parser.cc, v2.69.0). With ``triton_backends`` set, an init container links only those backends of
+  the image into an emptyDir and Triton is pointed there, so a model whose config names any other backend (the
+  Python backend's ``model.py`` above all) fails to load instead of running code from the bucket.
 """
 
 from __future__ import annotations
@@ -41,8 +48,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import model_signature
 from components.rclone import IMAGE as RCLONE_IMAGE
 from components.rclone import (
+    MARKER,
+    SIGNATURE,
+    WAIT_MANIFEST_DIR,
     WAIT_POLL_SECONDS,
     WAIT_REPOSITORY,
     WAIT_SECONDS,
@@ -107,6 +118,12 @@ WAIT_CONTAINER = "wait-for-model"
 MODEL_WAIT_SECONDS = 900
 MODEL_POLL_SECONDS = 15
 ISTIO_PROXY_UID = 1337  # Istio's sidecar uid: its traffic is never redirected to the proxy
+VERIFY_CONTAINER = "verify-model"
+BACKENDS_CONTAINER = "triton-backends"
+MANIFEST_MOUNT = "/var/run/mlplatform/manifest"  # wait-for-model's copy of the marker and signature
+BACKENDS_MOUNT = "/var/run/mlplatform/backends"  # links to the allowed backends of the image
+IMAGE_BACKENDS = "/opt/tritonserver/backends"  # where the image keeps every backend
+VERIFY_UID = 65532  # any non-root uid: the python image needs none of its own
 WAIT_RESOURCES: k8s.core.v1.ResourceRequirementsArgsDict = {
     "requests": {"cpu": "50m", "memory": "64Mi"},
     "limits": {"cpu": "500m", "memory": "256Mi"},  # a listing and a few HEADs
@@ -167,6 +184,7 @@ def restricted_api_args() -> list[str]:
 
 
 def server_args(args: ServingStackArgs, version: ModelVersion) -> list[pulumi.Input[str]]:
+    backends = [f"--backend-directory={BACKENDS_MOUNT}"] if args.triton_backends else []
     return [
         pulumi.Output.concat("--model-repository=", repository(args, version)),
         f"--http-port={HTTP_PORT}",
@@ -175,6 +193,7 @@ def server_args(args: ServingStackArgs, version: ModelVersion) -> list[pulumi.In
         "--strict-readiness=true",  # ready only once every model is loaded
         f"--exit-timeout-secs={args.drain_seconds}",  # in-flight requests finish after SIGTERM
         *restricted_api_args(),
+        *backends,
     ]
 
 
@@ -226,6 +245,12 @@ def environment(reader: ReaderIdentity) -> list[k8s.core.v1.EnvVarArgsDict]:
 
 
 def container(args: ServingStackArgs, workload: Workload, reader: ReaderIdentity) -> k8s.core.v1.ContainerArgsDict:
+    mounts: list[k8s.core.v1.VolumeMountArgsDict] = [
+        {"name": "tmp", "mount_path": "/tmp"},
+        {"name": "dshm", "mount_path": "/dev/shm"},
+    ]
+    if args.triton_backends:
+        mounts.append({"name": "backends", "mount_path": BACKENDS_MOUNT, "read_only": True})
     return {
         "name": CONTAINER,
         "image": image(args),
@@ -235,7 +260,7 @@ def container(args: ServingStackArgs, workload: Workload, reader: ReaderIdentity
         "env": environment(reader),
         "resources": resources(workload.model.gpus_per_replica),
         "security_context": container_security(),
-        "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}, {"name": "dshm", "mount_path": "/dev/shm"}],
+        "volume_mounts": mounts,
         # The image has coreutils; an exec sleep works whether or not the kubelet's sleep action is on.
         "lifecycle": {"pre_stop": {"exec_": {"command": ["sleep", str(ENDPOINT_GRACE_SECONDS)]}}},
         # Startup waits out the model's copy and load; then readiness gates traffic and liveness
@@ -261,6 +286,7 @@ def wait_environment(
             WAIT_REPOSITORY: shown,
             WAIT_SECONDS: str(MODEL_WAIT_SECONDS),
             WAIT_POLL_SECONDS: str(MODEL_POLL_SECONDS),
+            WAIT_MANIFEST_DIR: MANIFEST_MOUNT,
         }
         return [{"name": key, "value": value} for key, value in sorted(env.items())]
 
@@ -278,8 +304,54 @@ def wait_container(args: ServingStackArgs, workload: Workload, reader: ReaderIde
         "env": wait_environment(args, workload.version, reader),
         "resources": WAIT_RESOURCES,
         "security_context": {**container_security(), "run_as_user": ISTIO_PROXY_UID, "run_as_group": ISTIO_PROXY_UID},
-        "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+        "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}, {"name": "manifest", "mount_path": MANIFEST_MOUNT}],
     }
+
+
+def verify_container(public_key: str, version: ModelVersion) -> k8s.core.v1.ContainerArgsDict:
+    """After wait-for-model: the copied manifest's signature, for this version's path, with the stack's key."""
+    return {
+        "name": VERIFY_CONTAINER,
+        "image": model_signature.IMAGE,
+        "command": [
+            "python3",
+            "-c",
+            model_signature.script(),
+            "version",
+            public_key,
+            version.path.strip("/"),
+            f"{MANIFEST_MOUNT}/{MARKER}",
+            f"{MANIFEST_MOUNT}/{SIGNATURE}",
+        ],
+        "resources": WAIT_RESOURCES,
+        "security_context": {**container_security(), "run_as_user": VERIFY_UID, "run_as_group": VERIFY_UID},
+        "volume_mounts": [{"name": "manifest", "mount_path": MANIFEST_MOUNT, "read_only": True}],
+    }
+
+
+def backends_container(backends: tuple[str, ...]) -> k8s.core.v1.ContainerArgsDict:
+    """Links the allowed backends of Triton's image into the directory Triton is told to load backends from (the
+    links resolve in Triton's container, which has the same image; nothing is copied)."""
+    links = " && ".join(f"ln -s {IMAGE_BACKENDS}/{name} {BACKENDS_MOUNT}/{name}" for name in backends)
+    return {
+        "name": BACKENDS_CONTAINER,
+        "image": RCLONE_IMAGE,  # any image with a shell: this one is on the node already for wait-for-model
+        "command": ["/bin/sh", "-c", f"rm -f {BACKENDS_MOUNT}/* && {links}"],
+        "resources": WAIT_RESOURCES,
+        "security_context": {**container_security(), "run_as_user": VERIFY_UID, "run_as_group": VERIFY_UID},
+        "volume_mounts": [{"name": "backends", "mount_path": BACKENDS_MOUNT}],
+    }
+
+
+def init_containers(
+    args: ServingStackArgs, workload: Workload, reader: ReaderIdentity
+) -> list[k8s.core.v1.ContainerArgsDict]:
+    """In order: the allowed backends, the wait for a complete version, its signature."""
+    found = [backends_container(args.triton_backends)] if args.triton_backends else []
+    found.append(wait_container(args, workload, reader))
+    if args.model_public_key is not None:
+        found.append(verify_container(args.model_public_key, workload.version))
+    return found
 
 
 def node_selector(cloud: Cloud, accelerator: str) -> dict[str, str]:
@@ -336,6 +408,17 @@ def zone_spread(workload: Workload) -> k8s.core.v1.TopologySpreadConstraintArgsD
     }
 
 
+def volumes(args: ServingStackArgs) -> list[k8s.core.v1.VolumeArgsDict]:
+    found: list[k8s.core.v1.VolumeArgsDict] = [
+        {"name": "tmp", "empty_dir": {}},  # the local copy of the model repository
+        {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": SHM_SIZE}},
+        {"name": "manifest", "empty_dir": {"size_limit": "16Mi"}},  # wait-for-model's copy, for verify-model
+    ]
+    if args.triton_backends:
+        found.append({"name": "backends", "empty_dir": {"size_limit": "1Mi"}})  # links only
+    return found
+
+
 def pod_template(
     args: ServingStackArgs, workload: Workload, reader: ReaderIdentity
 ) -> k8s.core.v1.PodTemplateSpecArgsDict:
@@ -358,12 +441,9 @@ def pod_template(
                 "fs_group": TRITON_UID,
                 "seccomp_profile": {"type": "RuntimeDefault"},
             },
-            "init_containers": [wait_container(args, workload, reader)],
+            "init_containers": init_containers(args, workload, reader),
             "containers": [container(args, workload, reader)],
-            "volumes": [
-                {"name": "tmp", "empty_dir": {}},  # the local copy of the model repository
-                {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": SHM_SIZE}},
-            ],
+            "volumes": volumes(args),
             "node_selector": node_selector(cloud, accelerator),
             "tolerations": tolerations(cloud, accelerator, spot=not workload.floor),
             "affinity": affinity(floor=workload.floor),
