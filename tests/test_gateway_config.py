@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.serving_stack.contract import RequestLimits
+from preflight.stack_files import engine_string
+from stacks.config import parse_stack_config
 from stacks.gateway_config import parse_gateway
 from stacks.validate import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KEY = "mlplatform:gateway"
 
@@ -49,3 +55,12 @@ def test_bad_input_is_one_line_naming_the_key(value: Any, where: str, problem: s
 def test_not_a_map_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"^mlplatform:gateway: expected a map"):
         parse_gateway(KEY, 16)
+
+
+def test_a_stack_file_sets_the_key_and_a_typo_in_it_is_refused() -> None:
+    raw = {k: engine_string(v) for k, v in yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"].items()}
+    raw["mlplatform:gateway"] = engine_string({"maxRequestBodyMiB": 64})
+    assert parse_stack_config(raw, "prod").gateway.max_body_bytes == 64 * 1024 * 1024
+    raw["mlplatform:gateway"] = engine_string({"maxRequestBodyMB": 64})
+    with pytest.raises(ConfigError, match=r"^mlplatform:gateway.maxRequestBodyMB: unknown key"):
+        parse_stack_config(raw, "prod")
