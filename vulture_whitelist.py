@@ -6,6 +6,8 @@ reports that is not here is dead: use it or remove it. Add a name here only with
 
 # ruff: noqa: B018 (each line names what it keeps alive, as vulture's own whitelists do)
 
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 from mlplatform_client.tensors import InferResult, Tensor
 from prometheus_client.registry import Collector
 from pulumi.runtime.mocks import MockMonitor, Mocks
@@ -20,6 +22,15 @@ MockMonitor.ReadResource
 
 # prometheus_client calls a registered collector's collect() at every scrape (the client's PrometheusCollector).
 Collector.collect
+
+# http.server calls a request handler's do_<METHOD>() and log_message() and reads its protocol_version and
+# disable_nagle_algorithm, and the server's daemon_threads (tests/client_fixed_server.py's fixed-answer server).
+BaseHTTPRequestHandler.do_GET
+BaseHTTPRequestHandler.do_POST
+BaseHTTPRequestHandler.log_message
+BaseHTTPRequestHandler.protocol_version
+BaseHTTPRequestHandler.disable_nagle_algorithm
+ThreadingHTTPServer.daemon_threads
 
 # pytest reads a test module's marks from its `pytestmark` global.
 test_gpu_cluster_aws.pytestmark

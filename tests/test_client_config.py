@@ -52,7 +52,7 @@ def test_unknown_strategy_names_the_known_ones() -> None:
 def test_unknown_setting_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown client setting dedline"):
         MultiCloudClient.from_stack_outputs(OUTPUTS, dedline=2.0)
-    with pytest.raises(ConfigError, match="deadline must be a finite number of seconds > 0, got 0"):
+    with pytest.raises(ConfigError, match="deadline must be a finite number of seconds > 0 and at most 86400, got 0"):
         AsyncMultiCloudClient.from_stack_outputs(OUTPUTS, deadline=0)
 
 

@@ -103,6 +103,8 @@ class Tensor:
             )
         if not isinstance(obj["shape"], (list, tuple)):
             raise InvalidRequestError(f"tensor {label}: shape must be a list of integers, got {_short(obj['shape'])}")
+        if not isinstance(obj["data"], (list, tuple)):  # V2: an array, flat or nested row-major
+            raise InvalidRequestError(f"tensor {label}: data must be a list of values, got {_short(obj['data'])}")
         _, flat = _flatten(label, obj["data"])
         parameters = obj.get("parameters")
         return cls(
