@@ -111,7 +111,10 @@ def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
 
 def public_key_bytes(text: str) -> bytes:
     """The stack config's form: the 32 raw key bytes in base64 (mlplatform_client.signing prints it)."""
-    raw = base64.b64decode(text.strip(), validate=True)
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        raw = b""
     if len(raw) != 32 or _decode(raw) is None:
         raise ValueError("not an Ed25519 public key (32 bytes, base64)")
     return raw
