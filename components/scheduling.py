@@ -20,6 +20,9 @@ LABEL_POOL = "mlplatform.io/pool"  # the pool's name from config
 LABEL_ACCELERATOR = "mlplatform.io/accelerator"  # lowercase model: t4, l4, a10g, a10, a100, h100
 LABEL_CAPACITY = "mlplatform.io/capacity"  # "spot" or "on-demand"
 LABEL_FALLBACK = "mlplatform.io/fallback"  # "true" on the on-demand pools used only when spot cannot be had
+# Why a GPU pool runs on demand though it is no fallback (`spot: false` in config must say why); the policy pack
+# admits such a pool only with this label, and lists every one as advisory.
+LABEL_ON_DEMAND_REASON = "mlplatform.io/on-demand-reason"
 
 # Added by the clouds themselves, not by us:
 AKS_SPOT_TAINT = ("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")  # on every AKS spot pool
@@ -38,7 +41,7 @@ def compute_class_name(accelerator: str) -> str:
     return f"gpu-{accelerator.lower()}"
 
 
-def gpu_labels(pool: str, accelerator: str, spot: bool, fallback: bool) -> dict[str, str]:
+def gpu_labels(pool: str, accelerator: str, spot: bool, fallback: bool, on_demand_reason: str = "") -> dict[str, str]:
     labels = {
         LABEL_ROLE: "gpu",
         LABEL_POOL: pool,
@@ -47,6 +50,8 @@ def gpu_labels(pool: str, accelerator: str, spot: bool, fallback: bool) -> dict[
     }
     if fallback:
         labels[LABEL_FALLBACK] = "true"
+    if on_demand_reason and not spot:
+        labels[LABEL_ON_DEMAND_REASON] = on_demand_reason
     return labels
 
 

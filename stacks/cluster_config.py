@@ -29,6 +29,7 @@ MAX_NODES = 1000
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 FALLBACK_SUFFIX = "od"
 _K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")  # a Kubernetes label value
 # One machine type per node pool on GKE and AKS; EKS managed node groups take several.
 _SINGLE_MACHINE_CLOUDS = ("gcp", "azure")
 
@@ -48,6 +49,7 @@ GPU_POOL_KEYS = {
     "clouds",
     "targets",
     "fallbackMaxNodes",
+    "onDemandReason",
 }
 SYSTEM_POOL_KEYS = {"minNodes", "maxNodes", "machineTypes"}
 
@@ -72,6 +74,8 @@ class GpuPoolConfig:
     fallback_max_nodes: int
     targets: tuple[str, ...] = ()
     """The targets the pool is built on: every target of its clouds, or those the pool names."""
+    on_demand_reason: str = ""
+    """Why a `spot: false` pool runs on demand: required with it, carried as a node label the policy pack reads."""
 
     @property
     def fallback_name(self) -> str:
@@ -197,6 +201,7 @@ def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -
     if low > high:
         raise ConfigError(f"{key}.minNodes", f"{low} is above maxNodes ({high})")
     spot = boolean(f"{key}.spot", fields.get("spot", True))
+    reason = _on_demand_reason(f"{key}.onDemandReason", fields.get("onDemandReason"), spot)
     fallback_max = integer(f"{key}.fallbackMaxNodes", fields.get("fallbackMaxNodes", high), 1, MAX_NODES)
 
     clouds = _pool_clouds(f"{key}.clouds", fields.get("clouds"), target_clouds)
@@ -240,7 +245,24 @@ def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -
         clouds=clouds,
         fallback_max_nodes=fallback_max,
         targets=targets,
+        on_demand_reason=reason,
     )
+
+
+def _on_demand_reason(key: str, value: Any, spot: bool) -> str:
+    """`spot: false` says why (the policy pack admits an on-demand GPU pool only with a reason, and lists it)."""
+    if spot:
+        if value is not None:
+            raise ConfigError(key, "only an on-demand pool (spot: false) takes a reason")
+        return ""
+    if value is None:
+        raise ConfigError(
+            key, "missing; a spot: false pool must say why it runs on demand, e.g. onDemandReason: latency-slo"
+        )
+    reason = string(key, value)
+    if not _LABEL_VALUE.match(reason):
+        raise ConfigError(key, f"{reason!r} must be a label value: 1-63 letters, digits, '-', '_' or '.'")
+    return reason
 
 
 def _pool_clouds(key: str, value: Any, target_clouds: Sequence[tuple[str, Cloud]]) -> tuple[Cloud, ...]:

@@ -251,6 +251,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
                 max_nodes=pool.max_nodes,
                 spot=pool.spot,
                 spot_max_price=pool.spot_max_price,
+                on_demand_reason=pool.on_demand_reason,
             )
         )
         if pool.spot:

@@ -214,10 +214,12 @@ def test_verdicts_and_exit_codes() -> None:
     gone = report(latency, list(PROD_TARGETS), peak_rps=100)
     assert (gone.verdict, gone.exit_code, gone.capacity_rps) == ("no-answer", 1, 0)
     assert gone.no_answer == list(CLIENT_REGIONS)
-    # Failover: the standbys carry nothing while the primary is up, so only the primary counts.
+    # Failover: the standbys carry nothing while the primary is up, so only the primary counts; losing a standby
+    # changes nothing, so the shortfall is reported as there before the failure, not caused by it.
     failover = Routing("failover", weights=dict.fromkeys(PROD_TARGETS[1:], 1), primary=PROD_TARGETS[0])
     primary_only = report(failover, ["aws-eu-west-1"], peak_rps=131)
-    assert primary_only.capacity_rps == 130 and primary_only.verdict == "insufficient-capacity"
+    primary_only = dataclasses.replace(primary_only, baseline_serving=serving_targets(failover, []))
+    assert primary_only.capacity_rps == 130 and primary_only.verdict == "insufficient-before-failure"
     assert primary_only.idle == ["gcp-us-central1", "azure-swedencentral"]
 
 

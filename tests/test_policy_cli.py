@@ -41,7 +41,7 @@ def test_the_pack_declares_every_policy_with_its_level_and_a_config_schema(polic
         "prod-databases-deletion-protected",
         "prod-gateways-authenticate",
     }
-    advisory = {"gpu-pool-max-nodes", "gpu-nodes-per-stack", "gpu-machine-types-allowed"}
+    advisory = {"gpu-pool-max-nodes", "gpu-nodes-per-stack", "gpu-machine-types-allowed", "on-demand-gpu-pools"}
     assert set(info) == mandatory | advisory
     assert {name for name, p in info.items() if p.enforcementLevel == analyzer_pb2.MANDATORY} == mandatory
     assert {name for name, p in info.items() if p.enforcementLevel == analyzer_pb2.ADVISORY} == advisory

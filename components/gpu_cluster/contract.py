@@ -53,10 +53,12 @@ class GpuPool:
     """Azure only: the most to pay per node-hour in USD; None means -1 (up to the on-demand price)."""
     fallback: bool = False
     """The on-demand pool the autoscaler turns to only when no spot pool can grow; min 0."""
+    on_demand_reason: str = ""
+    """Why an on-demand pool that is no fallback runs on demand (a label value); the policy pack requires it."""
 
     @property
     def labels(self) -> dict[str, str]:
-        return gpu_labels(self.name, self.accelerator, self.spot, self.fallback)
+        return gpu_labels(self.name, self.accelerator, self.spot, self.fallback, self.on_demand_reason)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 from rules.props import field, is_true, items, mapping, number
 
 FALLBACK_LABEL = "mlplatform.io/fallback"
+ON_DEMAND_REASON_LABEL = "mlplatform.io/on-demand-reason"  # why a GPU pool that is no fallback runs on demand
 
 # EC2 GPU families: g4dn, g5, g6e, gr6, p4d, p5 ... (not Graviton's m7g, whose 'g' is a suffix).
 _AWS_GPU_FAMILY = re.compile(r"^(g|gr|p)\d")

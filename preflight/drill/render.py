@@ -8,6 +8,19 @@ from preflight.drill.report import DrillReport
 from stacks.dns_config import PROPAGATION_ALLOWANCE
 
 
+def _baseline(report: DrillReport) -> str:
+    """Capacity with nothing failed, stated before any failure is blamed for anything."""
+    if not report.serves_models:
+        return "Before any failure: capacity not judged: the stack serves no models (mlplatform:models is empty)"
+    if report.baseline_capacity_rps is None:
+        return "Before any failure: capacity not worked out"
+    enough = "enough" if report.baseline_verdict == "ok" else "NOT ENOUGH, with nothing failed"
+    return (
+        f"Before any failure: the answered targets carry {report.baseline_capacity_rps} rps,"
+        f" peak is {report.dns.peak_rps} rps: {enough}"
+    )
+
+
 def render_text(report: DrillReport) -> str:
     dns = report.dns
     lost = ", ".join(report.failed)
@@ -18,6 +31,8 @@ def render_text(report: DrillReport) -> str:
         f"Clients move within {dns.failover_seconds} s (worst case) = health check every"
         f" {dns.health_check_interval} s x {dns.failure_threshold} failures + TTL {dns.ttl} s"
         f" + {PROPAGATION_ALLOWANCE} s for Route 53 to act on it",
+        "",
+        _baseline(report),
         "",
         "Answers per client region after the failure:",
     ]
@@ -40,8 +55,13 @@ def render_text(report: DrillReport) -> str:
     else:
         lines.append(f"Every client region ({len(report.answers)}) still gets an answer.")
     lines.append("")
-    enough = "enough" if report.capacity_rps >= dns.peak_rps else "NOT ENOUGH"
-    lines.append(f"Capacity: survivors carry {report.capacity_rps} rps, peak is {dns.peak_rps} rps: {enough}")
+    if report.serves_models:
+        enough = "enough" if report.capacity_rps >= dns.peak_rps else "NOT ENOUGH"
+        lines.append(f"Capacity: survivors carry {report.capacity_rps} rps, peak is {dns.peak_rps} rps: {enough}")
+        if report.verdict == "insufficient-before-failure":
+            lines.append("  the failure changes nothing here: the shortfall is there before it (see above)")
+    else:
+        lines.append("Capacity: not judged (no models)")
     lines.append(f"  per target: {report.formula}")
     lines.append(f"  answered survivors: {', '.join(report.serving) or 'none'}")
     if report.idle:

@@ -1,4 +1,11 @@
-"""The drill's result: answers per client region, the survivors' capacity, the verdict and its exit code."""
+"""The drill's result: answers per client region, the survivors' capacity, the verdict and its exit code.
+
+Capacity is judged twice: with nothing failed (the baseline), then with the failed targets gone. A
+shortfall that exists before any failure is reported as such (`insufficient-before-failure`), not
+blamed on the failure; a failure is blamed (`insufficient-capacity`) only when it causes the
+shortfall or deepens it. A stack that serves no models has no capacity to judge: only the answers
+decide its verdict.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +34,10 @@ class DrillReport:
     target_rps: int  # what one target carries at its maximum replicas
     formula: str
     notes: tuple[str, ...] = ()
+    baseline_serving: tuple[str, ...] | None = None
+    """Targets Route 53 answers with while nothing has failed; None: not worked out (every shortfall is blamed)."""
+    serves_models: bool = True
+    """False when mlplatform:models is empty: no target carries inference traffic, capacity is not judged."""
 
     @property
     def no_answer(self) -> list[str]:
@@ -41,16 +52,33 @@ class DrillReport:
         return self.target_rps * len(self.serving)
 
     @property
+    def baseline_capacity_rps(self) -> int | None:
+        return None if self.baseline_serving is None else self.target_rps * len(self.baseline_serving)
+
+    @property
+    def baseline_verdict(self) -> str:
+        """Capacity before any failure: ok, insufficient-capacity, or not-judged (no models, or not worked out)."""
+        baseline = self.baseline_capacity_rps
+        if not self.serves_models or baseline is None:
+            return "not-judged"
+        return "ok" if baseline >= self.dns.peak_rps else "insufficient-capacity"
+
+    @property
     def verdict(self) -> str:
         if self.no_answer:
             return "no-answer"
-        if self.capacity_rps < self.dns.peak_rps:
-            return "insufficient-capacity"
-        return "ok"
+        if not self.serves_models or self.capacity_rps >= self.dns.peak_rps:
+            return "ok"
+        baseline = self.baseline_capacity_rps
+        if self.baseline_verdict == "insufficient-capacity" and baseline is not None and self.capacity_rps >= baseline:
+            return "insufficient-before-failure"  # the failure changes nothing: the shortfall was there already
+        return "insufficient-capacity"
 
     @property
     def exit_code(self) -> int:
-        return EXIT_OK if self.verdict == "ok" else EXIT_CLIENTS_HURT
+        """1 when clients are hurt at peak: by the failure, or already before it."""
+        hurt = self.verdict != "ok" or self.baseline_verdict == "insufficient-capacity"
+        return EXIT_CLIENTS_HURT if hurt else EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +99,7 @@ class DrillReport:
             "idle": self.idle,
             "capacityRps": self.capacity_rps,
             "peakRps": self.dns.peak_rps,
+            "baseline": {"capacityRps": self.baseline_capacity_rps, "verdict": self.baseline_verdict},
             "verdict": self.verdict,
             "notes": list(self.notes),
         }

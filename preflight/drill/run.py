@@ -49,6 +49,8 @@ def run_drill(plan: Plan, config: StackConfig, failed: Sequence[str]) -> DrillRe
             " continent; clients in those countries get that target while it is healthy, then their"
             " continent's record, then the default"
         )
+    if not config.models:
+        notes.append("the stack serves no models (mlplatform:models is empty): capacity is not judged")
     if set(routing.targets) <= set(failed):
         notes.append(
             "every record is unhealthy, so Route 53 fails open and answers as if all were healthy:"
@@ -66,4 +68,6 @@ def run_drill(plan: Plan, config: StackConfig, failed: Sequence[str]) -> DrillRe
         target_rps=target_capacity_rps(config.models, dns.rps_per_replica),
         formula=capacity_formula(config.models, dns.rps_per_replica),
         notes=tuple(notes),
+        baseline_serving=tuple(t.name for t in config.targets if t.name in serving_targets(routing, ())),
+        serves_models=bool(config.models),
     )
