@@ -71,6 +71,7 @@ class Gateway:
     url: str
     key: SigningKey
     farm: ServerFarm
+    defaults_url: str  # the same gateway with the shipped defaults (RequestLimits())
 
     def infer(self, token: str | None, model: str = MODEL, **extra: Any) -> httpx.Response:
         headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -90,14 +91,15 @@ def gateway() -> Iterator[Gateway]:
     key = SigningKey()
     jwks = workdir / "jwks.json"
     jwks.write_text(json.dumps(key.jwks()))
-    port = free_port()
+    port, defaults_port = free_port(), free_port()
     listen = gateway_listener("gateway", port, jwks, MODELS, GROUP, STACK_LIMIT, {OTHER: CHURN_LIMIT}, LIMITS)
-    envoy = Envoy(bootstrap(farm["gateway"].http_port, free_port(), [listen]), workdir / "envoy")
+    defaults = gateway_listener("defaults", defaults_port, jwks, MODELS, GROUP, STACK_LIMIT)
+    envoy = Envoy(bootstrap(farm["gateway"].http_port, free_port(), [listen, defaults]), workdir / "envoy")
     try:
         farm.start()
         farm["gateway"].wait_ready(OTHER)
         envoy.start()
-        yield Gateway(f"http://127.0.0.1:{port}", key, farm)
+        yield Gateway(f"http://127.0.0.1:{port}", key, farm, f"http://127.0.0.1:{defaults_port}")
     finally:
         envoy.stop()
         farm.stop()
@@ -118,6 +120,17 @@ def test_a_body_over_the_limit_gets_413_at_the_gateway(gateway: Gateway) -> None
     response = gateway.infer(gateway.token("svc-big"), body=padded_body(gateway, LIMITS.max_body_bytes))
     assert response.status_code == 413
     assert response.text == "Payload Too Large"
+
+
+def test_the_default_limit_admits_bodies_past_envoys_own_buffer_and_refuses_past_16_mib(gateway: Gateway) -> None:
+    """The buffer filter raises the request's buffer to its limit: a 4 MiB body (four times Envoy's default 1 MiB
+    connection buffer) reaches the model, and one past 16 MiB gets 413."""
+    url = f"{gateway.defaults_url}/v2/models/{MODEL}/infer"
+    auth = {"authorization": f"Bearer {gateway.token('svc-defaults')}"}
+    big = httpx.post(url, json=padded_body(gateway, 4 * 1024 * 1024), headers=auth, timeout=30.0)
+    assert big.status_code == 200, big.text[:200]
+    too_big = httpx.post(url, json=padded_body(gateway, 16 * 1024 * 1024), headers=auth, timeout=30.0)
+    assert too_big.status_code == 413
 
 
 def test_headers_over_the_limit_get_431(gateway: Gateway) -> None:
