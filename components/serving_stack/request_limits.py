@@ -1,8 +1,8 @@
 """Request size limits at the ingress gateway: a giant body gets 413 and giant headers 431 before any model sees them.
 
-Why at the gateway: Triton reads a whole request before it queues it for a GPU, so a caller sending a huge body (or
-sending it slowly) would hold a replica's HTTP thread and memory. Envoy's buffer filter holds the body at the
-gateway until it is complete and refuses it past `max_body_bytes`, so a model only ever sees whole requests within
+Why at the gateway: a model server needs a request's whole body before it can infer, so a caller sending a huge body
+(or sending it slowly) would otherwise hold a replica's connection and memory. Envoy's buffer filter holds the body at
+the gateway until it is complete and refuses it past `max_body_bytes`, so a model only ever sees whole requests within
 the limit; the HTTP connection manager refuses headers past `max_headers_kib`. Per-route timeouts (traffic.py) cap
 how long an admitted request may take.
 
