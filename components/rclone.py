@@ -38,9 +38,10 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-# rclone's official image (hub.docker.com/r/rclone/rclone), 1.75.0 released 2026-07-31; the digest is the
-# multi-arch index that tag pointed to (the same digest pinned by many public Dockerfiles and manifests).
-IMAGE = "rclone/rclone:1.75.0@sha256:b06aed988cf5967de7c25be5925240983981c757f4ed1ac9d2fa659d51d60548"
+from components.images import image as platform_image
+
+# rclone's official image, 1.75.0, pinned by tag and index digest: its source is in the platform's image table.
+IMAGE = platform_image("rclone").ref
 
 MARKER = ".complete"
 """A version's checksum manifest (`md5sum` format, paths relative to the version), written last by whoever writes

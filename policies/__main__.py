@@ -2,7 +2,7 @@
 
 from pulumi_policy import PolicyPack
 
-from rules import audit, cost, gateway_auth, security, spot, tagging
+from rules import audit, cost, gateway_auth, images, security, spot, tagging
 
 PolicyPack(
     name="mlplatform",
@@ -12,6 +12,7 @@ PolicyPack(
         *security.POLICIES,
         *gateway_auth.POLICIES,
         *audit.POLICIES,
+        *images.POLICIES,
         *cost.POLICIES,
     ],
 )

@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.images import image as platform_image
 from components.observability.contract import (
     CENTRAL,
     CENTRAL_PORT,
@@ -38,6 +39,7 @@ from components.serving_stack.addons import MONITORING_NAMESPACE, PROMETHEUS_FUL
 from components.target import Cloud
 
 POD_NAME_LABEL = "operator.prometheus.io/name"
+PROMETHEUS_IMAGE = platform_image("prometheus")  # the chart's own Prometheus (kube-prometheus-stack values)
 ALERTMANAGER = f"{PROMETHEUS_FULLNAME}-alertmanager"  # the chart's Alertmanager Service, port http-web
 ALERTMANAGER_PORT = "http-web"
 # The chart's Prometheus service account: "<fullname>-prometheus" (_helpers.tpl, prometheus.serviceAccountName, with
@@ -67,6 +69,10 @@ def prometheus_spec(cloud: Cloud, retention_days: int) -> dict[str, Any]:
     placement = system_placement()
     spec: dict[str, Any] = {
         "replicas": 1,
+        # The image the platform's table pins (the chart's Prometheus), not the operator's built-in default; the
+        # version tells the operator which flags that image takes.
+        "image": PROMETHEUS_IMAGE.ref,
+        "version": PROMETHEUS_IMAGE.tag.removesuffix("-distroless"),
         "serviceAccountName": SERVICE_ACCOUNT,
         "enableRemoteWriteReceiver": True,
         "retention": f"{retention_days}d",

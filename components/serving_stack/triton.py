@@ -49,6 +49,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import model_signature
+from components.images import image as platform_image
 from components.rclone import IMAGE as RCLONE_IMAGE
 from components.rclone import (
     MARKER,
@@ -83,7 +84,8 @@ from components.serving_stack.contract import (
 )
 from components.target import Cloud
 
-TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:26.05-py3"
+TRITON = platform_image("triton")  # tag 26.05-py3; no public source gives its digest (components/data/images.yaml)
+TRITON_IMAGE = TRITON.ref
 CONTAINER = "triton"
 TRITON_UID = 1000  # the image's triton-server user and group
 
