@@ -12,6 +12,7 @@ from collections.abc import Collection
 from datetime import date
 
 from preflight.doctor.findings import STACK_WIDE, DoctorReport, Finding, render_text
+from preflight.doctor.live_aws import ClientFactory, live_aws
 from preflight.doctor.permissions import identities, permission_findings
 from preflight.doctor.prerequisites import prerequisite_findings
 from preflight.doctor.quotas import quota_findings
@@ -22,8 +23,13 @@ from preflight.plan import Plan
 __all__ = ["DoctorReport", "Finding", "render_text", "run_doctor"]
 
 
-def run_doctor(plan: Plan, today: date, clouds: Collection[str] | None = None) -> DoctorReport:
-    """Every finding for the plan, or only those about `clouds` (stack-wide ones about no one cloud stay)."""
+def run_doctor(
+    plan: Plan, today: date, clouds: Collection[str] | None = None, aws_clients: ClientFactory | None = None
+) -> DoctorReport:
+    """Every finding for the plan, or only those about `clouds` (stack-wide ones about no one cloud stay).
+
+    With `aws_clients` (--live), the AWS findings a read-only call can answer are answered from the account.
+    """
     generated = identities(plan)
     findings = [
         *quota_findings(plan),
@@ -40,8 +46,10 @@ def run_doctor(plan: Plan, today: date, clouds: Collection[str] | None = None) -
             return cloud in clouds or cloud == STACK_WIDE
 
         findings = [finding for finding in findings if keep(finding)]
+    if aws_clients is not None:
+        findings = live_aws(findings, aws_clients)
     documents = {cloud: docs for cloud, docs in generated.documents.items() if not clouds or cloud in clouds}
-    return DoctorReport(plan.stack, tuple(findings), permissions=documents)
+    return DoctorReport(plan.stack, tuple(findings), live=aws_clients is not None, permissions=documents)
 
 
 def _hidden(plan: Plan, today: date) -> list[Finding]:

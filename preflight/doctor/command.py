@@ -11,7 +11,9 @@ from typing import Any
 
 from components.machine_catalog import CLOUDS
 from preflight.doctor import render_text, run_doctor
+from preflight.doctor.live_aws import boto3_clients
 from preflight.doctor.permissions import FILE_NAMES
+from preflight.doctor.targets import targets_of
 from preflight.errors import InputError
 from preflight.plan import Plan
 from preflight.plan_file import load_plan
@@ -30,6 +32,9 @@ def add_doctor_command(commands: Any, plan_stack: Any) -> None:
     doctor.add_argument("--json", metavar="FILE", help="also write the findings as JSON to FILE ('-' for stdout)")
     doctor.add_argument("--summary", action="store_true", help="print only the one-line summary")
     doctor.add_argument(
+        "--live", action="store_true", help="answer the AWS checks from the account (read-only, your credentials)"
+    )
+    doctor.add_argument(
         "--permissions", type=Path, metavar="DIR", help="write the generated deploy and preview identities into DIR"
     )
     doctor.set_defaults(handler=lambda args: doctor_command(args, plan_stack))
@@ -44,7 +49,10 @@ def doctor_command(args: argparse.Namespace, plan_stack: Any) -> int:
     plan: Plan = load_plan(args.plan) if args.plan else plan_stack(args.project_dir, args.stack)
     if args.permissions and not args.permissions.is_dir():
         raise InputError(f"{args.permissions}: --permissions must be an existing directory")
-    report = run_doctor(plan, date.today(), clouds)
+    wants_aws = (
+        args.live and (not clouds or "aws" in clouds) and any(t.cloud == "aws" for t in targets_of(plan).values())
+    )
+    report = run_doctor(plan, date.today(), clouds, aws_clients=boto3_clients() if wants_aws else None)
     if args.permissions:
         for cloud, documents in sorted(report.permissions.items()):
             for identity, document in sorted(documents.items()):

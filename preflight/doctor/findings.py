@@ -25,6 +25,7 @@ class Finding:
     verdict: Verdict
     detail: str = ""  # what to do, with the source where one applies
     cloud: str | None = None  # for stack-wide findings about one cloud (an AWS service-linked role)
+    ref: Mapping[str, Any] = field(default_factory=dict, compare=False)  # what a live check asks about it
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -39,6 +39,7 @@ GCP_APIS: dict[str, str] = {
     "projects": "cloudresourcemanager.googleapis.com",
     "storage": "storage.googleapis.com",
     "logging": "logging.googleapis.com",
+    "kms": "cloudkms.googleapis.com",
 }
 # On in every new project (cloud.google.com/service-usage/docs/enabled-service, read 2026-12): Service Usage is
 # what enables the others, so it must be on before the program can turn anything on; Cloud Logging is on too.
@@ -266,14 +267,18 @@ def _hosted_zone(plan: Plan) -> list[Finding]:
             "check",
             "the program looks the zone up by name (dns.createZone is off): create it, or set createZone: true",
             cloud="aws",
+            ref={"check": "hosted-zone", "zone": zone},
         )
     ]
 
 
 def _common_suffix(names: Iterable[str]) -> str:
-    split = [name.rstrip(".").split(".") for name in names if name]
+    """The zone the record names share: their common suffix, or one name's parent when there is only one."""
+    split = [name.rstrip(".").split(".") for name in set(names) if name]
     if not split:
         return ""
+    if len(split) == 1:
+        return ".".join(split[0][1:]) if len(split[0]) > 2 else ""
     common: list[str] = []
     for labels in zip(*(reversed(parts) for parts in split), strict=False):
         if len(set(labels)) != 1:
@@ -400,6 +405,7 @@ def _gpu_zones(plan: Plan) -> list[Finding]:
                         "ok",
                         "the program asks EC2 (DescribeInstanceTypeOfferings by zone ID), puts the group only "
                         "in zones that offer it, and fails the deploy when none does",
+                        ref={"check": "offerings", "region": target.region, "types": list(pool.machine_types)},
                     )
                 )
             else:

@@ -40,6 +40,7 @@ class Quota:
     source: Source
     global_scope: bool = False  # project-wide (GCP *_ALL_REGIONS) rather than per region
     default: int | None = None  # documented default for a new account, where a page states one
+    service: str | None = None  # AWS Service Quotas service code (ec2, vpc, eks)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,16 @@ def _quota(where: str, item: Any, sources: Mapping[str, Source], source: Source,
     if default is not None and not isinstance(default, int):
         raise QuotaTableError(f"{where}.default: expected a whole number")
     code = item.get("code")
-    return Quota(item["quota"], str(code) if code else None, unit, own, item.get("scope") == "global", default)
+    service = item.get("service")
+    return Quota(
+        item["quota"],
+        str(code) if code else None,
+        unit,
+        own,
+        item.get("scope") == "global",
+        default,
+        str(service) if service else None,
+    )
 
 
 def _source(where: str, value: Any) -> Source:

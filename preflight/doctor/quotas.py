@@ -134,4 +134,11 @@ def _finding(need: _Need) -> Finding:
     else:
         advice = f"within the default {quota.default} of a new account, if nothing else in {need.where} uses it"
     detail = f"{advice}; from {'; '.join(need.parts)} ({quota.source.url}, read {quota.source.read})"
-    return Finding(target, SECTION, item, needed, OFFLINE, "check", detail)
+    ref = {
+        "cloud": need.cloud,
+        "region": need.where,
+        "service": quota.service,
+        "code": quota.code,
+        "amount": need.amount,
+    }
+    return Finding(target, SECTION, item, needed, OFFLINE, "check", detail, ref=ref)
