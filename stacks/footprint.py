@@ -12,6 +12,8 @@ import pulumi_gcp as gcp
 from pulumi_azure_native import resources
 
 from components.audit import AuditTrail, AuditTrailArgs
+from components.cluster_baseline import ClusterBaseline, ClusterBaselineArgs
+from components.cluster_baseline.contract import UPSTREAM_REGISTRIES
 from components.gcp_services import enable_services
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.metadata_db import MetadataDb, MetadataDbArgs
@@ -58,6 +60,7 @@ class Footprint(pulumi.ComponentResource):
     serving: ServingStack
     serving_args: ServingStackArgs
     monitoring: Monitoring
+    baseline: ClusterBaseline
     audit: AuditTrail | None
 
     def __init__(
@@ -154,6 +157,21 @@ class Footprint(pulumi.ComponentResource):
         )
         self.serving = ServingStack(f"{config.name}-serving", self.serving_args, pulumi.ResourceOptions(parent=self))
         self.monitoring.install(self.serving.addons)
+        self.baseline = ClusterBaseline(
+            f"{config.name}-baseline",
+            ClusterBaselineArgs(
+                cloud=config.cloud,
+                k8s_provider=self.cluster.k8s_provider,
+                namespaces=self.serving.namespaces,
+                gateway_namespace=self.serving.addons.gateway_namespace,
+                monitoring_namespace=self.serving.addons.monitoring_namespace,
+                image_prefixes=(self.registry.image_prefix, *UPSTREAM_REGISTRIES),
+                enforce=env.name == "prod",  # dev only reports what prod would refuse
+                kyverno_replicas=3 if env.name == "prod" else 1,
+                after=[self.serving],
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs(
             {
                 "gatewayAddress": self.serving.gateway_address,

@@ -37,6 +37,7 @@ OFFICIAL_REPOSITORIES = {
     "base": "https://istio-release.storage.googleapis.com/charts",
     "istiod": "https://istio-release.storage.googleapis.com/charts",
     "gateway": "https://istio-release.storage.googleapis.com/charts",
+    "cni": "https://istio-release.storage.googleapis.com/charts",
     "kube-prometheus-stack": "https://prometheus-community.github.io/helm-charts",
     "keda": "https://kedacore.github.io/charts",
 }
@@ -61,7 +62,7 @@ CHART_SUPPORT = {
         (chart, "1.31.1"): Support(
             (1, 32), (1, 36), "istio.io Supported Releases (data/compatibility/supportStatus.yml): 1.31 on 1.32-1.36"
         )
-        for chart in ("base", "istiod", "gateway")
+        for chart in ("base", "istiod", "gateway", "cni")
     },
     ("kube-prometheus-stack", "88.5.3"): Support(
         (1, 25), None, "prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3, Chart.yaml: >=1.25.0-0"
@@ -148,7 +149,8 @@ def test_every_release_is_an_official_chart_pinned_to_an_exact_version(plan: Pla
     for chart, release in releases(plan).items():
         assert re.fullmatch(r"\d+\.\d+\.\d+", release.inputs["version"]), (chart, release.inputs["version"])
         assert release.inputs["repositoryOpts"] == {"repo": OFFICIAL_REPOSITORIES[chart]}, chart
-        assert release.inputs["createNamespace"] is True
+        # Each namespace is made first with its Pod Security labels (components/pod_security.py); Helm makes none.
+        assert release.inputs["createNamespace"] is False
 
 
 def test_every_pinned_chart_supports_the_default_kubernetes_minor(plans: dict[Cloud, Plan]) -> None:
@@ -194,7 +196,7 @@ def test_istiod_waits_for_base_and_the_gateway_for_istiod(plan: Plan) -> None:
 
 def test_releases_bringing_crds_and_webhooks_are_what_models_wait_for(plan: Plan) -> None:
     by_chart = releases(plan)
-    expected = [by_chart[chart].urn for chart in ("base", "istiod", "kube-prometheus-stack", "keda")]
+    expected = [by_chart[chart].urn for chart in ("base", "cni", "istiod", "kube-prometheus-stack", "keda")]
     assert plan.outputs["ready"] == expected
 
 
@@ -245,7 +247,7 @@ def test_the_gateway_keeps_two_replicas_behind_a_disruption_budget(plan: Plan) -
 
 
 def test_istiod_keeps_prometheus_metrics_merging_on(plan: Plan) -> None:
-    assert values(plan, "istiod")["meshConfig"] == {"enablePrometheusMerge": True}
+    assert values(plan, "istiod")["meshConfig"]["enablePrometheusMerge"] is True
 
 
 def _system_placements(plan: Plan) -> dict[str, dict[str, Any]]:

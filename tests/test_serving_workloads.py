@@ -442,8 +442,9 @@ def test_one_disruption_budget_per_model_over_all_its_replicas(plan: Plan) -> No
 def test_pods_wait_for_identity_and_add_ons_and_everything_is_on_the_clusters_provider(plan: Plan) -> None:
     provider = only(plan, "pulumi:providers:kubernetes").urn
     parent = only(plan, "mlplatform:serving:ServingStack").urn
-    namespace = only(plan, "kubernetes:core/v1:Namespace")
-    assert namespace.inputs["metadata"] == {"name": NAMESPACE, "labels": {"istio-injection": "enabled"}}
+    spaces = plan.of_type("kubernetes:core/v1:Namespace")
+    namespace = next(r for r in spaces if r.inputs["metadata"]["name"] == NAMESPACE)
+    assert namespace.inputs["metadata"]["labels"]["istio-injection"] == "enabled"
     ready, grant = only(plan, RELEASE).urn, only(plan, "random:index/randomString:RandomString").urn
     account = only(plan, "kubernetes:core/v1:ServiceAccount").urn
     for resource in plan.resources:
@@ -485,7 +486,15 @@ def test_custom_resources_are_valid_against_their_crds(plan: Plan) -> None:
         pytest.fail(reason)
     _, custom = k8s_schemas.split(k8s_schemas.manifests(plan))
     kinds = {m["kind"] for m in custom}
-    assert kinds == {"Gateway", "VirtualService", "DestinationRule", "PeerAuthentication", "ScaledObject", "PodMonitor"}
+    assert kinds == {
+        "Gateway",
+        "VirtualService",
+        "DestinationRule",
+        "PeerAuthentication",
+        "ScaledObject",
+        "PodMonitor",
+        "ServiceEntry",
+    }
     assert k8s_schemas.custom_errors(custom) == []
 
 

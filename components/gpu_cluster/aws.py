@@ -50,6 +50,8 @@ GPU_AMI = "AL2023_x86_64_NVIDIA"  # EKS AMI type with the NVIDIA driver and cont
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
 EKS_NO_SCHEDULE = "NO_SCHEDULE"  # the EKS API's spelling of NoSchedule
 GPU_DISK_GIB = 100  # inference images (CUDA, Triton) do not fit the 20 GiB default
+IMDS_HOP_LIMIT = 1  # pods cannot reach the instance metadata service (_launch_template)
+ROOT_DEVICE = "/dev/xvda"  # AL2023's root volume
 UPGRADE_SUPPORT_TYPE = "STANDARD"  # the cluster's upgradePolicy.supportType (see _cluster)
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
@@ -342,6 +344,7 @@ def _node_group(
     if len(spec.node_group_name) > MAX_NODE_GROUP_NAME:
         raise ValueError(f"node group name {spec.node_group_name!r} is longer than {MAX_NODE_GROUP_NAME}")
     scaling: dict[str, Any] = {"min_size": spec.min_nodes, "max_size": spec.max_nodes, "desired_size": spec.min_nodes}
+    template = _launch_template(parent, name, args, spec)
     return eks.ManagedNodeGroup(
         f"{name}-{spec.group}",
         cluster=cluster,
@@ -353,9 +356,37 @@ def _node_group(
         ami_type=spec.ami_type,
         labels=spec.labels,
         taints=spec.taints,
-        disk_size=spec.disk_size,
+        # The disk size lives in the launch template: EKS refuses diskSize beside one.
+        launch_template={"id": template.id, "version": template.latest_version.apply(str)},
         scaling_config=scaling,
         ignore_scaling_changes=True,  # the autoscaler owns desired size; Pulumi sets only min and max
+        opts=args.target.child_options(parent),
+    )
+
+
+def _launch_template(
+    parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs, spec: _GroupSpec
+) -> aws.ec2.LaunchTemplate:
+    """IMDSv2 only, one hop: a pod (one hop further than its node) cannot reach the instance metadata service, so it
+    cannot take the node role's credentials; pods get their own through IRSA. Host-network pods (the VPC CNI,
+    kube-proxy) are on the node and keep it.
+
+    EKS's own template for a managed node group, and pulumi-eks's with enableIMDSv2, set a hop limit of 2
+    (pulumi-eks nodejs/eks/nodes/nodegroup.ts, createMNGCustomLaunchTemplate; AL2023 AMIs default to 2 as well):
+    the limit of 1 is what AWS's EKS best practices ask for ("Restrict access to the instance profile assigned to
+    the worker node", read 2026-12). The template carries the root volume size too (AL2023's root is /dev/xvda).
+    """
+    disks = [{"device_name": ROOT_DEVICE, "ebs": {"volume_size": spec.disk_size}}] if spec.disk_size else None
+    return aws.ec2.LaunchTemplate(
+        f"{name}-{spec.group}-nodes",
+        description=f"EKS managed node group {spec.group}: IMDSv2 with hop limit {IMDS_HOP_LIMIT}",
+        metadata_options={
+            "http_endpoint": "enabled",
+            "http_tokens": "required",
+            "http_put_response_hop_limit": IMDS_HOP_LIMIT,
+        },
+        block_device_mappings=disks,
+        update_default_version=True,
         opts=args.target.child_options(parent),
     )
 

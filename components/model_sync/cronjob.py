@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import model_signature
+from components import model_signature, network_fence, pod_security
 from components.model_sync.contract import CONFIG_DIR, NAMESPACE, SERVICE_ACCOUNT, TOKEN_DIR, Token
 from components.model_sync.rclone import MANIFESTS
 from components.serving_stack.addons import system_placement
@@ -58,12 +58,11 @@ def deploy(
 ) -> k8s.batch.v1.CronJob:
     """Namespace, ServiceAccount, ConfigMap and CronJob on the primary cluster; the CronJob waits for the grants."""
     base = pulumi.ResourceOptions(parent=parent, provider=provider)
-    namespace = k8s.core.v1.Namespace(
-        f"{name}-namespace",
-        metadata={"name": NAMESPACE},  # no istio-injection: a Job's pod must exit, a sidecar would keep it running
-        opts=base,
-    )
+    # No istio-injection: a Job's pod must exit, a sidecar would keep it running. Restricted Pod Security: pod_spec.
+    namespace = pod_security.namespace(f"{name}-namespace", NAMESPACE, pod_security.RESTRICTED, base)
     inside = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace]))
+    # Default-deny both ways; out: DNS and HTTPS only (the buckets, STS and the other clouds' token endpoints).
+    network_fence.install(f"{name}-fence", network_fence.Fence(NAMESPACE, egress=(network_fence.outside(443),)), inside)
     k8s.core.v1.ServiceAccount(
         f"{name}-service-account",
         metadata={"name": SERVICE_ACCOUNT, "namespace": NAMESPACE},

@@ -12,9 +12,11 @@ from collections.abc import Callable
 import pulumi
 
 from components.per_cloud import implementation
+from components.pod_security import BASELINE, RESTRICTED, Level
 from components.serving_stack import addons, gateway_auth, ratelimit, request_limits, tls, workloads
 from components.serving_stack.contract import (
     HEALTH_PATH,
+    NAMESPACE,
     Addons,
     ModelSpec,
     ModelVersion,
@@ -37,6 +39,7 @@ class ServingStack(pulumi.ComponentResource):
     gateway_address: pulumi.Output[str]  # hostname (EKS) or IP (GKE, AKS) of the ingress gateway
     health_path: str  # HEALTH_PATH: what GlobalDns and the client probe through the gateway
     addons: Addons
+    namespaces: dict[str, Level]  # every namespace it made and the Pod Security level each enforces
 
     def __init__(self, name: str, args: ServingStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:serving:ServingStack", name, None, opts)
@@ -55,6 +58,9 @@ class ServingStack(pulumi.ComponentResource):
         bind: BindReader = implementation("ServingStack", READER_IDENTITIES, args.target.cloud).bind
         reader = bind(self, name, args)
         workloads.deploy_models(self, name, args, reader, installed)
+        self.namespaces = {**addons.namespace_levels(args), NAMESPACE: RESTRICTED}
+        if args.tls is not None:
+            self.namespaces[tls.CERT_MANAGER_NAMESPACE] = BASELINE
         self.gateway_address = installed.gateway_address
         self.health_path = HEALTH_PATH
         self.register_outputs({"gatewayAddress": self.gateway_address, "healthPath": self.health_path})

@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import pod_security
 from components.scheduling import AKS_SPOT_TAINT, GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_ROLE
 from components.serving_stack.contract import Addons, ServingStackArgs
 from components.target import Cloud
@@ -43,6 +44,11 @@ ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
 ISTIO_BASE = Chart("base", ISTIO_VERSION, ISTIO_REPO)
 ISTIOD = Chart("istiod", ISTIO_VERSION, ISTIO_REPO)
 ISTIO_GATEWAY = Chart("gateway", ISTIO_VERSION, ISTIO_REPO)
+# Istio's CNI node agent (chart "cni", same repository and version): it sets up each meshed pod's traffic redirect
+# when the pod's network is made, so sidecar pods need no istio-init with NET_ADMIN and NET_RAW (istio.io, "Install
+# Istio with the Istio CNI node agent", read 2026-12). Values read in manifests/charts/istio-cni at the release-1.31
+# branch (2026-08-20).
+ISTIO_CNI = Chart("cni", ISTIO_VERSION, ISTIO_REPO)
 # Device plugin 0.20.0: listed in the repository's index.yaml (gh-pages), tag v0.20.0.
 DEVICE_PLUGIN = Chart("nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin")
 # kube-prometheus-stack 88.5.3 (operator v0.93.1, kubeVersion >=1.25): tag kube-prometheus-stack-88.5.3.
@@ -52,6 +58,7 @@ KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "88.5.3", "https://promet
 KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
 
 ISTIO_NAMESPACE = "istio-system"  # istiod's global.istioNamespace default; base and istiod live here
+ISTIO_CNI_NAMESPACE = "istio-cni"  # the node agent is privileged: alone in its namespace, istio-system stays restricted
 GATEWAY_NAMESPACE = "istio-ingress"
 MONITORING_NAMESPACE = "monitoring"
 KEDA_NAMESPACE = "keda"
@@ -70,6 +77,23 @@ GATEWAY_TRAFFIC_PORTS = (80, 443)  # the chart's http2 and https Service ports
 PROMETHEUS_FULLNAME = "kube-prometheus-stack"
 PROMETHEUS_URL = f"http://{PROMETHEUS_FULLNAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
 
+# Pod Security levels of the add-ons' namespaces (components/pod_security.py says why each).
+NAMESPACE_LEVELS: dict[str, pod_security.Level] = {
+    ISTIO_NAMESPACE: pod_security.RESTRICTED,
+    ISTIO_CNI_NAMESPACE: pod_security.PRIVILEGED,
+    GATEWAY_NAMESPACE: pod_security.RESTRICTED,
+    MONITORING_NAMESPACE: pod_security.PRIVILEGED,
+    KEDA_NAMESPACE: pod_security.BASELINE,
+    DEVICE_PLUGIN_NAMESPACE: pod_security.PRIVILEGED,
+}
+# Istio's outbound policy: a meshed pod reaches only what the mesh knows (Services, and the ServiceEntries egress.py
+# declares); anything else gets a 502 from its sidecar (istio.io, MeshConfig.OutboundTrafficPolicy, read 2026-12).
+OUTBOUND_POLICY = "REGISTRY_ONLY"
+SECCOMP_RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
+# The gateway chart's own pod securityContext, when none is given: the sysctl that lets Envoy bind 80 and 443 as
+# non-root (templates/deployment.yaml). Passing a securityContext replaces it, so it is repeated here.
+UNPRIVILEGED_PORTS = {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}
+
 TIMEOUT_SECONDS = 600  # Helm waits for readiness, including the gateway's load balancer address
 
 SYSTEM_NODES = {LABEL_ROLE: "system"}
@@ -83,12 +107,49 @@ TOLERATE_EVERYTHING = {"operator": "Exists"}  # empty key + Exists matches every
 def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addons:
     """Install the add-ons; models wait for the releases that bring their CRDs and webhooks."""
     cloud = args.target.cloud
+    spaces = _namespaces(parent, name, args)
     if args.needs_device_plugin:
         helm_release(
-            parent, f"{name}-device-plugin", args, DEVICE_PLUGIN, DEVICE_PLUGIN_NAMESPACE, device_plugin_values()
+            parent,
+            f"{name}-device-plugin",
+            args,
+            DEVICE_PLUGIN,
+            DEVICE_PLUGIN_NAMESPACE,
+            device_plugin_values(),
+            namespace_resource=spaces[DEVICE_PLUGIN_NAMESPACE],
         )
-    base = helm_release(parent, f"{name}-istio-base", args, ISTIO_BASE, ISTIO_NAMESPACE, {}, release="istio-base")
-    istiod = helm_release(parent, f"{name}-istiod", args, ISTIOD, ISTIO_NAMESPACE, istiod_values(), depends_on=[base])
+    istio = spaces[ISTIO_NAMESPACE]
+    base = helm_release(
+        parent,
+        f"{name}-istio-base",
+        args,
+        ISTIO_BASE,
+        ISTIO_NAMESPACE,
+        {},
+        release="istio-base",
+        namespace_resource=istio,
+    )
+    # The node agent before istiod: a pod injected for CNI starts only where the agent has set its redirect up.
+    cni = helm_release(
+        parent,
+        f"{name}-istio-cni",
+        args,
+        ISTIO_CNI,
+        ISTIO_CNI_NAMESPACE,
+        istio_cni_values(cloud),
+        release="istio-cni",
+        namespace_resource=spaces[ISTIO_CNI_NAMESPACE],
+    )
+    istiod = helm_release(
+        parent,
+        f"{name}-istiod",
+        args,
+        ISTIOD,
+        ISTIO_NAMESPACE,
+        istiod_values(cloud),
+        depends_on=[base, cni],
+        namespace_resource=istio,
+    )
     # The gateway's pods are injected by istiod's webhook, so istiod must be ready first.
     gateway = helm_release(
         parent,
@@ -99,6 +160,7 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addon
         gateway_values(cloud),
         release=GATEWAY_RELEASE,
         depends_on=[istiod],
+        namespace_resource=spaces[GATEWAY_NAMESPACE],
     )
     monitoring = helm_release(
         parent,
@@ -107,9 +169,12 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addon
         KUBE_PROMETHEUS_STACK,
         MONITORING_NAMESPACE,
         merged_values(monitoring_values(cloud), args.monitoring_values),
+        namespace_resource=spaces[MONITORING_NAMESPACE],
     )
-    keda = helm_release(parent, f"{name}-keda", args, KEDA, KEDA_NAMESPACE, keda_values())
-    ready: list[pulumi.Resource] = [base, istiod, monitoring, keda]
+    keda = helm_release(
+        parent, f"{name}-keda", args, KEDA, KEDA_NAMESPACE, keda_values(), namespace_resource=spaces[KEDA_NAMESPACE]
+    )
+    ready: list[pulumi.Resource] = [base, cni, istiod, monitoring, keda]
     return Addons(
         gateway_address=_gateway_address(parent, name, args, gateway),
         gateway_namespace=GATEWAY_NAMESPACE,
@@ -119,6 +184,24 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addon
         pod_monitor_labels={},  # the Prometheus selects every PodMonitor (monitoring_values)
         ready=ready,
     )
+
+
+def namespace_levels(args: ServingStackArgs) -> dict[str, pod_security.Level]:
+    """The add-ons' namespaces in this cluster (the device plugin's only where it is installed) and their levels."""
+    return {
+        space: level
+        for space, level in NAMESPACE_LEVELS.items()
+        if space != DEVICE_PLUGIN_NAMESPACE or args.needs_device_plugin
+    }
+
+
+def _namespaces(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> dict[str, k8s.core.v1.Namespace]:
+    """The add-ons' namespaces, made before their charts so each carries its Pod Security labels from the start."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider)
+    return {
+        space: pod_security.namespace(f"{name}-namespace-{space}", space, level, opts)
+        for space, level in namespace_levels(args).items()
+    }
 
 
 def helm_release(
@@ -131,8 +214,14 @@ def helm_release(
     *,
     release: str | None = None,
     depends_on: list[pulumi.Resource] | None = None,
+    namespace_resource: k8s.core.v1.Namespace | None = None,
 ) -> k8s.helm.v3.Release:
-    """One pinned chart; a fixed release name (one of each per cluster) keeps the names charts derive stable."""
+    """One pinned chart; a fixed release name (one of each per cluster) keeps the names charts derive stable.
+
+    With `namespace_resource` (a namespace made with its Pod Security labels) the release waits for it and Helm
+    makes none; without, Helm creates a bare namespace.
+    """
+    after = [*(depends_on or []), *([namespace_resource] if namespace_resource is not None else [])]
     return k8s.helm.v3.Release(
         resource_name,
         name=release or chart.name,
@@ -140,10 +229,10 @@ def helm_release(
         version=chart.version,
         repository_opts={"repo": chart.repo},
         namespace=namespace,
-        create_namespace=True,
+        create_namespace=namespace_resource is None,
         values=values,
         timeout=TIMEOUT_SECONDS,
-        opts=pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider, depends_on=depends_on or []),
+        opts=pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider, depends_on=after),
     )
 
 
@@ -177,19 +266,48 @@ def device_plugin_values() -> dict[str, Any]:
     }
 
 
-def istiod_values() -> dict[str, Any]:
+def istiod_values(cloud: Cloud) -> dict[str, Any]:
     """istiod on the system nodes; metrics merging kept on explicitly (it is the chart's default too).
 
     With merging, each sidecar serves the app's metrics (Triton's :8002) merged with its own on the
     plain-text port 15020, so Prometheus scrapes them without a mesh certificate under STRICT mTLS.
+
+    Fencing: `pilot.cni.enabled` injects `istio-validation` (non-root, no capabilities) instead of `istio-init`
+    (files/injection-template.yaml); outbound traffic is REGISTRY_ONLY; istiod and every injected proxy get the
+    RuntimeDefault seccomp profile (values `seccompProfile` and `global.proxy.seccompProfile`, empty by default).
     """
-    return {**system_placement(), "meshConfig": {"enablePrometheusMerge": True}}
+    values: dict[str, Any] = {
+        **system_placement(),
+        "pilot": {"cni": {"enabled": True}},
+        "seccompProfile": dict(SECCOMP_RUNTIME_DEFAULT),
+        "global": {"proxy": {"seccompProfile": dict(SECCOMP_RUNTIME_DEFAULT)}},
+        "meshConfig": {"enablePrometheusMerge": True, "outboundTrafficPolicy": {"mode": OUTBOUND_POLICY}},
+    }
+    if cloud == "gcp":
+        values["global"]["platform"] = "gke"
+    return values
+
+
+def istio_cni_values(cloud: Cloud) -> dict[str, Any]:
+    """The CNI node agent on every node (its chart tolerates every taint by default); GKE's platform profile.
+
+    On GKE, `global.platform: gke` loads files/profile-platform-gke.yaml: the CNI binary directory is detected
+    (/home/kubernetes/bin, where GKE's kubelet looks) and a ResourceQuota admits the agent's system-node-critical
+    pods outside kube-system, which GKE otherwise refuses. EKS (VPC CNI) and AKS (Azure CNI powered by Cilium) use the
+    chart's defaults, /opt/cni/bin and /etc/cni/net.d, chained after the cluster's own CNI.
+    """
+    values: dict[str, Any] = {"seccompProfile": dict(SECCOMP_RUNTIME_DEFAULT)}
+    if cloud == "gcp":
+        values["global"] = {"platform": "gke"}
+    return values
 
 
 def gateway_values(cloud: Cloud) -> dict[str, Any]:
     """The ingress gateway: two replicas on system nodes, spread over zones, behind a LoadBalancer."""
     return {
         **system_placement(),
+        # restricted Pod Security: the chart's default sysctl plus the RuntimeDefault seccomp profile it leaves out.
+        "securityContext": {"sysctls": [dict(UNPRIVILEGED_PORTS)], "seccompProfile": dict(SECCOMP_RUNTIME_DEFAULT)},
         "service": {"type": "LoadBalancer", "annotations": gateway_service_annotations(cloud)},
         # One gateway serves every model: two replicas and a PDB keep it up through node drains.
         # The chart creates the PDB only when autoscaling.minReplicas > 1 (poddisruptionbudget.yaml).

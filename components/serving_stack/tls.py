@@ -47,6 +47,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import pod_security
 from components.irsa import STS_AUDIENCE
 from components.serving_stack.addons import GATEWAY_NAMESPACE, Chart, helm_release, system_placement
 from components.serving_stack.contract import TLS_SECRET_NAME, Addons, ServingStackArgs, check_hosts
@@ -76,8 +77,20 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def install_cert_manager(parent: pulumi.Resource, name: str, args: ServingStackArgs, addons: Addons) -> Addons:
     """cert-manager beside the other add-ons, in `Addons.ready`: its CRDs and webhook serve the ClusterIssuer and
     the Certificate, which wait for it."""
+    space = pod_security.namespace(
+        f"{name}-namespace-{CERT_MANAGER_NAMESPACE}",
+        CERT_MANAGER_NAMESPACE,
+        pod_security.BASELINE,
+        pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider),
+    )
     release = helm_release(
-        parent, f"{name}-cert-manager", args, CERT_MANAGER, CERT_MANAGER_NAMESPACE, cert_manager_values()
+        parent,
+        f"{name}-cert-manager",
+        args,
+        CERT_MANAGER,
+        CERT_MANAGER_NAMESPACE,
+        cert_manager_values(),
+        namespace_resource=space,
     )
     return dataclasses.replace(addons, ready=[*addons.ready, release])
 

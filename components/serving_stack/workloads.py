@@ -22,7 +22,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.serving_stack import scaling, traffic
+from components import pod_security
+from components.serving_stack import egress, scaling, traffic
 from components.serving_stack.contract import (
     NAMESPACE,
     SERVICE_ACCOUNT,
@@ -64,10 +65,9 @@ def deploy_models(
 ) -> None:
     """Everything in the serving namespace, for every model in args.models."""
     base = pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider)
-    namespace = k8s.core.v1.Namespace(
-        f"{name}-namespace",
-        metadata={"name": NAMESPACE, "labels": {"istio-injection": "enabled"}},  # Istio's sidecar in every pod
-        opts=base,
+    # Istio's sidecar in every pod; restricted Pod Security (Istio CNI sets the redirect up, so no istio-init).
+    namespace = pod_security.namespace(
+        f"{name}-namespace", NAMESPACE, pod_security.RESTRICTED, base, {"istio-injection": "enabled"}
     )
     plain = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace]))
     account = k8s.core.v1.ServiceAccount(
@@ -76,13 +76,16 @@ def deploy_models(
         opts=plain,
     )
     admin = _admin_secret(name, parent, plain)
+    custom = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace, *addons.ready]))
+    # Outbound traffic is REGISTRY_ONLY: the bucket and identity hosts are declared before a model server starts.
+    external = egress.service_entries(name, args.target.cloud, args.target.region, custom)
     options = _Options(
         plain=plain,
-        custom=pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace, *addons.ready])),
+        custom=custom,
         pods=pulumi.ResourceOptions.merge(
             base,
             pulumi.ResourceOptions(
-                depends_on=[namespace, account, admin, *reader.resources, *addons.ready],
+                depends_on=[namespace, account, admin, *external, *reader.resources, *addons.ready],
                 custom_timeouts=ROLLOUT_TIMEOUT,
             ),
         ),

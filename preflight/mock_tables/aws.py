@@ -37,6 +37,13 @@ def _ec2(prefix: str, arn_kind: str | None) -> Callable[[MockContext], Outputs]:
     return outputs
 
 
+def _launch_template(ctx: MockContext) -> Outputs:
+    """A new template is at version 1; EKS node groups name the version they use."""
+    template_id = f"lt-{ctx.digest(17)}"
+    arn = f"arn:aws:ec2:{ctx.region}:{ACCOUNT_ID}:launch-template/{template_id}"
+    return {"id": template_id, "arn": arn, "latestVersion": 1, "defaultVersion": 1}
+
+
 def _eip(ctx: MockContext) -> Outputs:
     allocation = f"eipalloc-{ctx.digest(17)}"
     public_ip = f"198.51.100.{int(ctx.digest(4), 16) % 254 + 1}"  # a documentation range
@@ -317,6 +324,7 @@ OUTPUTS: OutputTable = {
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:kms/key:Key": _kms_key,
     "aws:ec2/vpc:Vpc": _ec2("vpc", "vpc"),
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
     "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
     "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
