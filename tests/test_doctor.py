@@ -71,6 +71,8 @@ def test_prod_lists_gcp_gpu_quotas_per_model_preemptible_apart_and_across_region
     assert quotas[("gcp-us-central1", "PREEMPTIBLE_NVIDIA_L4_GPUS")] == "4 GPUs"
     assert quotas[("gcp-us-central1", "NVIDIA_L4_GPUS")] == "2 GPUs"
     assert quotas[("gcp (all regions)", "GPUS_ALL_REGIONS")] == "15 GPUs"
+    (all_regions,) = [f for f in document["findings"] if f["item"] == "GPUS_ALL_REGIONS"]
+    assert all_regions["detail"].startswith("new accounts start at 0: request 15")
     # On-demand vCPUs: l4od 2 x g2-standard-4, t4od 3 x n1-standard-4, system 4 x e2-standard-4 (4 each).
     assert quotas[("gcp-us-central1", "CPUS")] == "36 vCPUs"
     assert all(not target.startswith("aws") and not target.startswith("azure") for target, _ in quotas)
@@ -308,3 +310,30 @@ def test_the_quota_table_is_sourced_and_fresh() -> None:
     assert date.today() < table.stale_from(), f"re-read the sources of quotas.yaml (oldest {table.oldest_read()})"
     assert all(source.url.startswith("https://") for source in table.sources.values())
     assert table.stale_from() == date(2027, 5, 1)  # read 2026-12: fresh through April 2027
+
+
+def test_a_resource_type_with_no_known_api_or_provider_blocks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topic = _resource("gcp:pubsub/topic:Topic", "events", {"project": "acme"})
+    vault = _resource("azure-native:keyvault:Vault", "secrets", {})
+    code, document = _doctor_json(
+        capsys, "--plan", str(_write(Plan("p", "s", (topic, vault), {}), tmp_path / "p.json"))
+    )
+    needed = {f["needed"] for f in document["findings"] if f["verdict"] == "block" and f["section"] == "prerequisite"}
+    assert code == 1
+    assert needed == {
+        "(no API known for gcp:pubsub/topic:Topic)",
+        "(no provider known for azure-native:keyvault:Vault)",
+    }
+
+
+def test_a_kubernetes_minor_out_of_standard_support_blocks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    footprint = _footprint("aws", "us-east-1")
+    # 1.33 left standard support on every cloud in 2026 (EKS extended support since 2026-07-29).
+    cluster = _in(footprint, _resource("eks:index:Cluster", "eks", {"version": "1.33", "publicAccessCidrs": []}))
+    code, document = _doctor_json(
+        capsys, "--plan", str(_write(Plan("p", "s", (footprint, cluster), {}), tmp_path / "p.json"))
+    )
+    (support,) = [f for f in document["findings"] if f["item"] == "Kubernetes 1.33 support"]
+    assert code == 1 and support["verdict"] == "block" and "left standard support" in support["detail"]

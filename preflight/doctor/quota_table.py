@@ -91,7 +91,10 @@ def load_quota_table(path: Path = QUOTA_FILE) -> QuotaTable:
     gpu_spot = {
         acc: Quota(str(name), None, "gpus", gpu_source) for acc, name in _map(gpu, "spot", "gpuQuotas.").items()
     }
-    all_regions = Quota(str(gpu.get("allRegions")), None, "gpus", gpu_source, global_scope=True)
+    default = gpu.get("allRegionsDefault")
+    if default is not None and not isinstance(default, int):
+        raise QuotaTableError("gpuQuotas.allRegionsDefault: expected a whole number")
+    all_regions = Quota(str(gpu.get("allRegions")), None, "gpus", gpu_source, global_scope=True, default=default)
     regional = {}
     for cloud, entry in _map(document, "regional", "").items():
         source = _lookup(sources, entry.get("source"), f"regional.{cloud}.source")
