@@ -4,6 +4,7 @@
       central: aws-us-east-1   # the footprint running the central Prometheus and Grafana; default: the first target
       retentionDays: 15        # how long the central Prometheus keeps the fleet's series
       recordName: metrics      # with GlobalDns, remote writes arrive at https://<recordName>.<zone>/api/v1/write
+      remoteWriteTokenGeneration: 1   # change it (e.g. +1) to replace every target's remote-write token
 
 Without GlobalDns (dev) no name under a zone exists for the central gateway, and a gateway address is known only
 after its cluster is up, so no other target could be given a URL without waiting on the central one (an edge
@@ -18,7 +19,7 @@ machines plus their attached GPUs), so the component never reads config or the p
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ from pricing.table import PriceTable, load_price_table
 from stacks.dns_config import DnsConfig
 from stacks.validate import ConfigError, integer, mapping, string
 
-OBSERVABILITY_KEYS = {"central", "retentionDays", "recordName"}
+OBSERVABILITY_KEYS = {"central", "retentionDays", "recordName", "remoteWriteTokenGeneration"}
 DEFAULT_RETENTION_DAYS = 15  # kube-prometheus-stack's own default retention is 10d; a fortnight covers two weekends
 DEFAULT_RECORD_NAME = "metrics"
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -58,6 +59,8 @@ class ObservabilityConfig:
     central: str  # a target name
     retention_days: int = DEFAULT_RETENTION_DAYS
     record_name: str = DEFAULT_RECORD_NAME
+    token_generation: int = 1
+    """The remote-write tokens' generation: a new number replaces them all (components/observability/endpoint.py)."""
 
     def host(self, dns: DnsConfig | None) -> str | None:
         """The central endpoint's name under the zone; None without GlobalDns."""
@@ -83,6 +86,9 @@ def parse_observability(
         central=central,
         retention_days=integer(f"{key}.retentionDays", fields.get("retentionDays", DEFAULT_RETENTION_DAYS), 1, 365),
         record_name=record,
+        token_generation=integer(
+            f"{key}.remoteWriteTokenGeneration", fields.get("remoteWriteTokenGeneration", 1), 1, 1_000_000
+        ),
     )
 
 
@@ -120,7 +126,7 @@ class FleetPlan:
     config: ObservabilityConfig
     dns: DnsConfig | None
     fleet: tuple[FleetTarget, ...]  # the targets whose metrics reach the central Prometheus
-    token: pulumi.Output[str] | None  # the stack-wide remote-write token (with GlobalDns only)
+    tokens: Mapping[str, pulumi.Output[str]]  # each sending target's remote-write token (with GlobalDns only)
     alerting: AlertingSettings = field(default_factory=AlertingSettings)  # every footprint's Alertmanager routes
 
     def monitoring_args(self, target: Target, k8s_provider: k8s.Provider, cluster: GpuClusterArgs) -> MonitoringArgs:
@@ -130,12 +136,13 @@ class FleetPlan:
         if is_central:
             remote_write = RemoteWrite(central_write_url())
         elif host is not None:
-            remote_write = RemoteWrite(write_url(host), self.token)
+            remote_write = RemoteWrite(write_url(host), self.tokens[target.name])
         central = None
         if is_central:
             ingress = None
-            if host is not None and self.dns is not None and self.token is not None:
-                ingress = CentralIngress(host=host, global_host=self.dns.global_host, token=self.token)
+            if host is not None and self.dns is not None:
+                tokens = tuple(self.tokens[name] for name in sorted(self.tokens))
+                ingress = CentralIngress(host=host, global_host=self.dns.global_host, tokens=tokens)
             central = CentralSettings(fleet=self.fleet, retention_days=self.config.retention_days, ingress=ingress)
         return MonitoringArgs(
             target=target,
@@ -152,7 +159,7 @@ def fleet_plan(
     config: ObservabilityConfig,
     dns: DnsConfig | None,
     targets: Sequence[tuple[str, Cloud, str]],
-    token: pulumi.Output[str] | None,
+    tokens: Mapping[str, pulumi.Output[str]] | None,
     alerting: AlertingSettings | None = None,
 ) -> FleetPlan:
     """`targets`: (name, cloud, region). With GlobalDns every target writes centrally and is probed through its own
@@ -163,4 +170,6 @@ def fleet_plan(
             continue
         url = f"https://{name}.{dns.zone}{HEALTH_PATH}" if dns is not None else None
         fleet.append(FleetTarget(name, cloud, region, url))
-    return FleetPlan(config=config, dns=dns, fleet=tuple(fleet), token=token, alerting=alerting or AlertingSettings())
+    return FleetPlan(
+        config=config, dns=dns, fleet=tuple(fleet), tokens=dict(tokens or {}), alerting=alerting or AlertingSettings()
+    )

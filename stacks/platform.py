@@ -47,12 +47,15 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     tags = required_tags(config.project, config.environment.name, config.owner, config.cost_center)
     # Stack-wide, before any footprint: the remote-write token every footprint reads (waits on nothing).
     metrics_host = config.observability.host(config.dns)
-    endpoint = CentralEndpoint("metrics", metrics_host) if metrics_host is not None else None
+    endpoint = None
+    if metrics_host is not None:
+        senders = [t.name for t in config.targets if t.name != config.observability.central]
+        endpoint = CentralEndpoint("metrics", metrics_host, senders, config.observability.token_generation)
     fleet = fleet_plan(
         config.observability,
         config.dns,
         [(t.name, t.cloud, t.region) for t in config.targets],
-        endpoint.token if endpoint is not None else None,
+        endpoint.tokens if endpoint is not None else None,
         # Every receiver's secret, read once as a Pulumi secret; each cluster's Secret of receivers holds them.
         config.alerting.settings(pulumi.Config().require_secret),
     )

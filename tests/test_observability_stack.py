@@ -115,7 +115,8 @@ def test_the_central_footprint_runs_grafana_the_receiver_and_the_dashboard(stack
         "enabled": True,
         "label": label,
         "labelValue": value,
-        "searchNamespace": "ALL",
+        "searchNamespace": None,  # Grafana's own namespace (the chart's null), not ALL
+        "resource": "configmap",
     }
     assert [source["uid"] for source in grafana["additionalDataSources"]] == [DATASOURCE_UID]
     assert {t: v["grafana"]["enabled"] for t, v in values.items() if t != hub} == dict.fromkeys(
@@ -202,7 +203,9 @@ def test_the_metrics_name_points_at_the_central_gateway_which_serves_it_over_tls
     assert policy.inputs["spec"]["action"] == "DENY"
     (rule,) = policy.inputs["spec"]["rules"]
     assert rule["to"] == [{"operation": {"hosts": [host, f"{host}:*"]}}]
-    assert rule["when"] == [{"key": "request.headers[authorization]", "notValues": [MASK]}]
+    # one token per sending cluster (every target but the central one), each admitted
+    senders = targets(prod_plan) - {hub}
+    assert rule["when"] == [{"key": "request.headers[authorization]", "notValues": [MASK] * len(senders)}]
 
 
 def test_with_global_dns_the_central_footprint_probes_every_target_through_its_own_name(prod_plan: Plan) -> None:
@@ -249,13 +252,28 @@ def test_secrets_are_masked_and_never_in_the_plan(stack_plan: Plan) -> None:
 def test_the_only_edges_between_targets_are_allowed_and_the_token_ones_wait_on_nothing(prod_plan: Plan) -> None:
     assert cross_target_edges(prod_plan) == []
     token_edges = [e for e in allowed_cross_target_edges(prod_plan) if allowance(prod_plan, e) == REMOTE_WRITE_TOKEN]
-    (token,) = [r for r in prod_plan.of_type("random:index/randomPassword:RandomPassword") if r.name == "metrics-token"]
-    assert {e.to_urn for e in token_edges} == {token.urn}
-    assert not token.dependencies and prod_plan.target_of(token) is None
-    # each other cluster's Secret, and the central gateway's AuthorizationPolicy
-    readers = {(e.from_target, e.from_urn.split("::")[2].rsplit("$", 1)[-1]) for e in token_edges}
     hub = central(prod_plan)
-    assert readers == {(t, SECRET) for t in targets(prod_plan) - {hub}} | {(hub, AUTHORIZATION_POLICY)}
+    senders = targets(prod_plan) - {hub}
+    tokens = {
+        r.name.removeprefix("metrics-token-"): r
+        for r in prod_plan.of_type("random:index/randomPassword:RandomPassword")
+        if r.name.startswith("metrics-token")
+    }
+    assert set(tokens) == senders  # one per sending target, none for the central cluster (in-cluster)
+    assert {e.to_urn for e in token_edges} == {token.urn for token in tokens.values()}
+    for token in tokens.values():
+        assert not token.dependencies and prod_plan.target_of(token) is None
+        assert token.inputs["keepers"] == {"generation": "1"}  # observability.remoteWriteTokenGeneration
+    # each other cluster's Secret reads its own token only; the central gateway's AuthorizationPolicy reads them all
+    def reader_type(edge: Any) -> str:
+        return str(edge.from_urn.split("::")[2].rsplit("$", 1)[-1])
+
+    for sender, token in tokens.items():
+        reads = [e for e in token_edges if e.from_target == sender]
+        assert {(reader_type(e), e.to_urn) for e in reads} == {(SECRET, token.urn)}, sender
+    policy_reads = [e for e in token_edges if e.from_target == hub]
+    assert {reader_type(e) for e in policy_reads} == {AUTHORIZATION_POLICY}
+    assert {e.to_urn for e in policy_reads} == {token.urn for token in tokens.values()}
 
 
 def _graph(token_dependencies: tuple[str, ...]) -> Plan:

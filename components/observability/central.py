@@ -10,12 +10,20 @@ footprint's gateway (a Route 53 record, components/observability/endpoint.py), w
   match the Host header; the `host:*` form also covers a header with a port (istio.io, "Authorization Policy"
   reference: hosts, and the request.headers[...] condition key).
 
-Why a bearer token checked at the gateway: Prometheus's remote write sends one from a Secret
-(RemoteWriteSpec.authorization), and Istio compares headers without extra parts. Envoy cannot compare against a
-hash, so the token sits in the AuthorizationPolicy (a Pulumi secret in state and in the plan, readable in the
-cluster only by those who may read istio-ingress's policies). JWTs from each cluster's own service-account issuer
-would avoid a shared secret, but the central policy would then need every other cluster's issuer URL: an edge
+Why bearer tokens checked at the gateway: Prometheus's remote write sends one from a Secret
+(RemoteWriteSpec.authorization), and Istio compares headers without extra parts. One random token per sending
+target (endpoint.py), each in its own cluster's Secret only; the policy admits the set. Istio's `notValues` are
+plain strings (exact, prefix, suffix or presence matches only; no hash), so the tokens sit in the
+AuthorizationPolicy in plain text (Pulumi secrets in state and in the plan, readable in the cluster only by those
+who may read istio-ingress's policies). JWTs from each cluster's own service-account issuer (request principals)
+would avoid the stored secret, but the central policy would then need every other cluster's issuer URL: an edge
 between targets, which the design forbids.
+
+The in-cluster way in: the central cluster's own Prometheus writes to the Service directly, with no token (the
+receiver checks none). A NetworkPolicy on the central Prometheus's pods admits only that Prometheus, Grafana and
+the gateway's pods, on 9090 (`receiver_fence`).
+
+Grafana's Role (GRAFANA_ROLE, values.py): get, list and watch ConfigMaps in the monitoring namespace, nothing else.
 
 Health probes: the blackbox exporter (prometheus-community chart prometheus-blackbox-exporter 11.17.2, exporter
 v0.28.0; values checked against its values.yaml at that tag) GETs https://<target>.<zone>/v2/health/ready for every
@@ -26,7 +34,7 @@ target, cloud and region (labels a series already has win over the central clust
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -43,7 +51,13 @@ from components.observability.contract import (
     CentralSettings,
     FleetTarget,
 )
-from components.serving_stack.addons import MONITORING_NAMESPACE, gateway_namespace, system_placement
+from components.observability.values import GRAFANA_ROLE
+from components.serving_stack.addons import (
+    MONITORING_NAMESPACE,
+    PROMETHEUS_FULLNAME,
+    gateway_namespace,
+    system_placement,
+)
 from components.serving_stack.contract import NAMESPACE as SERVING_NAMESPACE
 from components.serving_stack.contract import Addons
 from components.serving_stack.traffic import GATEWAY, NETWORKING, SECURITY
@@ -58,6 +72,8 @@ HEALTH_MODULE = "mlplatform_health"
 PROBE_INTERVAL = "30s"
 TIMEOUT_SECONDS = 600
 LABELS = {"app.kubernetes.io/part-of": "mlplatform", "app.kubernetes.io/component": "observability"}
+RECEIVER_FENCE = "mlplatform-central-prometheus"
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 
 
 def install(
@@ -80,6 +96,8 @@ def install(
         central=True,
     )
     dashboards.dashboard_config_map(f"{name}-dashboards", namespace, opts)
+    grafana_role(f"{name}-grafana-role", namespace, opts)
+    receiver_fence(f"{name}-receiver-fence", addons, opts)
     if settings.ingress is None:
         return
     remote_write_route(f"{name}-remote-write", settings.ingress, opts)
@@ -90,6 +108,56 @@ def install(
         after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[exporter]))
         for target in probed:
             health_probe(f"{name}-probe-{target.name}", target, namespace, after)
+
+
+GRAFANA_POD_LABELS = {"app.kubernetes.io/name": "grafana"}  # the grafana chart's selector label
+# The chart's Prometheus pods (the operator's name label; the Prometheus object is "<fullname>-prometheus").
+CHART_PROMETHEUS_LABELS = {prometheus.POD_NAME_LABEL: f"{PROMETHEUS_FULLNAME}-prometheus"}
+
+
+def grafana_role(resource_name: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.rbac.v1.Role:
+    """What Grafana's sidecars may read: ConfigMaps (dashboards, data sources) in its namespace; no Secret."""
+    return k8s.rbac.v1.Role(
+        resource_name,
+        metadata={"name": GRAFANA_ROLE, "namespace": namespace, "labels": dict(LABELS)},
+        rules=[{"api_groups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}],
+        opts=opts,
+    )
+
+
+def receiver_fence_spec(gateway_namespace: pulumi.Input[str], gateway_selector: dict[str, str]) -> dict[str, Any]:
+    """Into the central Prometheus's pods: the chart's Prometheus (this cluster's own remote write), Grafana (its
+    queries) and the ingress gateway (other clusters' writes, after the token check), on the web port only."""
+    return {
+        "podSelector": {"matchLabels": {prometheus.POD_NAME_LABEL: CENTRAL_PROMETHEUS}},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [
+                    {"podSelector": {"matchLabels": dict(CHART_PROMETHEUS_LABELS)}},
+                    {"podSelector": {"matchLabels": dict(GRAFANA_POD_LABELS)}},
+                    {
+                        "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: gateway_namespace}},
+                        "podSelector": {"matchLabels": dict(gateway_selector)},
+                    },
+                ],
+                "ports": [{"protocol": "TCP", "port": CENTRAL_PORT}],
+            }
+        ],
+    }
+
+
+def receiver_fence(resource_name: str, addons: Addons, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata={"name": RECEIVER_FENCE, "namespace": MONITORING_NAMESPACE, "labels": dict(LABELS)},
+        # camelCase keys, as the plan records them (network_fence.py does the same)
+        spec=cast(
+            k8s.networking.v1.NetworkPolicySpecArgsDict,
+            receiver_fence_spec(gateway_namespace(addons), addons.gateway_selector),
+        ),
+        opts=opts,
+    )
 
 
 def remote_write_route(
@@ -122,7 +190,7 @@ def remote_write_route(
 
 
 def token_check_spec(ingress: CentralIngress, gateway_selector: dict[str, str]) -> dict[str, Any]:
-    """DENY, at the gateway, every request for the metrics host without the bearer token."""
+    """DENY, at the gateway, every request for the metrics host without one of the senders' tokens."""
     return {
         "selector": {"matchLabels": dict(gateway_selector)},
         "action": "DENY",
@@ -132,7 +200,9 @@ def token_check_spec(ingress: CentralIngress, gateway_selector: dict[str, str]) 
                 "when": [
                     {
                         "key": "request.headers[authorization]",
-                        "notValues": [pulumi.Output.concat(f"{REMOTE_WRITE_SCHEME} ", ingress.token)],
+                        "notValues": [
+                            pulumi.Output.concat(f"{REMOTE_WRITE_SCHEME} ", token) for token in ingress.tokens
+                        ],
                     }
                 ],
             }

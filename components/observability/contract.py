@@ -71,7 +71,7 @@ class CentralIngress:
 
     host: str  # e.g. metrics.ml.example.com, on the central gateway's certificate
     global_host: str  # api.<zone>: the name the gateways' certificates carry, which the probes verify
-    token: pulumi.Output[str]  # the bearer token every other cluster sends (a Pulumi secret)
+    tokens: tuple[pulumi.Output[str], ...]  # one per sending cluster, each its own (Pulumi secrets)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,8 @@ class RemoteWrite:
     """Where this footprint's Prometheus sends its recording rules."""
 
     url: str
-    token: pulumi.Output[str] | None = None  # None for the central cluster itself (in-cluster, no gateway)
+    token: pulumi.Output[str] | None = None
+    """This target's own token; None for the central cluster itself (in-cluster, fenced by a NetworkPolicy)."""
 
 
 ReceiverKind = Literal["slack", "pagerduty", "webhook", "email"]

@@ -7,9 +7,18 @@ kube-prometheus-stack-88.5.3) and its grafana subchart 12.11.1 (Grafana 13.2.0):
 - kube-state-metrics.metricLabelsAllowlist (chart 8.4.0: joined into --metric-labels-allowlist);
 - alertmanager.config (rendered with toYaml as the operator's config Secret) and alertmanager.alertmanagerSpec.secrets
   (passed through to the Alertmanager object), alerting.py;
-- grafana.enabled, adminPassword, nodeSelector, tolerations, additionalDataSources, and the dashboard sidecar
-  (sidecar.dashboards: label grafana_dashboard=1, searchNamespace ALL are the chart's defaults, restated because
-  the dashboard ConfigMap relies on them).
+- grafana.enabled, adminPassword, nodeSelector, tolerations, additionalDataSources, and the sidecars
+  (sidecar.dashboards label grafana_dashboard=1 is the chart's default, restated because the dashboard ConfigMap
+  relies on it).
+
+Grafana's RBAC, from the grafana chart 12.11.1's templates (grafana-community/helm-charts, charts/grafana):
+clusterrole.yaml makes a ClusterRole that may get, list and watch every ConfigMap *and Secret* of the cluster
+whenever a sidecar is on and `rbac.namespaced` is false (the default), and kube-prometheus-stack turns the dashboard
+sidecar on with searchNamespace ALL; role.yaml makes the same rule as a Role when namespaced. So Grafana here has
+`rbac.namespaced: true` and `rbac.useExistingRole`: the chart makes no ClusterRole and no Role, binds its service
+account (rolebinding.yaml, `roleRef.name: useExistingRole`) to GRAFANA_ROLE, which central.py makes with ConfigMaps
+only; both sidecars watch ConfigMaps only (`resource: configmap`) in Grafana's own namespace (`searchNamespace`
+unset), where the dashboard and kube-prometheus-stack's data source ConfigMaps are.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ KSM_ALLOWLIST = [
     f"deployments=[{LABEL_APP}]",
 ]
 DASHBOARD_LABEL = ("grafana_dashboard", "1")  # the sidecar's label and value (chart defaults)
+GRAFANA_ROLE = "mlplatform-grafana-sidecar"  # ConfigMaps only, in the monitoring namespace (central.py)
 
 
 def prometheus_values(args: MonitoringArgs, grafana_password: pulumi.Output[str] | None) -> dict[str, Any]:
@@ -92,7 +102,18 @@ def grafana_values(admin_password: pulumi.Output[str]) -> dict[str, Any]:
         "adminPassword": admin_password,
         "nodeSelector": placement["nodeSelector"],
         "tolerations": placement["tolerations"],
-        "sidecar": {"dashboards": {"enabled": True, "label": label, "labelValue": value, "searchNamespace": "ALL"}},
+        # No Secret anywhere: the chart binds Grafana to GRAFANA_ROLE in its own namespace (module docstring).
+        "rbac": {"create": True, "namespaced": True, "useExistingRole": GRAFANA_ROLE, "extraClusterRoleRules": []},
+        "sidecar": {
+            "dashboards": {
+                "enabled": True,
+                "label": label,
+                "labelValue": value,
+                "searchNamespace": None,  # Grafana's own namespace only
+                "resource": "configmap",
+            },
+            "datasources": {"resource": "configmap"},
+        },
         "additionalDataSources": [
             {
                 "name": "mlplatform central",
