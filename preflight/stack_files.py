@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from preflight.errors import InputError
+from stacks.validate import one_line
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -153,7 +154,7 @@ class _Reader:
         self.nodes = 0
 
     def fail(self, path: str, problem: str) -> InputError:
-        return InputError(f"{self.file}: {path}: {problem}")
+        return InputError(f"{self.file}: {one_line(path)}: {problem}")
 
     def document(self, root: yaml.Node | None) -> Any:
         """The whole file; under `config`, a scalar value stays the text written, as the CLI passes it."""

@@ -10,9 +10,17 @@ class ConfigError(ValueError):
     """A stack config value that cannot be used; str() is one line naming the key."""
 
     def __init__(self, key: str, problem: str) -> None:
+        key, problem = one_line(key), one_line(problem)
         super().__init__(f"{key}: {problem}")
         self.key = key
         self.problem = problem
+
+
+def one_line(text: str) -> str:
+    """A key or value from the file, shown without what would break the line (a newline in a map key)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def kind(value: Any) -> str:

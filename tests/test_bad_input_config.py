@@ -233,3 +233,14 @@ def test_a_yaml_number_version_reaches_the_parser_as_written(tmp_path: Path) -> 
     stack_file.write_text(DEV_HEAD + "  mlplatform:kubernetesVersion: 1.30\n")
     assert load_stack(tmp_path, "t").config["mlplatform:kubernetesVersion"] == "1.30"
     assert yaml.safe_load("v: 1.30")["v"] == 1.3  # what a plain YAML reader would have made of it
+
+
+def test_a_key_with_a_line_break_is_named_on_one_line(tmp_path: Path) -> None:
+    """Found by tests/test_config_properties.py: a quoted YAML key may hold a newline."""
+    message = refused(tmp_path, '  mlplatform:registry: {"keep\\nImages": 1}\n')
+    assert (
+        message
+        == "Pulumi.t.yaml: mlplatform:registry.keep\\nImages: unknown key (known: " + message.split("(known: ")[1]
+    )
+    message = refused(tmp_path, '  "mlplatform:extra\\n": !!binary gA==\n')
+    assert message.startswith("Pulumi.t.yaml: mlplatform:extra\\n: !!binary data that is not UTF-8 text")
