@@ -37,6 +37,7 @@ REQUIRED_SERVICES: dict[str, str] = {
     "containerscanning.googleapis.com": "vulnerability scans of pushed images",
     "sqladmin.googleapis.com": "the Cloud SQL server, database and user",
     "servicenetworking.googleapis.com": "the private services access peering Cloud SQL's private IP needs",
+    "cloudkms.googleapis.com": "the customer-managed keys of GKE Secrets and Cloud SQL (mlplatform:encryption)",
 }
 
 

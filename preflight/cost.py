@@ -308,6 +308,9 @@ _RULES: dict[str, Callable[[TargetPricer, PlannedResource], list[LineItem]]] = {
     "gcp:artifactregistry/repository:Repository": _registry_storage("artifact-registry"),
     "azure-native:containerregistry:Registry": _acr,
     "aws:kms/key:Key": lambda p, r: [p.fixed(r, "KMS key", p.monthly("kms", "key"), "kms/key")],
+    "gcp:kms/cryptoKey:CryptoKey": lambda p, r: [
+        p.fixed(r, "Cloud KMS key version", p.monthly("kms", "key"), "kms/key")
+    ],
     "aws:ec2/eip:Eip": lambda p, r: [
         p.fixed(r, "public IPv4 address", p.monthly("public-ipv4", "address"), "public-ipv4/address")
     ],

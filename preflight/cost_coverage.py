@@ -82,6 +82,9 @@ NO_CHARGE: dict[str, str] = {
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _IAM,
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": _IAM,
     "gcp:sql/database:Database": _SETTING,
+    "gcp:kms/keyRing:KeyRing": "a key ring: no charge (its keys are priced)",
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": _IAM,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _IAM,
     "gcp:sql/user:User": _SETTING,
     # Azure
     "azure-native:resources:ResourceGroup": "a resource group: no charge",

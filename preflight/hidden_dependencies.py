@@ -5,7 +5,8 @@ of the resource that makes it loses the edge between the two: the engine may cre
 reader first, and the cloud answers "does not exist". Mocks accept either order, so this
 check looks for the pattern itself: resource B's input carries a value that identifies
 resource A (one of A's distinctive outputs, whole or as a piece of a member string, ARN
-or policy document) while A is not among B's dependencies, directly or through them.
+or policy document) while A is not among B's dependencies, directly or through them, and
+B is not among A's (A made after B on purpose, with a name fixed in advance).
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def hidden_dependencies(plan: Plan, today: date) -> list[PlanWarning]:
             owner = owners.get(piece)
             if owner is None or owner.urn == reader.urn or owner.urn in named or _cluster_scoped(owner, reader):
                 continue
-            if not closure.reaches(reader, owner):
+            # The other way round is a choice, not a loss: the named resource waits for the reader on purpose
+            # (an EKS log group made before its cluster, a bucket policy before the trail it admits).
+            if not closure.reaches(reader, owner) and not closure.reaches(owner, reader):
                 named[owner.urn] = piece
         warnings.extend(
             PlanWarning(

@@ -30,6 +30,7 @@ from stacks.gateway_config import RequestLimits, parse_gateway
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, check_zone_names, parse_dns
+from stacks.encryption_config import EncryptionConfig, parse_encryption
 from stacks.gpu_zone_config import check_gcp_gpu_zones
 from stacks.observability_config import ObservabilityConfig, parse_observability
 from stacks.publishing_config import PublishingConfig, parse_publishing
@@ -157,6 +158,8 @@ class StackConfig:
     """What one request may carry through every gateway (stacks/gateway_config.py)."""
     audit: AuditConfig = dataclasses.field(default_factory=AuditConfig)
     """Control-plane and model-bucket audit logs and their retention (stacks/audit_config.py); always on in prod."""
+    encryption: EncryptionConfig = dataclasses.field(default_factory=EncryptionConfig)
+    """Customer-managed keys for Kubernetes Secrets and the databases (stacks/encryption_config.py)."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ KEYS: dict[str, KeySpec] = {
     "eksAccess": KeySpec("object", "EKS API access: IAM role ARNs {deployRole, previewRole, operatorRoles, creator}."),
     "auth": KeySpec("object", "Callers (prod requires it): {issuers: [{issuer, jwksUri, audiences}], models, ...}."),
     "gateway": KeySpec("object", "Request limits at every gateway: {maxRequestBodyMiB, maxRequestHeadersKiB}."),
+    "encryption": KeySpec("object", "Customer-managed keys: {customerManagedKeys} (Kubernetes Secrets, databases)."),
     "audit": KeySpec("object", "Audit trail: {enabled (always in prod), retentionDays (one value every cloud takes)}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
@@ -306,6 +310,7 @@ def parse_stack_config(
         auth=parse_auth(f"{prefix}auth", values.get("auth"), profile.name, [m.name for m in models]),
         gateway=parse_gateway(f"{prefix}gateway", values.get("gateway")),
         audit=parse_audit(f"{prefix}audit", values.get("audit"), profile.name, [t.cloud for t in targets]),
+        encryption=parse_encryption(f"{prefix}encryption", values.get("encryption")),
     )
     check_zone_names(prefix, [t.name for t in targets], dns, config.observability.record_name)
     return config

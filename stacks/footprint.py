@@ -49,6 +49,10 @@ def publishing_args(config: TargetConfig, stack: StackConfig) -> dict[str, Any]:
     return fields
 
 
+# Where mlplatform:encryption's customer-managed keys are implemented (Azure's need a Key Vault: not yet).
+CMK_CLOUDS = ("aws", "gcp")
+
+
 class Footprint(pulumi.ComponentResource):
     """Everything the platform runs in one cloud region. Later components join here."""
 
@@ -126,6 +130,7 @@ class Footprint(pulumi.ComponentResource):
                 geo_redundant_backup=config.cloud == "azure" and database.geo_backup_for(config.region),
                 tags=tags,
                 maintenance_window=env.maintenance_window,
+                customer_managed_key=stack.encryption.customer_managed_keys and config.cloud in CMK_CLOUDS,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -297,6 +302,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         deletion_protection=env.protect_clusters,
         control_plane_logs=env.control_plane_logs or stack.audit.enabled,
         control_plane_log_days=stack.audit.retention_days,
+        customer_managed_key=stack.encryption.customer_managed_keys and cloud in CMK_CLOUDS,
         api_allowed_cidrs=cluster.api_allowed_cidrs,
         local_accounts=env.local_accounts,
         access=stack.eks_access,

@@ -88,3 +88,14 @@ def test_aks_audit_and_blob_access_logs_go_to_a_workspace_keeping_them(audited: 
     assert {log["category"] for log in blob.inputs["logs"]} == {"StorageRead", "StorageWrite", "StorageDelete"}
     assert blob.inputs["resourceUri"].endswith("/blobServices/default") and account.urn in blob.dependencies
     assert all(s.inputs["workspaceId"] for s in settings)
+
+
+def test_what_is_made_first_on_purpose_is_no_hidden_dependency(audited: Plan) -> None:
+    """The log group precedes its cluster and the bucket policy its trail, both named in advance: the cluster
+    and the trail wait for them, which is the order the clouds need, not a lost edge."""
+    from datetime import date
+
+    from preflight.hidden_dependencies import hidden_dependencies
+
+    flagged = [w.message for w in hidden_dependencies(audited, date(2026, 12, 2))]
+    assert not [m for m in flagged if "logGroup" in m or "audit-logs-policy" in m]

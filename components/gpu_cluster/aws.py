@@ -246,7 +246,22 @@ def _cluster(
         enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES) if args.control_plane_logs else [],
         vpc_cni_options={"enable_network_policy": True},  # the vpc-cni add-on's enableNetworkPolicy
         deletion_protection=args.deletion_protection,
+        encryption_config_key_arn=_secrets_key(parent, name, args).arn if args.customer_managed_key else None,
         opts=pulumi.ResourceOptions.merge(args.target.child_options(parent), pulumi.ResourceOptions(depends_on=logs)),
+    )
+
+
+def _secrets_key(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> aws.kms.Key:
+    """The key EKS envelope-encrypts Secrets with. Its policy is KMS's default (the account's IAM policies
+    decide): EKS uses it through a grant it makes with the creating principal's kms:CreateGrant and
+    kms:DescribeKey ("Encrypt Kubernetes secrets with KMS", Amazon EKS User Guide, read 2026-12). Once on,
+    the encryption cannot be turned off, and deleting the key loses every Secret: kept like the cluster."""
+    return aws.kms.Key(
+        f"{name}-secrets-key",
+        description=f"Envelope encryption of the Kubernetes Secrets of {name}",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        opts=args.target.child_options(parent, keep=args.deletion_protection),
     )
 
 

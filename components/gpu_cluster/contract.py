@@ -89,6 +89,9 @@ class GpuClusterArgs:
     deletion_protection: bool = False
     control_plane_logs: bool = False
     control_plane_log_days: int = 90
+    customer_managed_key: bool = False
+    """Kubernetes Secrets encrypted under a key the stack owns: EKS envelope encryption with a KMS key, GKE
+    application-layer secrets encryption with a Cloud KMS key (mlplatform:encryption). AKS: not yet."""
     """EKS: days CloudWatch keeps the control-plane logs (a CloudWatch retention value); see stacks/audit_config.py."""
     api_allowed_cidrs: tuple[str, ...] = ()
     """CIDRs that may reach the public Kubernetes API endpoint; empty means anyone (dev only)."""

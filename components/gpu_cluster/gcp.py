@@ -28,6 +28,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from components import machine_catalog
+from components.gcp_kms import customer_key
 from components.gpu_cluster import gcp_compute_class as compute_class
 from components.gpu_cluster import gcp_zones
 from components.gpu_cluster.contract import (
@@ -82,7 +83,8 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     zones = _node_zones(args)
     net = build_network(parent, name, args)
     nodes_sa, grants = _node_service_account(parent, name, args, project)
-    cluster = _cluster(parent, name, args, project, net, zones, nodes_sa, grants)
+    secrets_key = _secrets_key(parent, name, args, project, grants) if args.customer_managed_key else None
+    cluster = _cluster(parent, name, args, project, net, zones, nodes_sa, grants, secrets_key)
     _webhook_firewall(parent, name, args, project, net, nodes_sa)
     # Pool names are fixed (the ComputeClass names them), so a replaced pool must go before its successor.
     pool_opts = pulumi.ResourceOptions(depends_on=grants, delete_before_replace=True)
@@ -255,6 +257,7 @@ def _cluster(
     zones: list[str],
     nodes_sa: gcp.serviceaccount.Account,
     grants: list[pulumi.Resource],
+    secrets_key: pulumi.Output[str] | None = None,
 ) -> gcp.container.Cluster:
     target = args.target
     if args.regional:
@@ -299,10 +302,23 @@ def _cluster(
         datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2, which also enforces NetworkPolicy
         enable_shielded_nodes=True,
         logging_config={"enable_components": _log_components(args)},
+        database_encryption={"state": "ENCRYPTED", "key_name": secrets_key} if secrets_key is not None else None,
         deletion_protection=args.deletion_protection,  # the provider defaults to true: dev must say false
         maintenance_policy=_maintenance_policy(args.maintenance_window),
         opts=pulumi.ResourceOptions.merge(target.child_options(parent), pulumi.ResourceOptions(depends_on=grants)),
     )
+
+
+def _secrets_key(
+    parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs, project: str, grants: list[pulumi.Resource]
+) -> pulumi.Output[str]:
+    """A Cloud KMS key for application-layer secrets encryption, usable by the project's GKE service agent
+    (service-<number>@container-engine-robot, the number from getProject). The cluster waits for the grant."""
+    found = gcp.organizations.get_project_output(project_id=project, opts=args.target.invoke_options(parent))
+    agent = found.number.apply(lambda number: f"service-{number}@container-engine-robot.iam.gserviceaccount.com")
+    key, grant = customer_key(parent, f"{name}-secrets", args.target, agent, keep=args.deletion_protection)
+    grants.append(grant)
+    return key.id
 
 
 def _default_pool_config(

@@ -178,7 +178,8 @@ def _instance(
         allocated_storage=args.storage_gb,
         max_allocated_storage=min(args.storage_gb * STORAGE_GROWTH, MAX_STORAGE_GB) if prod else None,
         storage_type=STORAGE_TYPE,
-        storage_encrypted=True,  # with the account's aws/rds key
+        storage_encrypted=True,  # with the account's aws/rds key, or the server's own (customer_managed_key)
+        kms_key_id=_storage_key(parent, name, args).arn if args.customer_managed_key else None,
         db_name=args.database_name,
         username=args.admin_user,
         password=password.result,
@@ -203,6 +204,19 @@ def _instance(
         final_snapshot_identifier=final_snapshot,
         delete_automated_backups=not protected,
         opts=args.target.child_options(parent, keep=protected),
+    )
+
+
+def _storage_key(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> aws.kms.Key:
+    """The server's own storage key. KMS's default key policy (the account's IAM policies decide): RDS uses the
+    key through grants it makes with the creating principal's kms:CreateGrant ("Amazon RDS encryption",
+    RDS User Guide, read 2026-12). Its snapshots and automated backups need it too: kept with the server."""
+    return aws.kms.Key(
+        f"{name}-storage-key",
+        description=f"Storage encryption of the metadata database {name}",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        opts=args.target.child_options(parent, keep=args.deletion_protection),
     )
 
 

@@ -39,6 +39,9 @@ class MetadataDbArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """The required tags, for a cloud whose provider defaults cannot reach the server: Cloud SQL
     takes labels only in settings.user_labels, which the GCP provider's default labels skip."""
+    customer_managed_key: bool = False
+    """Storage encrypted under a key the stack owns (RDS kms_key_id, Cloud SQL CMEK; mlplatform:encryption).
+    Chosen at creation only: turning it on for an existing server replaces it (docs/OPERATIONS.md). Azure: not yet."""
     maintenance_window: MaintenanceWindow | None = None
     """GCP: the weekly hour Cloud SQL may restart for updates (the window's first day); None: any time."""
 

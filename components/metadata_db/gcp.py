@@ -32,6 +32,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from components.gcp_kms import customer_key
 from components.maintenance import MaintenanceWindow
 from components.metadata_db import offers_gcp as offers
 from components.metadata_db.contract import DatabaseOutputs, MetadataDbArgs, connection_string
@@ -68,7 +69,8 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
     tier = args.tier or offers.DEFAULT_TIERS["dev"]
     _validate(name, args, tier)
     access = _private_service_access(parent, name, args, project)
-    instance = _instance(parent, name, args, project, tier, access)
+    key = _storage_key(parent, name, args, project) if args.customer_managed_key else None
+    instance = _instance(parent, name, args, project, tier, access, key)
     database = gcp.sql.Database(
         f"{name}-db",
         project=project,
@@ -111,6 +113,18 @@ def _pem_bundle(certificates: list[Any] | None) -> str:
     """The instance's server CA certificates (the current and, during a rotation, the next) as one PEM file."""
     pems = [c.get("cert") if isinstance(c, dict) else getattr(c, "cert", None) for c in certificates or []]
     return "".join(pem if pem.endswith("\n") else f"{pem}\n" for pem in pems if pem)
+
+
+def _storage_key(
+    parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs, project: str
+) -> tuple[pulumi.Output[str], pulumi.Resource]:
+    """A Cloud KMS key for the server's storage (CMEK) and its grant to Cloud SQL's service agent, whose email
+    comes from the service identity Cloud SQL makes for the project (configure-cmek, Cloud SQL docs)."""
+    agent = gcp.projects.ServiceIdentity(
+        f"{name}-sql-agent", project=project, service="sqladmin.googleapis.com", opts=args.target.child_options(parent)
+    )
+    key, grant = customer_key(parent, f"{name}-storage", args.target, agent.email, keep=args.deletion_protection)
+    return key.id, grant
 
 
 def _require_project(args: MetadataDbArgs) -> str:
@@ -192,10 +206,12 @@ def _instance(
     project: str,
     tier: str,
     access: PrivateAccess,
+    key: tuple[pulumi.Output[str], pulumi.Resource] | None = None,
 ) -> gcp.sql.DatabaseInstance:
     target = args.target
     protect = args.deletion_protection
-    extra = pulumi.ResourceOptions(depends_on=[access.connection], ignore_changes=["settings.diskSize"])
+    waits: list[pulumi.Resource] = [access.connection, *([key[1]] if key else [])]
+    extra = pulumi.ResourceOptions(depends_on=waits, ignore_changes=["settings.diskSize"])
     return gcp.sql.DatabaseInstance(
         name,  # auto-named: a deleted instance's name cannot be reused for up to a week
         project=project,
@@ -203,6 +219,7 @@ def _instance(
         database_version=f"POSTGRES_{args.version}",
         deletion_protection=protect,  # the provider's guard; it defaults to true, so dev says false
         settings=_settings(args, tier, access),
+        encryption_key_name=key[0] if key else None,
         opts=pulumi.ResourceOptions.merge(target.child_options(parent, keep=protect), extra),
     )
 

@@ -177,6 +177,15 @@ def _project_service(ctx: MockContext) -> Outputs:
     return {"id": f"{_project(ctx)}/{ctx.inputs.get('service')}", "project": _project(ctx)}
 
 
+def _service_identity(ctx: MockContext) -> Outputs:
+    """A service agent: service-<project number>@gcp-sa-<service>.iam.gserviceaccount.com."""
+    number = _project_info({"projectId": _project(ctx)})["number"]
+    service = str(ctx.inputs.get("service", "service")).split(".")[0]
+    agent = SQL_AGENTS if service == "sqladmin" else f"gcp-sa-{service}.iam.gserviceaccount.com"
+    email = f"service-{number}@{agent}"
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
 def _log_bucket(ctx: MockContext) -> Outputs:
     """A Cloud Logging bucket's id is its resource name, which a sink's destination is made from."""
     bucket = ctx.inputs.get("bucketId") or ctx.auto_name()
@@ -204,6 +213,7 @@ OUTPUTS: OutputTable = {
     "gcp:sql/database:Database": _sql_database,
     "gcp:sql/user:User": _sql_user,
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": _log_bucket,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
 }
 INVOKES: InvokeTable = {
     "gcp:compute/getZones:getZones": _zones,
