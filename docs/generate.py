@@ -115,8 +115,6 @@ OUTPUTS: dict[str, str] = {
     "databaseUrls": "the metadata database's connection string, password included",
     "databaseCaBundles": "what belongs in the CA file every connection string names (`sslmode=verify-full`): Cloud "
     "SQL's server CA PEM; the address of the region's RDS bundle or of Azure's two root certificates",
-    "databaseCaBundles": "what belongs in the CA file every connection string names (`sslmode=verify-full`): Cloud "
-    "SQL's server CA PEM; the address of the region's RDS bundle or of Azure's two root certificates",
     "monitoring": "where metrics go: the central target, the remote-write URL, which targets reach it, "
     "how to open Grafana",
     "grafanaAdminPassword": "Grafana's admin password (central target)",
