@@ -10,11 +10,14 @@ Policies, each rule's `validate.failureAction` Enforce in prod and Audit in dev 
 - `mlplatform-image-sources`: every container, init container and ephemeral container of a pod in the program's
   namespaces pulls from the platform's registries or the upstream registries the program's charts use, or names its
   image by digest (`...@sha256:...`). Kyverno's pattern alternation (`a | b`) and wildcards (kyverno.io, "Validate
-  Rules", patterns, read 2026-12); rules written for Pods are applied to Deployments, DaemonSets, Jobs and CronJobs
-  too (Kyverno's auto-generated rules), so a bad template is refused at the controller, not at its pods.
+  Rules", patterns, read 2026-12). It checks Pods only, not their controllers' templates (auto-generation off with
+  the `pod-policies.kyverno.io/autogen-controllers: none` annotation): Istio's gateway chart writes `image: auto` in
+  its Deployment and the injection webhook fills the real image in when the Pod is created, and mutating webhooks
+  run before validating ones, so the Pod is what shows the image that will run.
 - `mlplatform-pod-security`: Kyverno's built-in Pod Security rule (`validate.podSecurity`, level and version) per
   namespace at the level its Pod Security Admission label enforces (components/pod_security.py), so a namespace
-  relabelled by hand is still held to its level, and policy reports list what falls short.
+  relabelled by hand is still held to its level, and policy reports list what falls short. Its rules are
+  auto-generated for the pod controllers too, so a Deployment whose template falls short is refused itself.
 Only the namespaces the program makes are matched: the clouds' own system namespaces are theirs to run.
 """
 
@@ -40,6 +43,7 @@ IMAGE_POLICY = "mlplatform-image-sources"
 POD_SECURITY_POLICY = "mlplatform-pod-security"
 DIGEST_PATTERN = "*@sha256:*"
 POD_KINDS = ["Pod"]
+AUTOGEN = "pod-policies.kyverno.io/autogen-controllers"
 TIMEOUT_SECONDS = 600
 CRITICAL_ADDONS = {"key": "CriticalAddonsOnly", "operator": "Exists"}
 
@@ -138,7 +142,7 @@ def install(name: str, args: ClusterBaselineArgs, opts: pulumi.ResourceOptions) 
         f"{name}-image-policy",
         api_version=API_VERSION,
         kind="ClusterPolicy",
-        metadata={"name": IMAGE_POLICY},
+        metadata={"name": IMAGE_POLICY, "annotations": {AUTOGEN: "none"}},
         spec=image_policy_spec(pattern, list(levels), args.enforce),
         opts=after,
     )
