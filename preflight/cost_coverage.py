@@ -44,6 +44,7 @@ NO_CHARGE: dict[str, str] = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _NETWORK,
     "aws:ec2/internetGateway:InternetGateway": _NETWORK,
     "aws:ec2/securityGroup:SecurityGroup": _NETWORK,
+    "aws:ec2/launchTemplate:LaunchTemplate": _SETTING,  # a node group's settings; its instances are the pool's
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _NETWORK,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _NETWORK,
     "aws:iam/role:Role": _IAM,
