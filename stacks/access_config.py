@@ -53,7 +53,7 @@ def parse_eks_access(key: str, value: Any, required: bool) -> tuple[ClusterAcces
 
 def _role(key: str, value: Any) -> str:
     arn = string(key, value)
-    if not _ROLE_ARN.match(arn):
+    if not _ROLE_ARN.fullmatch(arn):
         raise ConfigError(key, f"{arn!r} is not an IAM role ARN such as arn:aws:iam::111122223333:role/name")
     return arn
 

@@ -163,7 +163,7 @@ def _receiver(key: str, item: Any, set_keys: Collection[str], reserved: Collecti
     if "name" not in fields:
         raise ConfigError(f"{key}.name", "missing; every receiver needs a name")
     name = string(f"{key}.name", fields["name"])
-    if not _RECEIVER_NAME.match(name) or name == "null":
+    if not _RECEIVER_NAME.fullmatch(name) or name == "null":
         raise ConfigError(f"{key}.name", f"{name!r} must be 1-63 lowercase letters, digits or '-' (and not 'null')")
     email = _email(key, fields) if receiver_kind == "email" else None
     needs_secret = receiver_kind != "email" or (email is not None and email.auth_username is not None)
@@ -181,7 +181,7 @@ def _receiver(key: str, item: Any, set_keys: Collection[str], reserved: Collecti
 
 def _secret_key(key: str, value: Any, set_keys: Collection[str], reserved: Collection[str]) -> str:
     name = string(key, value)
-    if not _CONFIG_KEY.match(name):
+    if not _CONFIG_KEY.fullmatch(name):
         raise ConfigError(key, f"{name!r} is not a config key name (letters, digits, '_' or '-')")
     if name in reserved:
         raise ConfigError(key, f"{name!r} is one of the platform's own keys, not a place for a secret")
@@ -197,11 +197,11 @@ def _email(key: str, fields: dict[str, Any]) -> EmailSettings:
             raise ConfigError(f"{key}.{field_name}", "missing; an email receiver needs to, from and smarthost")
         values[field_name] = string(f"{key}.{field_name}", fields[field_name])
     for i, address in enumerate(part.strip() for part in values["to"].split(",")):
-        if not _ADDRESS.match(address):
+        if not _ADDRESS.fullmatch(address):
             raise ConfigError(f"{key}.to", f"address {i + 1} ({address!r}) is not an e-mail address")
-    if not _ADDRESS.match(values["from"]):
+    if not _ADDRESS.fullmatch(values["from"]):
         raise ConfigError(f"{key}.from", f"{values['from']!r} is not an e-mail address")
-    if not _SMARTHOST.match(values["smarthost"]):
+    if not _SMARTHOST.fullmatch(values["smarthost"]):
         raise ConfigError(f"{key}.smarthost", f"{values['smarthost']!r} is not host:port")
     username = string(f"{key}.authUsername", fields["authUsername"]) if "authUsername" in fields else None
     require_tls = boolean(f"{key}.requireTls", fields.get("requireTls", True))
@@ -236,7 +236,7 @@ def _grouping(key: str, fields: dict[str, Any]) -> AlertGrouping:
     default = AlertGrouping()
     by = tuple(string_list(f"{key}.groupBy", fields.get("groupBy", list(default.by))))
     for i, label in enumerate(by):
-        if not _LABEL_NAME.match(label):
+        if not _LABEL_NAME.fullmatch(label):
             raise ConfigError(f"{key}.groupBy[{i}]", f"{label!r} is not a label name")
     timings = {}
     for config_key, fallback in (
@@ -245,7 +245,7 @@ def _grouping(key: str, fields: dict[str, Any]) -> AlertGrouping:
         ("repeatInterval", default.repeat),
     ):
         text = string(f"{key}.{config_key}", fields.get(config_key, fallback))
-        if not _DURATION.match(text):
+        if not _DURATION.fullmatch(text):
             raise ConfigError(f"{key}.{config_key}", f"{text!r} is not a duration such as 30s, 5m or 12h")
         timings[config_key] = text
     return AlertGrouping(

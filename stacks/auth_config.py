@@ -143,7 +143,7 @@ def parse_auth(key: str, value: Any, environment: str, model_names: Sequence[str
     issuers = _issuers(f"{key}.issuers", fields.get("issuers"))
     models = _models(f"{key}.models", fields.get("models", {}), model_names)
     header = string(f"{key}.claimHeader", fields.get("claimHeader", AuthConfig.claim_header))
-    if not _HEADER.match(header) or header in _RESERVED_HEADERS or header.startswith(":"):
+    if not _HEADER.fullmatch(header) or header in _RESERVED_HEADERS or header.startswith(":"):
         raise ConfigError(f"{key}.claimHeader", f"{header!r} must be a lowercase header name of our own")
     return AuthConfig(
         enabled=True,
@@ -230,7 +230,7 @@ def _rate(key: str, value: Any) -> RateLimit:
 
 def _claim(key: str, value: Any) -> str:
     name = string(key, value)
-    if not _CLAIM.match(name):
+    if not _CLAIM.fullmatch(name):
         raise ConfigError(key, f"{name!r} is not a claim name (letters, digits and _.:/-)")
     return name
 

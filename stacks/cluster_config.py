@@ -116,7 +116,7 @@ def parse_cluster(
     is the day the version must be in standard support on every cloud of the stack."""
     key = f"{prefix}kubernetesVersion"
     version = string(key, values["kubernetesVersion"])
-    if not _K8S_VERSION.match(version):
+    if not _K8S_VERSION.fullmatch(version):
         hint = ""
         if re.fullmatch(r"1\.[0-9]", version):  # 1.30 written unquoted: YAML reads the number 1.3
             hint = f'; quote it in YAML ("{version}0"): unquoted, 1.x0 is the number 1.x'
@@ -193,7 +193,7 @@ def _gpu_pools(key: str, value: Any, target_clouds: Sequence[tuple[str, Cloud]])
 def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -> GpuPoolConfig:
     fields = mapping(key, item, GPU_POOL_KEYS)
     name = string(f"{key}.name", fields.get("name"))
-    if not _POOL_NAME.match(name):
+    if not _POOL_NAME.fullmatch(name):
         raise ConfigError(f"{key}.name", f"{name!r} must be 1-10 lowercase letters or digits, a letter first")
     accelerator = string(f"{key}.accelerator", fields.get("accelerator")).upper()
     low = integer(f"{key}.minNodes", fields.get("minNodes", 0), 0, MAX_NODES)
@@ -260,7 +260,7 @@ def _on_demand_reason(key: str, value: Any, spot: bool) -> str:
             key, "missing; a spot: false pool must say why it runs on demand, e.g. onDemandReason: latency-slo"
         )
     reason = string(key, value)
-    if not _LABEL_VALUE.match(reason):
+    if not _LABEL_VALUE.fullmatch(reason):
         raise ConfigError(key, f"{reason!r} must be a label value: 1-63 letters, digits, '-', '_' or '.'")
     return reason
 

@@ -215,6 +215,8 @@ KEYS: dict[str, KeySpec] = {
 
 TARGET_KEYS = {"cloud", "region", "name", "project", "subscriptionId"}
 _TARGET_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+# A GCP target's Cloud SQL instance is `<name>-metadata`, which GCP caps at 40 (components/metadata_db/gcp.py).
+GCP_TARGET_NAME_MAX = 31
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,63}$")
@@ -349,7 +351,7 @@ def _not_finite(key: str, word: str) -> Any:
 
 def _tag_value(key: str, value: Any) -> str:
     text = string(key, value)
-    if not _TAG_VALUE.match(text):
+    if not _TAG_VALUE.fullmatch(text):
         raise ConfigError(key, f"{text!r} cannot be a tag on every cloud (1-63 letters, digits, spaces and _.:/=+@-)")
     return text
 
@@ -389,15 +391,19 @@ def _target(key: str, item: Any) -> TargetConfig:
         raise ConfigError(f"{key}.region", f"unknown {cloud} region {region!r}")
 
     name = string(f"{key}.name", item.get("name", f"{cloud}-{region}"))
-    if not _TARGET_NAME.match(name):
+    if not _TARGET_NAME.fullmatch(name):
         raise ConfigError(f"{key}.name", f"{name!r} must be 3-32 lowercase letters, digits or '-'")
+    if cloud == "gcp" and len(name) > GCP_TARGET_NAME_MAX:
+        raise ConfigError(
+            f"{key}.name", f"{name!r}: a gcp target's name has at most {GCP_TARGET_NAME_MAX} characters (Cloud SQL)"
+        )
 
     gcp_project = item.get("project")
     if cloud == "gcp":
         if gcp_project is None:
             raise ConfigError(f"{key}.project", "missing; a gcp target needs its project id")
         gcp_project = string(f"{key}.project", gcp_project)
-        if not _GCP_PROJECT.match(gcp_project):
+        if not _GCP_PROJECT.fullmatch(gcp_project):
             raise ConfigError(f"{key}.project", f"{gcp_project!r} is not a valid GCP project id")
     elif gcp_project is not None:
         raise ConfigError(f"{key}.project", f"only gcp targets take a project, not {cloud}")
@@ -407,7 +413,7 @@ def _target(key: str, item: Any) -> TargetConfig:
         if cloud != "azure":
             raise ConfigError(f"{key}.subscriptionId", f"only azure targets take a subscriptionId, not {cloud}")
         subscription = string(f"{key}.subscriptionId", subscription)
-        if not _UUID.match(subscription):
+        if not _UUID.fullmatch(subscription):
             raise ConfigError(f"{key}.subscriptionId", f"{subscription!r} is not a subscription id (a UUID)")
 
     return TargetConfig(

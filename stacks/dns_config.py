@@ -101,10 +101,10 @@ def parse_dns(
         return None
     fields = mapping(key, value, DNS_KEYS)
     zone = string(f"{key}.zone", fields.get("zone")).rstrip(".").lower()
-    if not _ZONE.match(zone):
+    if not _ZONE.fullmatch(zone):
         raise ConfigError(f"{key}.zone", f"{zone!r} is not a DNS zone name such as ml.example.com")
     record = string(f"{key}.recordName", fields.get("recordName", "api"))
-    if not _LABEL.match(record):
+    if not _LABEL.fullmatch(record):
         raise ConfigError(f"{key}.recordName", f"{record!r} is not a DNS label")
     mode = string(f"{key}.mode", fields.get("mode", "latency"))
     if mode not in MODES:
@@ -231,7 +231,7 @@ def _geo(key: str, value: Any, names: Sequence[str]) -> dict[str, GeoLocations]:
                     f"{key}.{name}.continents", f"{code!r} is not a continent code ({', '.join(sorted(CONTINENTS))})"
                 )
         for code in countries:
-            if not _COUNTRY.match(code):
+            if not _COUNTRY.fullmatch(code):
                 raise ConfigError(f"{key}.{name}.countries", f"{code!r} is not an ISO 3166 alpha-2 country code")
         # A country inside another target's continent is legal; the same location twice is not.
         for location in [f"continent {c}" for c in continents] + [f"country {c}" for c in countries]:

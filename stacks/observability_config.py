@@ -75,7 +75,7 @@ def parse_observability(
     if central not in target_names:
         raise ConfigError(f"{key}.central", f"{central!r} is not a target of this stack ({', '.join(target_names)})")
     record = string(f"{key}.recordName", fields.get("recordName", DEFAULT_RECORD_NAME))
-    if not _LABEL.match(record):
+    if not _LABEL.fullmatch(record):
         raise ConfigError(f"{key}.recordName", f"{record!r} is not a DNS label")
     taken = {*target_names, *(global_labels(dns.record_name) if dns is not None else ())}
     if record in taken:

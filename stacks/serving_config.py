@@ -90,7 +90,7 @@ def _model(
 ) -> ModelConfig:
     fields = mapping(key, item, MODEL_KEYS)
     name = string(f"{key}.name", fields.get("name"))
-    if not _MODEL_NAME.match(name):
+    if not _MODEL_NAME.fullmatch(name):
         raise ConfigError(f"{key}.name", f"{name!r} must be a DNS label of at most 40 characters")
     accelerator = string(f"{key}.accelerator", fields.get("accelerator")).upper()
     gpus = integer(f"{key}.gpusPerReplica", fields.get("gpusPerReplica", 1), 1, 16)
@@ -128,10 +128,10 @@ def _model(
 def _version(key: str, value: Any, default_weight: int) -> VersionConfig:
     fields = mapping(key, value, VERSION_KEYS)
     name = string(f"{key}.name", fields.get("name"))
-    if not _VERSION_NAME.match(name):
+    if not _VERSION_NAME.fullmatch(name):
         raise ConfigError(f"{key}.name", f"{name!r} must be a DNS label of at most 15 characters")
     path = string(f"{key}.path", fields.get("path"))
-    if not _PATH.match(path) or ".." in path.split("/"):
+    if not _PATH.fullmatch(path) or ".." in path.split("/"):
         raise ConfigError(f"{key}.path", f"{path!r} must be a relative path inside the bucket, such as models/v1")
     weight = integer(f"{key}.weight", fields.get("weight", default_weight), 0, 100)
     return VersionConfig(name, path, weight)

@@ -67,7 +67,7 @@ def schedule_problem(schedule: str) -> str | None:
         return "expected five fields: minute hour day-of-month month day-of-week"
     for text, (name, low, high, names) in zip(parts, FIELDS, strict=True):
         for item in text.split(","):
-            if not _PART.match(item):
+            if not _PART.fullmatch(item):
                 return f"{name} field {text!r} is not cron syntax"
             base, _, step = item.partition("/")
             if step and int(step) < 1:

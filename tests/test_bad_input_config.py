@@ -244,3 +244,35 @@ def test_a_key_with_a_line_break_is_named_on_one_line(tmp_path: Path) -> None:
     )
     message = refused(tmp_path, '  "mlplatform:extra\\n": !!binary gA==\n')
     assert message.startswith("Pulumi.t.yaml: mlplatform:extra\\n: !!binary data that is not UTF-8 text")
+
+
+def test_a_gcp_target_name_fits_its_cloud_sql_instance_name() -> None:
+    """Found with a 32-character gcp target: `<name>-metadata` passed config and failed inside MetadataDb."""
+    from components.metadata_db.gcp import MAX_NAME
+    from stacks.config import GCP_TARGET_NAME_MAX
+
+    assert GCP_TARGET_NAME_MAX + len("-metadata") == MAX_NAME
+    name = "g" + "a" * 30 + "b"  # 32 characters: a valid name on aws and azure
+    gcp = {"cloud": "gcp", "region": "us-central1", "project": "ml-test-123", "name": name}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(engine_config({**GOOD, "environment": "dev", "targets": [gcp]}), stack="t")
+    assert caught.value.key == "mlplatform:targets[0].name" and "at most 31" in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('  mlplatform:gpuPools: [{name: "t4\\n", accelerator: T4}]\n', "mlplatform:gpuPools[0].name"),
+        ('  mlplatform:dns: {zone: "ml.example.com\\n"}\n', "mlplatform:dns.zone"),
+        ('  mlplatform:dns: {zone: ml.example.com, recordName: "api\\n"}\n', "mlplatform:dns.recordName"),
+        ('  mlplatform:kubernetesVersion: "1.35\\n"\n', "mlplatform:kubernetesVersion"),
+    ],
+)
+def test_a_name_with_a_trailing_line_break_is_refused(tmp_path: Path, body: str, key: str) -> None:
+    """A regex ending in `$` also matches before a final newline: every name check matches the whole text."""
+    assert refused(tmp_path, body).startswith(f"Pulumi.t.yaml: {key}: ")
+
+
+def test_a_target_name_with_a_trailing_line_break_is_refused(tmp_path: Path) -> None:
+    head = DEV_HEAD.replace("{cloud: aws, region: us-east-1}", '{cloud: aws, region: us-east-1, name: "abc\\n"}')
+    assert refused(tmp_path, "", head).startswith("Pulumi.t.yaml: mlplatform:targets[0].name: ")
