@@ -25,6 +25,7 @@ Choices the contract leaves to each cloud:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +110,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: MetadataDbArgs) -> 
     )
 
 
-def _pem_bundle(certificates: list[Any] | None) -> str:
+def _pem_bundle(certificates: Sequence[Any] | None) -> str:
     """The instance's server CA certificates (the current and, during a rotation, the next) as one PEM file."""
     pems = [c.get("cert") if isinstance(c, dict) else getattr(c, "cert", None) for c in certificates or []]
     return "".join(pem if pem.endswith("\n") else f"{pem}\n" for pem in pems if pem)

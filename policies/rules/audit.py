@@ -124,15 +124,16 @@ def _problems(resource: PolicyResource, resources: list[PolicyResource], gcs_pro
         missing = [t for t in EKS_AUDIT_LOGS if t not in on]
         return f"EKS control-plane logs {', '.join(missing)} are off" if missing else None
     if kind == AKS_CLUSTER:
-        found = _diagnostics_of(resource, resources)
-        ok = found & (AKS_AUDIT_CATEGORIES | ALL_CATEGORIES)
-        return None if ok else "no diagnostic setting sends the AKS audit log (kube-audit-admin) anywhere"
+        shipped = _diagnostics_of(resource, resources) & (AKS_AUDIT_CATEGORIES | ALL_CATEGORIES)
+        return None if shipped else "no diagnostic setting sends the AKS audit log (kube-audit-admin) anywhere"
     if kind == S3_BUCKET:
-        ok = _s3_bucket_logged(resource, resources)
-        return None if ok else "no CloudTrail S3 data events or server access logs record its object reads and writes"
+        if _s3_bucket_logged(resource, resources):
+            return None
+        return "no CloudTrail S3 data events or server access logs record its object reads and writes"
     if kind == GCS_BUCKET:
-        ok = _project(resource) in gcs_projects
-        return None if ok else "its project has no Data Access audit config (DATA_READ, DATA_WRITE) for Cloud Storage"
+        if _project(resource) in gcs_projects:
+            return None
+        return "its project has no Data Access audit config (DATA_READ, DATA_WRITE) for Cloud Storage"
     if kind == STORAGE_ACCOUNT:
         found = _diagnostics_of(resource, resources)
         missing = sorted(BLOB_CATEGORIES - found) if not found & ALL_CATEGORIES else []
