@@ -264,6 +264,7 @@ def test_the_only_edges_between_targets_are_allowed_and_the_token_ones_wait_on_n
     for token in tokens.values():
         assert not token.dependencies and prod_plan.target_of(token) is None
         assert token.inputs["keepers"] == {"generation": "1"}  # observability.remoteWriteTokenGeneration
+
     # each other cluster's Secret reads its own token only; the central gateway's AuthorizationPolicy reads them all
     def reader_type(edge: Any) -> str:
         return str(edge.from_urn.split("::")[2].rsplit("$", 1)[-1])

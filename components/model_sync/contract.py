@@ -23,6 +23,7 @@ def writer_role_path(target: str) -> str:
     its write fence (ModelBucketArgs.sync_writers), with no edge from the bucket to ModelSync or the primary."""
     return f"/mlplatform/model-sync/{target}/"
 
+
 CONFIG_DIR = "/etc/model-sync"  # the ConfigMap: rclone.conf, sync.sh, aws-config, google-<target>.json
 TOKEN_DIR = "/var/run/secrets/model-sync"  # projected service account tokens, one per audience
 
