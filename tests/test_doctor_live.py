@@ -57,6 +57,7 @@ def _doctor(capsys: pytest.CaptureFixture[str], plan: Plan, tmp_path: Path, *arg
 def test_prod_live_reads_offerings_the_hosted_zone_and_the_vpc_quota(
     aws_env: str, prod_plan: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert aws_env.startswith("http://127.0.0.1:")  # every call below goes to moto on loopback
     boto3.client("route53").create_hosted_zone(Name="ml.example.com", CallerReference="doctor-test")
     _, document = _doctor(capsys, prod_plan, tmp_path, "--cloud", "aws")
     assert document["live"] is True and "(live)" in document["summary"]
@@ -89,6 +90,7 @@ def _resource(type_token: str, name: str, inputs: dict[str, Any], parent: str | 
 def test_live_blocks_an_instance_type_no_zone_offers_and_a_missing_zone(
     aws_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert aws_env.startswith("http://127.0.0.1:")
     footprint = _resource("mlplatform:platform:Footprint", "aws-eu-west-1", {"cloud": "aws", "region": "eu-west-1"})
     # Pulumi.prod.yaml keeps L4 out of eu-west-1: EC2 offers no G6 there (moto's recorded offerings agree).
     group = _resource(
