@@ -124,14 +124,30 @@ def signature_bytes(text: bytes) -> bytes:
     return base64.b64decode(text.strip(), validate=True)
 
 
+def shipped_library(manifest: bytes) -> str | None:
+    """The first shared library the version ships, or None. Triton looks for a model's backend library
+    (libtriton_<backend>.so) in the model's version directory and the model's directory before its backend directory
+    (TRITONSERVER_ServerOptionsSetBackendDirectory, Triton C API docs), so a version carrying one would run its own
+    native code whatever backends the stack allows; backends come from the image only."""
+    for line in manifest.decode("utf-8", "replace").splitlines():
+        name = line.split("  ", 1)[-1].rsplit("/", 1)[-1]
+        if name.endswith(".so") or ".so." in name:
+            return line.split("  ", 1)[-1]
+    return None
+
+
 def check_version(public_key: bytes, path: str, manifest: bytes, signature_text: bytes) -> str | None:
-    """Why the version is refused, or None when its manifest carries a good signature for `path`."""
+    """Why the version is refused, or None when its manifest carries a good signature for `path` and lists no
+    shared library."""
     try:
         signature = signature_bytes(signature_text)
     except ValueError:
         return "its signature is not base64"
     if not verify(public_key, signed_message(path, manifest), signature):
         return "its manifest's signature does not verify with the stack's public key"
+    library = shipped_library(manifest)
+    if library is not None:
+        return f"it ships a shared library ({library}), which Triton would load as a backend"
     return None
 
 

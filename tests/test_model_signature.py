@@ -101,3 +101,15 @@ def test_the_signing_command_line_round_trip(tmp_path: Path) -> None:
     (tmp_path / "sig").write_text(cli("sign", str(tmp_path / "key.pem"), "m/v1", str(tmp_path / "manifest")))
     assert cli("verify", public, "m/v1", str(tmp_path / "manifest"), str(tmp_path / "sig")) == "signature good\n"
     assert oct((tmp_path / "key.pem").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_signed_version_that_ships_a_shared_library_is_refused() -> None:
+    """Triton would load <model>/1/libtriton_<backend>.so before the allowed backends of its backend directory."""
+    private, public = signing.generate_key()
+    key = model_signature.public_key_bytes(public)
+    for library in ("ranker/1/libtriton_onnxruntime.so", "ranker/libcustom_ops.so.1"):
+        manifest = f"0cc175b9c0f1b6a831c399e269772661  ranker/config.pbtxt\n1  {library}\n".encode()
+        reason = model_signature.check_version(key, "ranker/v1", manifest, signing.sign(private, "ranker/v1", manifest))
+        assert reason == f"it ships a shared library ({library}), which Triton would load as a backend"
+    plain = b"0cc175b9c0f1b6a831c399e269772661  ranker/1/model.onnx\n"
+    assert model_signature.check_version(key, "ranker/v1", plain, signing.sign(private, "ranker/v1", plain)) is None

@@ -38,7 +38,9 @@ Facts, with where they were read (2026-11):
 - Backends: Triton loads a model's backend from ``--backend-directory`` (default /opt/tritonserver/backends; server
   src/command_line_parser.cc, v2.69.0). With ``triton_backends`` set, an init container links only those backends of
   the image into an emptyDir and Triton is pointed there, so a model whose config names any other backend (the
-  Python backend's ``model.py`` above all) fails to load instead of running code from the bucket.
+  Python backend's ``model.py`` above all) fails to load instead of running code from the bucket. Triton looks
+  in the model's own directories first (Triton C API docs, TRITONSERVER_ServerOptionsSetBackendDirectory: "searched
+  last after the version and model directory"), so verify-model also refuses a version that ships a shared library.
 """
 
 from __future__ import annotations
