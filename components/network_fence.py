@@ -102,10 +102,11 @@ DNS = Rule(
     (Peer(namespace=DNS_NAMESPACE, pod_labels=DNS_POD_LABELS),),
     (("UDP", DNS_PORT), ("TCP", DNS_PORT)),
 )
-# GKE's metadata server, which serves Workload Identity's tokens: 169.254.169.254:80, answered by the
-# gke-metadata-server on 169.254.169.252:988 under Dataplane V2 (GKE docs, "Use Workload Identity Federation for
-# GKE", network policy note, read 2026-12).
-GKE_METADATA = (outside(80, cidr="169.254.169.254/32"), outside(988, cidr="169.254.169.252/32"))
+# GKE's metadata server, which serves Workload Identity's tokens: under Dataplane V2 a pod's policy must allow
+# 169.254.169.254/32 on TCP 80 and 8080; 169.254.169.252 on 987/988 is the older dataplane's (Calico) address (GKE
+# docs, "About Workload Identity Federation for GKE", network policy restrictions, as several public policies quote
+# it; read 2026-12). These clusters run Dataplane V2 (GpuCluster).
+GKE_METADATA = (outside(80, 8080, cidr="169.254.169.254/32"),)
 
 
 def allow_spec(fence: Fence) -> dict[str, Any]:

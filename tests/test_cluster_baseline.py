@@ -112,7 +112,7 @@ def test_only_the_gateway_is_open_to_the_internet_for_traffic(plans: dict[Cloud,
 def test_only_gke_pods_may_reach_the_metadata_server(plans: dict[Cloud, Plan]) -> None:
     """GKE's Workload Identity serves tokens there; elsewhere the node's metadata is off limits (HTTPS only)."""
     gke = policies(plans["gcp"], "mlplatform-allow")["serving"]
-    assert ports_to(gke, "169.254.169.254/32") == {80}
+    assert ports_to(gke, "169.254.169.254/32") == {80, 8080}  # Dataplane V2's metadata ports
     for cloud in ("aws", "azure"):
         for namespace, spec in policies(plans[cloud], "mlplatform-allow").items():
             if namespace == "monitoring":
