@@ -5,7 +5,8 @@
 - Custom resources (Istio, KEDA, prometheus-operator): the JSON schemas of their CRDs, through the
   pinned @kubernetes-models packages in tests/k8s_schemas/package.json, run by validate.mjs on Node.
   Their validators check types, enums and required fields; like a CRD's structural schema they do
-  not reject unknown fields.
+  not reject unknown fields. CRDs with no such package (Kyverno's ClusterPolicy) have their schema vendored in
+  tests/k8s_schemas/crds from the chart's tag and are checked with jsonschema (VENDORED_DIR).
 - Helm releases are left out: what a chart renders is the chart's business.
 
 A planned `kubernetes:<group>/<version>:<Kind>` resource records its inputs as the object itself
