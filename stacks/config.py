@@ -37,7 +37,7 @@ from stacks.publishing_config import PublishingConfig, parse_publishing
 from stacks.regions import REGIONS
 from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
 from stacks.sync_config import SyncConfig, parse_sync
-from stacks.validate import ConfigError, kind, string
+from stacks.validate import ConfigError, boolean, kind, string
 
 PROJECT = "mlplatform"
 CLOUDS: tuple[Cloud, ...] = ("aws", "gcp", "azure")
@@ -156,6 +156,8 @@ class StackConfig:
     """Who may publish models, the key their manifests are signed with, the Triton backends (publishing_config.py)."""
     gateway: RequestLimits = GATEWAY_DEFAULT
     """What one request may carry through every gateway (stacks/gateway_config.py)."""
+    mirror_images: bool = False
+    """Pull public images through each target's registry where its cloud caches that upstream (components/images.py)."""
     audit: AuditConfig = dataclasses.field(default_factory=AuditConfig)
     """Control-plane and model-bucket audit logs and their retention (stacks/audit_config.py); always on in prod."""
     encryption: EncryptionConfig = dataclasses.field(default_factory=EncryptionConfig)
@@ -197,6 +199,11 @@ KEYS: dict[str, KeySpec] = {
     "systemPool": KeySpec("object", "System node pool: {minNodes, maxNodes, machineTypes: {aws, gcp, azure}}."),
     "gpuPools": KeySpec("object", "GPU node pools: a list of {name, accelerator, minNodes, maxNodes, spot, ...}."),
     "registry": KeySpec("object", "Image registry: {keepImages, untaggedDays, acrSku}."),
+    "mirrorImages": KeySpec(
+        "boolean",
+        "Pull public images through each target's registry (pull-through caches) where its cloud can cache them.",
+        default=False,
+    ),
     "models": KeySpec("object", "Served models: a list of {name, accelerator, stable, canary?, replicas, floor}."),
     "dns": KeySpec("object", "Global DNS: {zone, mode, ttl, healthCheckInterval, failureThreshold, ...}."),
     "observability": KeySpec("object", "Monitoring: {central (a target name), retentionDays, recordName}."),
@@ -284,6 +291,7 @@ def parse_stack_config(
         noncurrent_version_days=days,
         cluster=cluster,
         registry=parse_registry(f"{prefix}registry", values.get("registry", {}), profile.data),
+        mirror_images=boolean(f"{prefix}mirrorImages", values.get("mirrorImages", False)),
         database=parse_database(
             f"{prefix}database",
             values.get("database", {}),

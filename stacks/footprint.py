@@ -11,6 +11,7 @@ import pulumi_azure_native as azure_native
 import pulumi_gcp as gcp
 from pulumi_azure_native import resources
 
+from components import images
 from components.audit import AuditTrail, AuditTrailArgs
 from components.cluster_baseline import ClusterBaseline, ClusterBaselineArgs
 from components.cluster_baseline.contract import UPSTREAM_REGISTRIES
@@ -112,6 +113,7 @@ class Footprint(pulumi.ComponentResource):
                 zone_redundant=stack.registry.zone_redundant,
                 retain=env.protect_stateful,
                 manage_scanning=stack.registry.manage_scanning,
+                mirror_upstreams=images.upstreams() if stack.mirror_images else (),
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -142,6 +144,7 @@ class Footprint(pulumi.ComponentResource):
         )
         self.serving_args = ServingStackArgs(
             target=self.target,
+            image_mirrors=self.registry.mirrors,
             k8s_provider=self.cluster.k8s_provider,
             cluster_name=self.cluster.cluster_name,
             identity=self.cluster.identity,
@@ -170,7 +173,7 @@ class Footprint(pulumi.ComponentResource):
                 namespaces=self.serving.namespaces,
                 gateway_namespace=self.serving.addons.gateway_namespace,
                 monitoring_namespace=self.serving.addons.monitoring_namespace,
-                image_prefixes=(self.registry.image_prefix, *UPSTREAM_REGISTRIES),
+                image_prefixes=(self.registry.image_prefix, *self.registry.mirrors.values(), *UPSTREAM_REGISTRIES),
                 enforce=env.name == "prod",  # dev only reports what prod would refuse
                 kyverno_replicas=3 if env.name == "prod" else 1,
                 after=[self.serving],

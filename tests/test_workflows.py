@@ -184,7 +184,10 @@ def test_a_tag_or_branch_is_not_a_pin() -> None:
         {"permissions": "write-all"},
         {"steps": [{"run": "pulumi preview", "env": {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}}]},
         {"steps": [{"with": {"creds": "${{ secrets.AZURE_CREDENTIALS }}"}}]},
-        {"uses": "org/repo/.github/workflows/deploy.yml@3d3c42e5aac5ba805825da76410c181273ba90b1", "secrets": "inherit"},
+        {
+            "uses": "org/repo/.github/workflows/deploy.yml@3d3c42e5aac5ba805825da76410c181273ba90b1",
+            "secrets": "inherit",
+        },
         {"environment": "staging", "permissions": {"id-token": "write"}},
         {"environment": "${{ inputs.env }}", "permissions": {"id-token": "write"}},
     ],
@@ -207,7 +210,11 @@ def test_a_reviewed_environment_or_a_read_only_job_passes() -> None:
 
 @pytest.mark.parametrize(
     "ref",
-    ["${{ github.event.pull_request.head.sha }}", "${{ github.head_ref }}", "refs/pull/${{ github.event.number }}/merge"],
+    [
+        "${{ github.event.pull_request.head.sha }}",
+        "${{ github.head_ref }}",
+        "refs/pull/${{ github.event.number }}/merge",
+    ],
 )
 def test_pull_request_target_checking_out_the_head_is_refused(ref: str) -> None:
     checkout = {**_CHECKOUT_SHA, "with": {"ref": ref}}

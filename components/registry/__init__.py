@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pulumi
 
@@ -25,6 +25,8 @@ class Registry(pulumi.ComponentResource):
 
     image_prefix: pulumi.Output[str]
     registry_id: pulumi.Output[str]
+    mirrors: Mapping[str, pulumi.Output[str]]
+    """Upstream registry host -> pull-through prefix, for the upstreams this cloud mirrors (empty when off)."""
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:registry:Registry", name, None, opts)
@@ -32,4 +34,7 @@ class Registry(pulumi.ComponentResource):
         outputs = build(self, name, args)
         self.image_prefix = outputs.image_prefix
         self.registry_id = outputs.registry_id
-        self.register_outputs({"imagePrefix": self.image_prefix, "registryId": self.registry_id})
+        self.mirrors = outputs.mirrors
+        self.register_outputs(
+            {"imagePrefix": self.image_prefix, "registryId": self.registry_id, "mirrors": dict(self.mirrors)}
+        )

@@ -17,6 +17,13 @@ Choices the contract leaves to each cloud:
 - Pull grant: none is added. `args.puller` (the EKS node role) already holds the managed policy
   AmazonEC2ContainerRegistryReadOnly, and within one account an identity policy is enough for
   ECR; a repository policy would only matter for other accounts.
+- Mirroring (`args.mirror_upstreams`): one pull-through cache rule per upstream ECR can cache without
+  credentials: Quay and the Kubernetes registry (and ECR Public, which the platform does not use). Docker Hub,
+  GitHub's and GitLab's registries need an upstream login kept in Secrets Manager, which the program does not hold,
+  and nvcr.io is not an upstream ECR supports ("Sync an upstream registry with an Amazon ECR private registry",
+  ECR User Guide, read 2026-12): their images stay direct. A first pull through a rule imports the image and creates
+  its repository, so the node role gets ecr:BatchImportUpstreamImage and ecr:CreateRepository on the rules'
+  prefixes ("IAM permissions required to sync an upstream registry", same guide).
 - Repositories are created by ECR, not by Pulumi: they outlive `pulumi destroy` and are removed
   with `aws ecr delete-repository --force`. A first push creates one, so pushers should be
   granted ecr:CreateRepository on `registry_id` besides the usual push actions.
@@ -24,6 +31,7 @@ Choices the contract leaves to each cloud:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -31,7 +39,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.registry.contract import RegistryArgs, RegistryOutputs
+from components.registry.contract import MIRROR_SLUGS, RegistryArgs, RegistryOutputs
 
 CREATE_ON_PUSH = "CREATE_ON_PUSH"
 # ECR's repository name pattern (CreateRepository API); a template prefix follows it too.
@@ -42,6 +50,9 @@ MAX_REPOSITORY_NAME = 256
 # the template applies to create-on-push only.
 CREATOR_ACTIONS = ("ecr:CreateRepository", "ecr:TagResource")
 CREATOR_KEY_ACTIONS = ("kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey")
+# Upstreams ECR caches without credentials (ECR User Guide, read 2026-12), by the URL a rule names.
+ECR_UPSTREAMS = {"quay.io": "quay.io", "registry.k8s.io": "registry.k8s.io"}
+MIRROR_PULL_ACTIONS = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
 
 
 def build(parent: pulumi.ComponentResource, name: str, args: RegistryArgs) -> RegistryOutputs:
@@ -82,7 +93,55 @@ def build(parent: pulumi.ComponentResource, name: str, args: RegistryArgs) -> Re
         # Read through the template so nobody pushes before it exists (the push would fail).
         image_prefix=pulumi.Output.concat(host, "/", template.prefix),
         registry_id=repositories_arn,
+        mirrors=_mirrors(parent, name, args, namespace, account),
     )
+
+
+def mirror_prefix(namespace: str, slug: str) -> str:
+    """A rule's repository prefix, unique per registry and short (a digest of the registry's namespace)."""
+    return f"mlp-{hashlib.sha256(namespace.encode()).hexdigest()[:8]}-{slug}"
+
+
+def _mirrors(
+    parent: pulumi.ComponentResource, name: str, args: RegistryArgs, namespace: str, account: pulumi.Output[str]
+) -> dict[str, pulumi.Output[str]]:
+    hosts = [host for host in args.mirror_upstreams if host in ECR_UPSTREAMS]
+    if not hosts:
+        return {}
+    target = args.target
+    mirrors: dict[str, pulumi.Output[str]] = {}
+    rules = []
+    for host in hosts:
+        slug = MIRROR_SLUGS[host]
+        rule = aws.ecr.PullThroughCacheRule(
+            f"{name}-{slug}",
+            ecr_repository_prefix=mirror_prefix(namespace, slug),
+            upstream_registry_url=ECR_UPSTREAMS[host],
+            opts=target.child_options(parent),
+        )
+        rules.append(rule)
+        # The rule's own prefix output, so a pull waits for the rule; the account is the registry's (one per account).
+        mirrors[host] = pulumi.Output.concat(
+            account, f".dkr.ecr.{target.region}.amazonaws.com/", rule.ecr_repository_prefix
+        )
+    resources = pulumi.Output.all(account, *[r.ecr_repository_prefix for r in rules]).apply(
+        lambda found: [f"arn:aws:ecr:{target.region}:{found[0]}:repository/{prefix}/*" for prefix in found[1:]]
+    )
+    aws.iam.RolePolicy(
+        f"{name}-mirror-pull",
+        # The node role's name is the last part of its ARN (arn:aws:iam::<account>:role/<name>).
+        role=args.puller.apply(lambda arn: arn.rsplit("/", 1)[-1]),
+        policy=resources.apply(
+            lambda arns: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": list(MIRROR_PULL_ACTIONS), "Resource": arns}],
+                }
+            )
+        ),
+        opts=target.child_options(parent),
+    )
+    return mirrors
 
 
 def _validate(args: RegistryArgs) -> None:

@@ -6,6 +6,14 @@ and a private DNS zone, a later choice. Cleanup: ACR has no lifecycle rules, so 
 runs `acr purge` (learn.microsoft.com/azure/container-registry/container-registry-auto-purge);
 untagged manifests expire through the retention policy on Premium, the only tier that has one,
 and through the same task elsewhere.
+
+Mirroring (`args.mirror_upstreams`): one artifact cache rule per upstream ACR caches without credentials, a
+repository-level wildcard (`<host>/*` into `<slug>/*`), on every tier (Basic, Standard and Premium). The upstreams
+ACR lists are Docker Hub (authenticated pulls only), Microsoft Artifact Registry, ECR Public, GitHub Container
+Registry, Quay, registry.k8s.io and Google Container Registry ("Artifact cache" overview and its wildcard page,
+MicrosoftDocs azure-docs, read 2026-12): Docker Hub needs a credential set in Key Vault that the program does not
+hold, and nvcr.io is not listed, so their images stay direct. Cached repositories sit outside `mlplatform/` and the
+purge task leaves them alone; the kubelet's AcrPull on the registry covers them.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerregistry
 
 from components.global_names import unique_name
-from components.registry.contract import RegistryArgs, RegistryOutputs
+from components.registry.contract import MIRROR_SLUGS, RegistryArgs, RegistryOutputs
 from components.registry.offers_azure import (
     ACR_SKUS,
     RETENTION_POLICY_SKUS,
@@ -36,6 +44,7 @@ SUFFIX_LENGTH = 12
 PURGE_TASK = "mlplatform-purge"
 PURGE_SCHEDULE = "0 3 * * *"  # daily, 03:00 UTC
 PURGE_TIMEOUT_SECONDS = 3600  # the scheduled-task default; a large purge can need all of it
+ACR_UPSTREAMS = frozenset({"quay.io", "registry.k8s.io", "ghcr.io"})  # cached without credentials
 
 
 def build(parent: pulumi.ComponentResource, name: str, args: RegistryArgs) -> RegistryOutputs:
@@ -46,7 +55,35 @@ def build(parent: pulumi.ComponentResource, name: str, args: RegistryArgs) -> Re
     return RegistryOutputs(
         image_prefix=pulumi.Output.concat(registry.login_server, f"/{REPOSITORY_PREFIX}"),
         registry_id=registry.id,
+        mirrors=_mirrors(parent, name, args, registry),
     )
+
+
+def _mirrors(
+    parent: pulumi.ComponentResource, name: str, args: RegistryArgs, registry: containerregistry.Registry
+) -> dict[str, pulumi.Output[str]]:
+    target = args.target
+    mirrors: dict[str, pulumi.Output[str]] = {}
+    for host in args.mirror_upstreams:
+        if host not in ACR_UPSTREAMS:
+            continue
+        slug = MIRROR_SLUGS[host]
+        rule = containerregistry.CacheRule(
+            f"{name}-{slug}",
+            cache_rule_name=slug,
+            registry_name=registry.name,
+            resource_group_name=target.require_resource_group(),
+            source_repository=f"{host}/*",
+            target_repository=f"{slug}/*",
+            opts=target.child_options(parent),
+        )
+        mirrors[host] = pulumi.Output.concat(registry.login_server, "/", rule.target_repository.apply(_stem))
+    return mirrors
+
+
+def _stem(target_repository: str | None) -> str:
+    """`quay/*` -> `quay`: where the rule's images live in the registry."""
+    return (target_repository or "").removesuffix("/*")
 
 
 def _check_args(name: str, args: RegistryArgs) -> None:

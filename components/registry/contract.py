@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -30,6 +31,22 @@ class RegistryArgs:
     """AWS only: write the account's ECR registry scanning configuration (basic scan on push for
     this project's repositories). Off by default: that setting is one per account and region, so
     writing it replaces what other teams set there (Inspector's enhanced scanning, their rules)."""
+    mirror_upstreams: tuple[str, ...] = ()
+    """Upstream registry hosts (docker.io, quay.io, ...) to serve through this registry as pull-through caches
+    (`mlplatform:mirrorImages`). Each cloud mirrors those its cache supports without credentials and leaves the rest
+    out of `RegistryOutputs.mirrors`, so their images stay direct."""
+
+
+# The short name each upstream's cache goes by inside a registry (an ECR prefix, an Artifact Registry repository, an
+# ACR repository path).
+MIRROR_SLUGS: dict[str, str] = {
+    "docker.io": "docker-hub",
+    "quay.io": "quay",
+    "registry.k8s.io": "k8s",
+    "ghcr.io": "ghcr",
+    "nvcr.io": "nvcr",
+    "reg.kyverno.io": "kyverno",
+}
 
 
 @dataclass(frozen=True)
@@ -41,3 +58,5 @@ class RegistryOutputs:
     registry_id: pulumi.Output[str]
     """What an IAM grant points at: the ECR repository ARN or prefix, the Artifact Registry
     repository id, the ACR resource id."""
+    mirrors: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Upstream host -> the prefix its images are pulled through (`<prefix>/<path>:<tag>`), for each mirrored one."""

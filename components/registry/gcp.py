@@ -8,6 +8,11 @@ Choices the contract leaves to each cloud:
 - Scanning is INHERITED: Artifact Analysis scans pushes when the project has the Container
   Scanning API enabled (billed per image); the repository does not opt out.
 - acr_sku and zone_redundant are Azure's; a regional repository has no such setting.
+- Mirroring (`args.mirror_upstreams`): one remote repository (mode REMOTE_REPOSITORY, format DOCKER) per upstream,
+  Docker Hub by its preset (`public_repository: DOCKER_HUB`), every other registry as a user-defined upstream
+  (`custom_repository.uri`), which Artifact Registry accepts for Docker ("Remote repositories overview", read
+  2026-12); the nodes get the same reader role on each. No upstream credentials: public images only (Docker Hub's
+  anonymous pull limits then apply to the cache, not to each node).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gpu_cluster.gcp_network import gcp_name
-from components.registry.contract import RegistryArgs, RegistryOutputs
+from components.registry.contract import MIRROR_SLUGS, RegistryArgs, RegistryOutputs
 
 PULL_ROLE = "roles/artifactregistry.reader"
 MAX_REPOSITORY_ID = 63  # lowercase letters, digits and '-', starting with a letter
@@ -53,7 +58,48 @@ def build(parent: pulumi.ComponentResource, name: str, args: RegistryArgs) -> Re
     image_prefix = pulumi.Output.concat(
         repository.location, "-docker.pkg.dev/", repository.project, "/", repository.repository_id
     )
-    return RegistryOutputs(image_prefix=image_prefix, registry_id=repository.id)
+    return RegistryOutputs(
+        image_prefix=image_prefix, registry_id=repository.id, mirrors=_mirrors(parent, name, args, project)
+    )
+
+
+def _upstream(host: str) -> gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgsDict:
+    if host == "docker.io":
+        return {"public_repository": "DOCKER_HUB"}
+    return {"custom_repository": {"uri": f"https://{host}"}}
+
+
+def _mirrors(
+    parent: pulumi.ComponentResource, name: str, args: RegistryArgs, project: str
+) -> dict[str, pulumi.Output[str]]:
+    target = args.target
+    mirrors: dict[str, pulumi.Output[str]] = {}
+    for host in args.mirror_upstreams:
+        slug = MIRROR_SLUGS[host]
+        remote = gcp.artifactregistry.Repository(
+            f"{name}-{slug}",
+            project=project,
+            location=target.region,
+            repository_id=repository_id(f"{name}-{slug}"),
+            format="DOCKER",
+            mode="REMOTE_REPOSITORY",
+            description=f"Pull-through cache of {host} for the ML platform ({name})",
+            remote_repository_config={"description": host, "docker_repository": _upstream(host)},
+            opts=target.child_options(parent),
+        )
+        gcp.artifactregistry.RepositoryIamMember(
+            f"{name}-{slug}-pull",
+            project=remote.project,
+            location=remote.location,
+            repository=remote.name,
+            role=PULL_ROLE,
+            member=pulumi.Output.concat("serviceAccount:", args.puller),
+            opts=target.child_options(parent),
+        )
+        mirrors[host] = pulumi.Output.concat(
+            remote.location, "-docker.pkg.dev/", remote.project, "/", remote.repository_id
+        )
+    return mirrors
 
 
 def repository_id(name: str) -> str:

@@ -24,6 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import pod_security
+from components.images import chart_values, merged
 from components.scheduling import AKS_SPOT_TAINT, GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_ROLE
 from components.serving_stack.contract import Addons, ServingStackArgs
 from components.target import Cloud
@@ -230,7 +231,9 @@ def helm_release(
         repository_opts={"repo": chart.repo},
         namespace=namespace,
         create_namespace=namespace_resource is None,
-        values=values,
+        # The chart's images by digest where the platform's table knows one, through the footprint's registry
+        # where it mirrors their upstream (components/images.py); nothing changes when neither applies.
+        values=merged(values, chart_values(chart.name, chart.version, args.image_mirrors)),
         timeout=TIMEOUT_SECONDS,
         opts=pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider, depends_on=after),
     )

@@ -216,6 +216,9 @@ class ServingStackArgs:
     models: tuple[ModelSpec, ...]
     triton_image: str | None = None
     """None: the pinned default in triton.py."""
+    image_mirrors: Mapping[str, pulumi.Output[str] | str] = field(default_factory=dict)
+    """Upstream registry host -> pull-through prefix in the footprint's registry (`mlplatform:mirrorImages`): the
+    stack's own images and its charts' images from a mirrored upstream are pulled through it (components/images.py)."""
     needs_device_plugin: bool = False
     """EKS's AL2023 NVIDIA AMI and AKS's GPU nodes have the driver but not the Kubernetes device
     plugin (AWS: "Install Kubernetes device plugin for GPUs"; AKS: "Use GPUs on AKS"); GKE deploys its own."""

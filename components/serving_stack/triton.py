@@ -87,7 +87,7 @@ from components.serving_stack.contract import (
 from components.target import Cloud
 
 TRITON = platform_image("triton")  # tag 26.05-py3; no public source gives its digest (components/data/images.yaml)
-TRITON_IMAGE = TRITON.ref
+RCLONE = platform_image("rclone")
 CONTAINER = "triton"
 TRITON_UID = 1000  # the image's triton-server user and group
 
@@ -156,8 +156,9 @@ class Workload:
         return {**reader.pod_labels, **self.selector, LABEL_VERSION: self.version.name}
 
 
-def image(args: ServingStackArgs) -> str:
-    return args.triton_image or TRITON_IMAGE
+def image(args: ServingStackArgs) -> pulumi.Input[str]:
+    """The stack's Triton image, or the table's, through the footprint's registry when it mirrors nvcr.io."""
+    return args.triton_image or TRITON.ref_via(args.image_mirrors)
 
 
 def repository(args: ServingStackArgs, version: ModelVersion) -> pulumi.Output[str]:
@@ -355,7 +356,9 @@ def init_containers(
     found.append(wait_container(args, workload, reader))
     if args.model_public_key is not None:
         found.append(verify_container(args.model_public_key, workload.version))
-    return found
+    # rclone through the footprint's registry where it mirrors Docker Hub (`mlplatform:mirrorImages`).
+    rclone = RCLONE.ref_via(args.image_mirrors)
+    return [{**c, "image": rclone} if c.get("image") == RCLONE_IMAGE else c for c in found]
 
 
 def node_selector(cloud: Cloud, accelerator: str) -> dict[str, str]:
