@@ -391,7 +391,9 @@ def _launch_template(
     the limit of 1 is what AWS's EKS best practices ask for ("Restrict access to the instance profile assigned to
     the worker node", read 2026-12). The template carries the root volume size too (AL2023's root is /dev/xvda).
     """
-    disks = [{"device_name": ROOT_DEVICE, "ebs": {"volume_size": spec.disk_size}}] if spec.disk_size else None
+    disks: list[aws.ec2.LaunchTemplateBlockDeviceMappingArgsDict] | None = None
+    if spec.disk_size:
+        disks = [{"device_name": ROOT_DEVICE, "ebs": {"volume_size": spec.disk_size}}]
     return aws.ec2.LaunchTemplate(
         f"{name}-{spec.group}-nodes",
         description=f"EKS managed node group {spec.group}: IMDSv2 with hop limit {IMDS_HOP_LIMIT}",
