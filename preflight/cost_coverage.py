@@ -62,6 +62,7 @@ NO_CHARGE: dict[str, str] = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _SETTING,
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _SETTING,
     "aws:s3/bucketVersioning:BucketVersioning": _SETTING,
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": _SETTING,
     "aws:ecr/repositoryPolicy:RepositoryPolicy": _SETTING,
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": _SETTING,
     "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": _SETTING,
