@@ -15,7 +15,14 @@ AZURE = {"cloud": "azure", "region": "swedencentral"}
 
 
 def parse(targets: list[dict[str, Any]] | None = None, **changes: Any) -> StackConfig:
-    return parse_stack_config(engine_config({**GOOD, "targets": targets or [AWS, GCP, AZURE], **changes}), stack="t")
+    """GOOD with these changes; a change to None leaves that key out."""
+    values = {**GOOD, "targets": targets or [AWS, GCP, AZURE], **changes}
+    return parse_stack_config(engine_config({k: v for k, v in values.items() if v is not None}), stack="t")
+
+
+def dev(targets: list[dict[str, Any]], audit: dict[str, Any]) -> StackConfig:
+    """A dev stack with the trail turned on: the retention rules are the same, prod's other requirements are not."""
+    return parse(targets, environment="dev", apiAllowedCidrs=[], audit=audit, modelPublishing=None)
 
 
 def test_prod_keeps_a_year_of_audit_trail_and_dev_none_by_default() -> None:
@@ -42,14 +49,14 @@ def test_a_retention_one_cloud_refuses_names_the_key_and_the_cloud(
     targets: list[dict[str, Any]], days: int, problem: str
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse(targets, audit={"retentionDays": days})
+        dev(targets, {"enabled": True, "retentionDays": days})
     assert caught.value.key == "mlplatform:audit.retentionDays"
     assert problem in caught.value.problem
 
 
 def test_a_retention_only_some_clouds_take_is_fine_without_the_others() -> None:
-    assert parse([GCP], audit={"retentionDays": 100}).audit.retention_days == 100
-    assert parse([AWS, AZURE], audit={"retentionDays": 400}).audit.retention_days == 400
+    assert dev([GCP], {"enabled": True, "retentionDays": 100}).audit.retention_days == 100
+    assert dev([AWS, AZURE], {"enabled": True, "retentionDays": 400}).audit.retention_days == 400
 
 
 @pytest.mark.parametrize(
