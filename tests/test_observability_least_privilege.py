@@ -77,7 +77,7 @@ def test_the_central_receiver_admits_only_its_prometheus_grafana_and_the_gateway
     spec = fence.inputs["spec"]
     assert fence.inputs["metadata"]["namespace"] == "monitoring"
     assert spec["podSelector"] == {"matchLabels": {"operator.prometheus.io/name": "mlplatform-central"}}
-    assert spec["policyTypes"] == ["Ingress"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"] and spec["egress"] == [{}]
     (rule,) = spec["ingress"]
     assert rule["ports"] == [{"protocol": "TCP", "port": 9090}]
     assert rule["from"] == [

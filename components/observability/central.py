@@ -127,10 +127,13 @@ def grafana_role(resource_name: str, namespace: str, opts: pulumi.ResourceOption
 
 def receiver_fence_spec(gateway_namespace: pulumi.Input[str], gateway_selector: dict[str, str]) -> dict[str, Any]:
     """Into the central Prometheus's pods: the chart's Prometheus (this cluster's own remote write), Grafana (its
-    queries) and the ingress gateway (other clusters' writes, after the token check), on the web port only."""
+    queries) and the ingress gateway (other clusters' writes, after the token check), on the web port only. Out:
+    anywhere, as every monitoring pod (DNS, the API server for discovery, Alertmanager), so the policy is whole on
+    its own where the namespace's shared allow leaves these pods out."""
     return {
         "podSelector": {"matchLabels": {prometheus.POD_NAME_LABEL: CENTRAL_PROMETHEUS}},
-        "policyTypes": ["Ingress"],
+        "policyTypes": ["Ingress", "Egress"],
+        "egress": [{}],
         "ingress": [
             {
                 "from": [
