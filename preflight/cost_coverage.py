@@ -8,7 +8,8 @@ one of three things:
 - billed by use (logs ingested, task run time): listed as unpriced with what the bill depends on;
 - anything else, such as a type this table has never seen: listed as unpriced, "no price rule".
 
-Facts (read 2026-12): IAM has no charge (aws.amazon.com/iam/faqs, "Cost"); a VPC, its subnets, route
+Facts, as known 2026-12 and not re-read on these pages here (confirm them when the price table is
+refreshed): IAM has no charge (aws.amazon.com/iam/faqs, "Cost"); a VPC, its subnets, route
 tables, internet gateway, security groups and gateway endpoints for S3 cost nothing, interface endpoints
 do (aws.amazon.com/vpc/pricing, aws.amazon.com/privatelink/pricing); Google Cloud's VPC networks, subnets,
 firewall rules, Cloud Router and IAM have no charge of their own, a private services access range neither
