@@ -77,12 +77,15 @@ class Rule:
 
 @dataclass(frozen=True)
 class Fence:
-    """One namespace's allows. `egress_anywhere`: every destination (the scraper in `monitoring`)."""
+    """One namespace's allows. `egress_anywhere`: every destination (the scraper in `monitoring`). `except_pods`:
+    pods (by label) the allows leave out, because a policy of their own fences them tighter (policies add up, so a
+    namespace-wide allow would undo it)."""
 
     namespace: str
     ingress: tuple[Rule, ...] = ()
     egress: tuple[Rule, ...] = ()
     egress_anywhere: bool = False
+    except_pods: dict[str, str] = field(default_factory=dict)
 
 
 def tcp(*ports: int) -> tuple[tuple[Protocol, int], ...]:
@@ -111,7 +114,16 @@ GKE_METADATA = (outside(80, 8080, cidr="169.254.169.254/32"),)
 
 def allow_spec(fence: Fence) -> dict[str, Any]:
     egress = [{}] if fence.egress_anywhere else [DNS.manifest("to"), *(r.manifest("to") for r in fence.egress)]
-    spec: dict[str, Any] = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "egress": egress}
+    selector = {
+        "matchExpressions": [
+            {"key": key, "operator": "NotIn", "values": [value]} for key, value in fence.except_pods.items()
+        ]
+    }
+    spec: dict[str, Any] = {
+        "podSelector": selector if fence.except_pods else {},
+        "policyTypes": ["Ingress", "Egress"],
+        "egress": egress,
+    }
     spec["ingress"] = [rule.manifest("from") for rule in fence.ingress]
     return spec
 

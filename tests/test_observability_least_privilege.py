@@ -90,6 +90,35 @@ def test_the_central_receiver_admits_only_its_prometheus_grafana_and_the_gateway
     ]
 
 
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A pod selector's verdict on a pod's labels (Kubernetes label selectors: matchLabels and the In, NotIn,
+    Exists and DoesNotExist expressions, all of which must hold)."""
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    verdicts = {
+        "In": lambda e: labels.get(e["key"]) in e["values"],
+        "NotIn": lambda e: labels.get(e["key"]) not in e["values"],
+        "Exists": lambda e: e["key"] in labels,
+        "DoesNotExist": lambda e: e["key"] not in labels,
+    }
+    return all(verdicts[e["operator"]](e) for e in selector.get("matchExpressions", []))
+
+
+def test_no_other_policy_opens_the_central_receiver(prod_plan: Plan) -> None:
+    """Policies add up: a namespace-wide allow selecting the central Prometheus would admit every monitoring pod."""
+    central_pod = {"operator.prometheus.io/name": "mlplatform-central", "app.kubernetes.io/name": "prometheus"}
+    selecting = {
+        r.inputs["metadata"]["name"]
+        for r in prod_plan.of_type(NETWORK_POLICY)
+        if r.inputs["metadata"]["namespace"] == "monitoring"
+        and selects(r.inputs["spec"]["podSelector"], central_pod)
+        and r.inputs["spec"].get("ingress")
+    }
+    assert selecting == {"mlplatform-central-prometheus"}
+    assert selects({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["b"]}]}, {"a": "c"})
+    assert not selects({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["b"]}]}, {"a": "b"})
+
+
 def test_each_sender_sends_its_own_token_from_its_own_secret(prod_plan: Plan) -> None:
     senders = {
         r.inputs["values"]["prometheus"]["prometheusSpec"]["externalLabels"]["target"]: r.inputs["values"]

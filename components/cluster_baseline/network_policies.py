@@ -33,6 +33,8 @@ import pulumi
 from components import network_fence as fence
 from components.cluster_baseline.contract import KYVERNO_NAMESPACE, ClusterBaselineArgs
 from components.network_fence import DNS_PORT, HTTPS_PORT, Fence, Rule, from_namespace, outside
+from components.observability.contract import CENTRAL_PROMETHEUS
+from components.observability.prometheus import POD_NAME_LABEL
 from components.serving_stack.addons import (
     DEVICE_PLUGIN_NAMESPACE,
     GATEWAY_STATUS_PORT,
@@ -114,6 +116,7 @@ def _monitoring(args: ClusterBaselineArgs) -> Fence:
             outside(OPERATOR_WEBHOOK),
         ),
         egress_anywhere=True,
+        except_pods={POD_NAME_LABEL: CENTRAL_PROMETHEUS},  # the central receiver: its own fence (observability)
     )
 
 
