@@ -25,12 +25,12 @@ from stacks.alerting_config import AlertingConfig, parse_alerting
 from stacks.audit_config import AuditConfig, parse_audit
 from stacks.auth_config import DISABLED as AUTH_DISABLED
 from stacks.auth_config import AuthConfig, parse_auth
-from stacks.gateway_config import DEFAULT as GATEWAY_DEFAULT
-from stacks.gateway_config import RequestLimits, parse_gateway
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, check_zone_names, parse_dns
 from stacks.encryption_config import EncryptionConfig, parse_encryption
+from stacks.gateway_config import DEFAULT as GATEWAY_DEFAULT
+from stacks.gateway_config import RequestLimits, parse_gateway
 from stacks.gpu_zone_config import check_gcp_gpu_zones
 from stacks.observability_config import ObservabilityConfig, parse_observability
 from stacks.publishing_config import PublishingConfig, parse_publishing
