@@ -114,6 +114,8 @@ def test_every_time_setting_is_finite_seconds_above_zero(name: str, value: objec
 def test_none_turns_probes_and_hedging_off_and_nothing_else() -> None:
     options = ClientOptions(probe_interval=None, hedge_after=None, deadline=0.25)
     assert (options.probe_interval, options.hedge_after, options.deadline) == (None, None, 0.25)
+    with pytest.raises(ConfigError, match="hedge_after must be a finite number of seconds > 0"):
+        ClientOptions(hedge_after=math.nan)  # NaN is not None: it is refused, not read as "off"
     for name in ("deadline", "attempt_timeout", "connect_timeout", "probe_timeout", "cooldown"):
         with pytest.raises(ConfigError, match=name):
             ClientOptions(**{name: None})  # type: ignore[arg-type]
@@ -134,8 +136,10 @@ def test_a_calls_deadline_follows_the_same_rule(farm: ServerFarm, client: str, v
 
 
 @pytest.mark.parametrize("client", CLIENTS)
-def test_no_deadline_is_the_clients_and_a_given_one_holds(farm: ServerFarm, client: str) -> None:
+def test_no_deadline_is_the_clients_and_zero_is_no_deadline(farm: ServerFarm, client: str) -> None:
     endpoints = [Endpoint("a", farm["a"].url)]
+    outcome, _ = CLIENTS[client](endpoints, lambda c: c.predict(MODEL, rows(farm), deadline=0))
+    assert isinstance(outcome, InvalidRequestError)  # 0 is not "the default": None is
     for deadline in (None, 3, 2.5):
 
         def call(c: Any, d: float | None = deadline) -> Any:
@@ -226,16 +230,6 @@ def test_the_callers_bad_input_is_an_invalid_request_error(farm: ServerFarm, cli
 
 
 @pytest.mark.parametrize("client", CLIENTS)
-def test_the_same_input_as_good_values_gets_the_models_answer(farm: ServerFarm, client: str) -> None:
-    """The control: the V2 dict every bad case above starts from is answered."""
-    outcome, _ = CLIENTS[client](
-        [Endpoint("a", farm["a"].url)], lambda c: c.predict(MODEL, [v2(data=farm.expected.inputs[0])])
-    )
-    assert isinstance(outcome, InferResult), outcome
-    assert list(outcome.output("predict").data) == farm.expected.predict[:1]
-
-
-@pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize("model", [None, "", " "], ids=repr)
 def test_metadata_and_readiness_need_a_model_name(farm: ServerFarm, client: str, model: object) -> None:
     for call in (lambda c: c.metadata(model), lambda c: c.model_ready(model)):
@@ -265,7 +259,8 @@ def test_tensors_refuse_what_they_cannot_carry(build: Callable[[], Tensor], mess
 
 def test_a_closed_client_and_a_missing_output_are_client_errors(farm: ServerFarm) -> None:
     client = MultiCloudClient([Endpoint("a", farm["a"].url)], probe_interval=None)
-    result = client.predict(MODEL, rows(farm))
+    result = client.predict(MODEL, [v2(data=farm.expected.inputs[0])])  # the V2 dict the bad cases above break
+    assert list(result.output("predict").data) == farm.expected.predict[:1]
     with pytest.raises(OutputNotFoundError, match=r"has no output 'nope' \(outputs: predict\)") as raised:
         result.output("nope")
     assert isinstance(raised.value, KeyError)  # what `output()` raised before, for callers that catch it
@@ -477,16 +472,10 @@ def test_the_other_endpoint_fields_are_checked_too(endpoint: Callable[[], Endpoi
         endpoint()
 
 
-@pytest.mark.parametrize(
-    "url",
-    ["http://127.0.0.1:8000", "https://[2001:db8::1]:443", "http://localhost", "https://api.ml.example.com/",
-     "http://gateway_1.internal:65535", "HTTPS://API.EXAMPLE.COM"],
-)  # fmt: skip
-def test_valid_endpoint_urls_are_kept(url: str) -> None:
-    assert Endpoint("a", url).url == url.rstrip("/")
-
-
-def test_a_stack_output_with_a_bad_address_names_its_target() -> None:
+def test_valid_urls_are_kept_and_a_stack_outputs_bad_address_names_its_target() -> None:
+    for url in ("http://127.0.0.1:8000", "https://[2001:db8::1]:443", "http://localhost", "https://api.ml.example.com/",
+                "http://gateway_1.internal:65535", "HTTPS://API.EXAMPLE.COM"):  # fmt: skip
+        assert Endpoint("a", url).url == url.rstrip("/")
     outputs = {"endpoints": {"aws-us-east-1": {"cloud": "aws", "region": "us-east-1", "address": "127.0.0.1:99999"}}}
     with pytest.raises(ConfigError, match=r"^endpoint aws-us-east-1: url 'http://127.0.0.1:99999': port '99999'"):
         endpoints_from_outputs(outputs)

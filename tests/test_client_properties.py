@@ -366,6 +366,7 @@ SETTINGS: dict[str, Any] = {"probe_interval": None, "failure_threshold": 10**9}
 
 @pytest.fixture(scope="module")
 def client(servers: tuple[FixedServer, FixedServer]) -> Iterator[MultiCloudClient]:
+    oracle_refuses_what_v2_refuses()
     with MultiCloudClient(endpoints(servers), "failover", **SETTINGS) as made:
         yield made
 
@@ -408,8 +409,8 @@ def test_any_call_is_refused_before_sending_or_sends_a_valid_v2_request(
             assert sent["name"] == item[1]  # what the caller named, carried as given
 
 
-def test_the_request_oracle_refuses_what_v2_refuses() -> None:
-    """The oracle itself, on worked examples: it must not pass what the protocol refuses."""
+def oracle_refuses_what_v2_refuses() -> None:
+    """The oracle itself, on worked examples, before it judges anything: it must not pass what V2 refuses."""
     good = {"id": "1", "inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [[1, 2.5]]}]}
     check_request(json.dumps(good).encode())
     for broken in (
