@@ -30,10 +30,7 @@ MARKER = ".complete"  # the same names as components/rclone.py (kept standalone:
 SIGNATURE = ".complete.sig"
 REFUSED = ".refused"  # tree mode: one line per refused version, for the sync to report
 
-# The image that runs this file in the clusters: Python's official Alpine image (hub.docker.com/_/python), 3.13, by
-# digest (the digest pinned by several public Dockerfiles and compose files read 2026-12; re-check it with
-# `crane digest python:3.13-alpine` when bumping). It needs nothing but python3 and this file.
-IMAGE = "python:3.13-alpine@sha256:399babc8b49529dabfd9c922f2b5eea81d611e4512e3ed250d75bd2e7683f4b0"
+# The image that runs this file in the clusters: `python` in components/data/images.yaml.
 
 _P = 2**255 - 19
 _L = 2**252 + 27742317777372353535851937790883648493

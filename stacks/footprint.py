@@ -14,7 +14,6 @@ from pulumi_azure_native import resources
 from components import images
 from components.audit import AuditTrail, AuditTrailArgs
 from components.cluster_baseline import ClusterBaseline, ClusterBaselineArgs
-from components.cluster_baseline.contract import UPSTREAM_REGISTRIES
 from components.gcp_services import enable_services
 from components.gpu_cluster import GpuCluster, GpuClusterArgs, GpuPool, SystemPool
 from components.metadata_db import MetadataDb, MetadataDbArgs
@@ -173,7 +172,7 @@ class Footprint(pulumi.ComponentResource):
                 namespaces=self.serving.namespaces,
                 gateway_namespace=self.serving.addons.gateway_namespace,
                 monitoring_namespace=self.serving.addons.monitoring_namespace,
-                image_prefixes=(self.registry.image_prefix, *self.registry.mirrors.values(), *UPSTREAM_REGISTRIES),
+                image_prefixes=(self.registry.image_prefix, *self.registry.mirrors.values(), *images.upstreams()),
                 enforce=env.name == "prod",  # dev only reports what prod would refuse
                 kyverno_replicas=3 if env.name == "prod" else 1,
                 after=[self.serving],

@@ -65,6 +65,18 @@ def test_an_unwritable_diagram_is_refused_before_the_stack_is_read(
     assert (code, err) == (2, f"preflight: {out}: cannot write the diagram (it is a directory)\n")
 
 
+def test_doctor_output_paths_are_refused_before_the_stack_is_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    findings = tmp_path / "findings.json"
+    findings.mkdir()
+    code, _, err = cli(capsys, "doctor", "--stack", "nosuchstack", "--json", str(findings))
+    assert (code, err) == (2, f"preflight: {findings}: cannot write the findings (it is a directory)\n")
+    missing = tmp_path / "no-such-directory"
+    code, _, err = cli(capsys, "doctor", "--stack", "nosuchstack", "--permissions", str(missing))
+    assert code == 2 and err.startswith(f"preflight: {missing}/") and f"({missing} is not a directory)" in err
+
+
 def test_a_missing_base_graph_is_refused_before_the_stack_is_read(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

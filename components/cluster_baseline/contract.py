@@ -37,18 +37,3 @@ class ClusterBaselineArgs:
     """Kyverno's admission controller: 3 for high availability (Kyverno's docs), 1 where an outage may block deploys."""
     after: Sequence[pulumi.Resource] = field(default_factory=list)
     """What made the namespaces (the ServingStack): the policies wait for it."""
-
-
-# The upstream registries the program's own images and its charts' default images come from, by host: NVIDIA's
-# (Triton, the device plugin), Docker Hub (Istio's release images, rclone, Grafana), Quay (Prometheus, the operator,
-# cert-manager), the Kubernetes project's (kube-state-metrics, the operator's webhook job), GitHub's (KEDA) and
-# Kyverno's own. Hosts rather than repositories: the charts pick their images' repositories, and a host list that is
-# too narrow refuses a chart's pod in prod. Mirroring into the platform's registries narrows this to them.
-UPSTREAM_REGISTRIES: tuple[str, ...] = (
-    "nvcr.io",
-    "docker.io",
-    "quay.io",
-    "registry.k8s.io",
-    "ghcr.io",
-    "reg.kyverno.io",
-)

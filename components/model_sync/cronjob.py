@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import model_signature, network_fence, pod_security
+from components import network_fence, pod_security
+from components.images import image as platform_image
 from components.model_sync.contract import CONFIG_DIR, NAMESPACE, SERVICE_ACCOUNT, TOKEN_DIR, Token
 from components.model_sync.rclone import MANIFESTS
 from components.serving_stack.addons import system_placement
@@ -185,7 +186,7 @@ def init_containers(
         found.append(
             {
                 "name": "verify-manifests",
-                "image": model_signature.IMAGE,
+                "image": platform_image("python").ref,
                 "command": ["python3", f"{CONFIG_DIR}/{VERIFY_SCRIPT}", "tree", public_key, MANIFESTS_DIR],
                 "resources": VERIFY_RESOURCES,
                 "security_context": SECURITY_CONTEXT,

@@ -88,6 +88,7 @@ from components.target import Cloud
 
 TRITON = platform_image("triton")  # tag 26.05-py3; no public source gives its digest (components/data/images.yaml)
 RCLONE = platform_image("rclone")
+PYTHON = platform_image("python")  # runs the signature check
 CONTAINER = "triton"
 TRITON_UID = 1000  # the image's triton-server user and group
 
@@ -317,7 +318,7 @@ def verify_container(public_key: str, version: ModelVersion) -> k8s.core.v1.Cont
     """After wait-for-model: the copied manifest's signature, for this version's path, with the stack's key."""
     return {
         "name": VERIFY_CONTAINER,
-        "image": model_signature.IMAGE,
+        "image": PYTHON.ref,
         "command": [
             "python3",
             "-c",
@@ -356,9 +357,9 @@ def init_containers(
     found.append(wait_container(args, workload, reader))
     if args.model_public_key is not None:
         found.append(verify_container(args.model_public_key, workload.version))
-    # rclone through the footprint's registry where it mirrors Docker Hub (`mlplatform:mirrorImages`).
-    rclone = RCLONE.ref_via(args.image_mirrors)
-    return [{**c, "image": rclone} if c.get("image") == RCLONE_IMAGE else c for c in found]
+    # rclone and python through the footprint's registry where it mirrors Docker Hub (`mlplatform:mirrorImages`).
+    via = {RCLONE_IMAGE: RCLONE.ref_via(args.image_mirrors), PYTHON.ref: PYTHON.ref_via(args.image_mirrors)}
+    return [{**c, "image": via.get(str(c.get("image")), c.get("image"))} for c in found]
 
 
 def node_selector(cloud: Cloud, accelerator: str) -> dict[str, str]:

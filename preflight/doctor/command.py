@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from preflight.doctor.live_aws import boto3_clients
 from preflight.doctor.permissions import FILE_NAMES
 from preflight.doctor.targets import targets_of
 from preflight.errors import InputError
+from preflight.outputs import check_writable, json_text, print_json, write_whole
 from preflight.plan import Plan
 from preflight.plan_file import load_plan
 
@@ -46,9 +45,12 @@ def doctor_command(args: argparse.Namespace, plan_stack: Any) -> int:
     unknown = [cloud for cloud in clouds if cloud not in CLOUDS]
     if unknown:
         raise InputError(f"--cloud: unknown cloud {unknown[0]!r}; expected one of {', '.join(CLOUDS)}")
+    if args.permissions:
+        for name in FILE_NAMES.values():
+            check_writable(args.permissions / name, "the generated identities")
+    if args.json and args.json != "-":
+        check_writable(Path(args.json), "the findings")
     plan: Plan = load_plan(args.plan) if args.plan else plan_stack(args.project_dir, args.stack)
-    if args.permissions and not args.permissions.is_dir():
-        raise InputError(f"{args.permissions}: --permissions must be an existing directory")
     wants_aws = (
         args.live and (not clouds or "aws" in clouds) and any(t.cloud == "aws" for t in targets_of(plan).values())
     )
@@ -56,25 +58,17 @@ def doctor_command(args: argparse.Namespace, plan_stack: Any) -> int:
     if args.permissions:
         for cloud, documents in sorted(report.permissions.items()):
             for identity, document in sorted(documents.items()):
-                _write_json(args.permissions / FILE_NAMES[(cloud, identity)], document)
+                _write_json(args.permissions / FILE_NAMES[(cloud, identity)], document, "the generated identities")
     document = report.to_json()
     if args.json == "-":
-        json.dump(document, sys.stdout, indent=2, sort_keys=True)
-        print()
+        print_json(document)
         return EXIT_BLOCKED if report.blocking else EXIT_OK
     print(report.summary() if args.summary else render_text(report))
     if args.json:
-        _write_json(Path(args.json), document)
+        _write_json(Path(args.json), document, "the findings")
         print(f"Findings written to {args.json}")
     return EXIT_BLOCKED if report.blocking else EXIT_OK
 
 
-def _write_json(path: Path, document: dict[str, Any]) -> None:
-    """Whole or not at all, as preflight plan writes its JSON."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write the findings ({error.strerror})") from None
+def _write_json(path: Path, document: dict[str, Any], what: str) -> None:
+    write_whole(path, (json_text(document) + "\n").encode(), what)
