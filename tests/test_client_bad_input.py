@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from mlplatform_client import (
     AllTargetsFailedError,
@@ -423,7 +424,9 @@ def test_an_error_body_nested_past_the_parsers_depth_is_still_a_5xx(
     assert result.attempts[0].outcome is Outcome.SERVER_ERROR
 
 
-# --- 16: endpoint URLs ---
+# --- 16: endpoint URLs, and the clients' other arguments ---
+
+ONE = [Endpoint("a", "http://127.0.0.1:8000")]
 
 BAD_URLS = {
     "http://127.0.0.1:99999": "port '99999' is not a number in 1-65535",
@@ -470,6 +473,25 @@ def test_invalid_endpoint_urls_are_refused_at_construction(url: str) -> None:
 def test_the_other_endpoint_fields_are_checked_too(endpoint: Callable[[], Endpoint], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         endpoint()
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: MultiCloudClient(None), "endpoints must be a list of Endpoint, got NoneType"),  # type: ignore[arg-type]
+        (lambda: MultiCloudClient([{"name": "a"}]), "endpoints must be Endpoint objects, got dict"),  # type: ignore[list-item]
+        (lambda: MultiCloudClient(ONE, options={"deadline": 1}), "options must be a ClientOptions, got dict"),  # type: ignore[arg-type]
+        (lambda: MultiCloudClient(ONE, on_attempt=5), "on_attempt must be a function taking an Attempt"),  # type: ignore[arg-type]
+        (lambda: MultiCloudClient(ONE, transport=5), "transport must be an httpx.BaseTransport, got int"),  # type: ignore[arg-type]
+        (lambda: AsyncMultiCloudClient(ONE, transport=httpx.HTTPTransport()),
+         "transport must be an httpx.AsyncBaseTransport, got HTTPTransport"),
+        (lambda: MultiCloudClient(ONE, latency_alpha="0.5"), "latency_alpha must be a number in (0, 1], got '0.5'"),
+        (lambda: MultiCloudClient(ONE, verify=1), "verify must be True, False, a CA bundle path or an ssl.SSLContext"),
+    ],
+)  # fmt: skip
+def test_the_clients_other_arguments_are_checked_when_it_is_built(build: Callable[[], object], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        build()
 
 
 def test_valid_urls_are_kept_and_a_stack_outputs_bad_address_names_its_target() -> None:

@@ -17,7 +17,7 @@ from mlplatform_client._common import Listener, call_deadline
 from mlplatform_client.attempts import Attempt
 from mlplatform_client.auth import TokenProvider, token_provider
 from mlplatform_client.endpoints import Endpoint, check_endpoints, endpoints_from_outputs
-from mlplatform_client.errors import ClientClosedError
+from mlplatform_client.errors import ClientClosedError, ConfigError
 from mlplatform_client.metrics import ClientStats, PrometheusCollector, prometheus_text
 from mlplatform_client.options import ClientOptions
 from mlplatform_client.router import Router
@@ -47,12 +47,20 @@ class ClientBase:
         endpoints = check_endpoints(endpoints)
         self.options = ClientOptions.build(options, settings)
         self._token = token_provider(token)
+        if on_attempt is not None and not callable(on_attempt):
+            raise ConfigError(f"on_attempt must be a function taking an Attempt, got {on_attempt!r}")
+        if transport is not None and not isinstance(transport, self._transport_type):
+            raise ConfigError(
+                f"transport must be an httpx.{self._transport_type.__name__}, got {type(transport).__name__}"
+            )
         self._transport = transport
         self._router = Router(endpoints, make_strategy(strategy), self.options)
         self._routes = {e.name: Route.of(e) for e in endpoints}
         self._listener = on_attempt
         self._closed = False
         self._connect()
+
+    _transport_type: type = httpx.BaseTransport  # what `transport=` must be: the asyncio client takes an async one
 
     def _connect(self) -> None:
         raise NotImplementedError

@@ -33,6 +33,7 @@ class AsyncMultiCloudClient(ClientBase):
 
     _http: httpx.AsyncClient
     _prober: TaskProber | None
+    _transport_type = httpx.AsyncBaseTransport
 
     def _connect(self) -> None:
         self._http = httpx.AsyncClient(**self._http_settings())

@@ -131,6 +131,8 @@ def _valid_host(host: str) -> bool:
 
 def check_endpoints(endpoints: Sequence[Endpoint]) -> tuple[Endpoint, ...]:
     """The endpoints as a tuple; no endpoints or a repeated name is a configuration error."""
+    if not isinstance(endpoints, (list, tuple)):
+        raise ConfigError(f"endpoints must be a list of Endpoint, got {type(endpoints).__name__}")
     endpoints = tuple(endpoints)
     if not endpoints:
         raise ConfigError("no endpoints: give at least one Endpoint, or a stack's outputs with targets in 'endpoints'")

@@ -76,6 +76,8 @@ class ClientOptions:
     @classmethod
     def build(cls, options: ClientOptions | None, settings: Mapping[str, Any]) -> ClientOptions:
         """`options` (or the defaults) with `settings` given as keyword arguments on top; unknown names refused."""
+        if options is not None and not isinstance(options, ClientOptions):
+            raise ConfigError(f"options must be a ClientOptions, got {type(options).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(settings) - known)
         if unknown:
