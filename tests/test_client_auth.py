@@ -7,8 +7,9 @@ What stands in for what, and why:
 - 401, 403 and 429 come from httpx.MockTransport handlers given to the client as `transport=`: the
   platform's real gateway (Envoy with JWT, RBAC and rate limits in front of MLServer) is proven in
   tests/test_gateway_envoy.py; these tests prove the client's side of the contract, attempt by attempt.
-- Against real servers: the last tests put the client in front of real Envoy gateways (tests/gateway_envoy.py:
-  JWT, RBAC and the program's own per-caller rate-limit filter) over the real MLServer processes, and
+- Against real servers: the last tests put the client in front of real Envoy gateways built as the program's
+  gateway runs (tests/gateway_envoy.py `gateway_listener`:
+  JWT, RBAC, the per-caller rate limit, request limits and the model routes) over the real MLServer processes, and
   check what a caller sees: a prediction with a good token, NotAuthorizedError for none or an expired one
   with no other gateway asked, and a greedy caller's calls all answered after waiting out its 429s, each
   429 followed by exactly one retry.
@@ -47,10 +48,10 @@ from mlplatform_client import (
 from mlplatform_client.auth import refresh_after
 from mlplatform_client.transport import parse_retry_after
 
-from components.serving_stack.contract import HEALTH_PATH
-from components.serving_stack.ratelimit import CALLER_HEADER, CallerRateLimit, local_ratelimit_filter
+from components.serving_stack.contract import ModelSpec, ModelVersion
+from components.serving_stack.ratelimit import CallerRateLimit
 from tests.client_servers import MODEL, MLServerMissingError, ServerFarm, free_port, shared_farm
-from tests.gateway_envoy import Envoy, SigningKey, bootstrap, jwt_filter, listener, rbac_filter
+from tests.gateway_envoy import Envoy, SigningKey, bootstrap, gateway_listener
 
 TOKEN_URL = "https://login.example.com/oauth2/token"
 ENDPOINTS = [Endpoint("a", "http://a.test"), Endpoint("b", "http://b.test")]
@@ -381,6 +382,7 @@ GROUP = "fraud-readers"
 # Worked example: 2 requests a second with a burst of 5 per caller: a caller's 6th request in a row is
 # refused with Retry-After 1, and a second later at least 2 tokens are back, so the one retry is served.
 LIMIT = CallerRateLimit(requests_per_second=2, burst=5)
+MODEL_SPEC = ModelSpec(MODEL, (ModelVersion("v1", f"{MODEL}/v1", 100),), "T4")  # the route the gateway writes for it
 
 
 class Gateway:
@@ -395,9 +397,8 @@ class Gateway:
         self.endpoints: list[Endpoint] = []
         for name in ("a", "b"):
             port = free_port()
-            filters = [jwt_filter(jwks, CALLER_HEADER), rbac_filter(HEALTH_PATH, MODEL, GROUP)]
-            filters.append(local_ratelimit_filter(LIMIT))
-            config = bootstrap(farm[name].http_port, free_port(), [listener(f"gateway-{name}", port, filters)])
+            gateway = gateway_listener(f"gateway-{name}", port, jwks, [MODEL_SPEC], GROUP, LIMIT)
+            config = bootstrap(farm[name].http_port, free_port(), [gateway])
             self.envoys.append(Envoy(config, workdir / f"envoy-{name}").start())
             self.endpoints.append(Endpoint(name, f"http://127.0.0.1:{port}"))
 
@@ -437,7 +438,7 @@ def test_through_real_gateways_a_good_token_gets_the_models_answer(gateway: Gate
 @pytest.mark.parametrize(
     ("token", "code"),
     [
-        (None, 403),  # no token: authorisation finds no principal (see tests/test_gateway_envoy.py)
+        (None, 401),  # no token: the gateway's Bearer challenge (see tests/test_gateway_envoy.py)
         ("expired", 401),
         ("no-group", 403),
     ],
