@@ -26,8 +26,10 @@ $(DEV_STAMP): requirements-dev.txt $(STAMP)
 test lint: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # Tools no PyPI or npm package ships, as command:Debian package: promtool checks the alert rules, amtool the alert
-# routes. Installed here when make runs as root with apt-get (CI); otherwise make stops with one line naming them.
-TOOLS := promtool:prometheus amtool:prometheus-alertmanager
+# routes, and the servers themselves carry an alert end to end (tests/test_alerts_end_to_end.py). Installed here when
+# make runs as root with apt-get (CI); otherwise make stops with one line naming them.
+TOOLS := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheus \
+	prometheus-alertmanager:prometheus-alertmanager
 tools:  ## the Debian tools lint and tests need that no registry package ships
 	@commands=; missing=; \
 	for t in $(TOOLS); do command -v $${t%%:*} >/dev/null || { commands="$$commands $${t%%:*}"; missing="$$missing $${t##*:}"; }; done; \
