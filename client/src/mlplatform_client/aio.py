@@ -21,6 +21,7 @@ from mlplatform_client.attempts import Attempt, Outcome
 from mlplatform_client.dispatch import Dispatch, Launch
 from mlplatform_client.health import TaskProber
 from mlplatform_client.tensors import InferResult, ModelMetadata
+from mlplatform_client.tracing import CallTrace
 from mlplatform_client.transport import Answer, Request, send_async, timeout_for
 
 
@@ -94,65 +95,78 @@ class AsyncMultiCloudClient(ClientBase):
         token = await self._token.atoken() if self._token is not None else None  # one token for every attempt
         dispatch = Dispatch(self._router, model, seconds, self.options.hedge_after)
         running: dict[asyncio.Task[Answer], str] = {}
+        trace = CallTrace(model, request.method, request.path)
 
         def launch(*, hedge: bool = False) -> None:
             step = dispatch.next_launch(hedge=hedge)
             if step is not None:
-                running[asyncio.create_task(self._attempt(model, request, step, token, decode))] = step.endpoint.name
+                task = asyncio.create_task(self._attempt(model, request, step, token, decode, trace))
+                running[task] = step.endpoint.name
 
-        try:
-            launch()
-            while running:
-                done, _ = await asyncio.wait(
-                    running, timeout=dispatch.wait_time(len(running)), return_when=asyncio.FIRST_COMPLETED
-                )
-                if not done:
-                    dispatch.check_deadline(list(running.values()))
-                    if dispatch.hedge_due(len(running)):
-                        launch(hedge=True)
-                    continue
-                for task in done:
-                    del running[task]
-                    answer = task.result()
-                    self._token_refused(answer.attempt)
-                    if dispatch.is_answer(answer.attempt):
-                        return answer, tuple(dispatch.attempts)
-                if not running:
-                    await asyncio.sleep(dispatch.pause())  # a 429's Retry-After, cut to the deadline
-                    dispatch.check_deadline([])
-                    launch()
-            raise dispatch.exhausted()
-        finally:
-            # Hedges that lost, attempts cut off by the deadline or by the caller's own cancellation: stop them
-            # now, which frees their connections, and wait until they have recorded how they ended.
-            for task in running:
-                task.cancel()
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+        with trace:  # ends once the losers are cancelled, so the call's span holds every attempt's
+            try:
+                launch()
+                while running:
+                    done, _ = await asyncio.wait(
+                        running, timeout=dispatch.wait_time(len(running)), return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if not done:
+                        dispatch.check_deadline(list(running.values()))
+                        if dispatch.hedge_due(len(running)):
+                            launch(hedge=True)
+                        continue
+                    for task in done:
+                        del running[task]
+                        answer = task.result()
+                        self._token_refused(answer.attempt)
+                        if dispatch.is_answer(answer.attempt):
+                            return answer, tuple(dispatch.attempts)
+                    if not running:
+                        await asyncio.sleep(dispatch.pause())  # a 429's Retry-After, cut to the deadline
+                        dispatch.check_deadline([])
+                        launch()
+                raise dispatch.exhausted()
+            finally:
+                # Hedges that lost, attempts cut off by the deadline or by the caller's own cancellation: stop them
+                # now, which frees their connections, and wait until they have recorded how they ended.
+                for task in running:
+                    task.cancel()
+                if running:
+                    await asyncio.gather(*running, return_exceptions=True)
 
     async def _attempt(
-        self, model: str, request: Request, step: Launch, token: str | None, decode: _common.Decoder
+        self,
+        model: str,
+        request: Request,
+        step: Launch,
+        token: str | None,
+        decode: _common.Decoder,
+        trace: CallTrace,
     ) -> Answer:
         name = step.endpoint.name
         started = time.monotonic()
-        try:
-            answer = await send_async(
-                self._http,
-                self._routes[name],
-                name,
-                request,
-                timeout_for(step.timeout, self.options.connect_timeout),
-                token,
-            )
-            answer = _common.decoded(answer, decode)
-        except asyncio.CancelledError:
-            duration = time.monotonic() - started
-            if duration >= step.timeout * 0.99:  # its whole time was spent: cut off at the deadline, it timed out
-                attempt = Attempt(name, started, duration, Outcome.TIMEOUT, None, "cut off at the call's deadline")
-            else:  # a hedge that lost the race, or the caller's own cancellation
-                attempt = Attempt(name, started, duration, Outcome.CANCELLED)
-            self._router.finished(model, attempt)
-            raise
+        with trace.attempt(name, retry=step.retry, hedge=step.hedge) as span:
+            try:
+                answer = await send_async(
+                    self._http,
+                    self._routes[name],
+                    name,
+                    request,
+                    timeout_for(step.timeout, self.options.connect_timeout),
+                    token,
+                    span.headers,
+                )
+                answer = _common.decoded(answer, decode)
+            except asyncio.CancelledError:
+                duration = time.monotonic() - started
+                if duration >= step.timeout * 0.99:  # its whole time was spent: cut off at the deadline, it timed out
+                    attempt = Attempt(name, started, duration, Outcome.TIMEOUT, None, "cut off at the call's deadline")
+                else:  # a hedge that lost the race, or the caller's own cancellation
+                    attempt = Attempt(name, started, duration, Outcome.CANCELLED)
+                self._router.finished(model, attempt)
+                span.finished(attempt)
+                raise
+            span.finished(answer.attempt)
         self._router.finished(model, answer.attempt)
         _common.notify(self._listener, answer.attempt)
         return answer

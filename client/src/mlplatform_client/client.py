@@ -21,6 +21,7 @@ from mlplatform_client.attempts import Attempt, Outcome
 from mlplatform_client.dispatch import Dispatch, Launch
 from mlplatform_client.health import ThreadProber
 from mlplatform_client.tensors import InferResult, ModelMetadata
+from mlplatform_client.tracing import CallTrace
 from mlplatform_client.transport import Answer, Request, send, timeout_for
 
 
@@ -107,34 +108,43 @@ class MultiCloudClient(ClientBase):
         token = self._token.token() if self._token is not None else None  # one token for every attempt
         dispatch = Dispatch(self._router, model, seconds, self.options.hedge_after)
         running: dict[Future[Answer], str] = {}
+        trace = CallTrace(model, request.method, request.path)  # here: the caller's thread holds its trace context
 
         def launch(*, hedge: bool = False) -> None:
             step = dispatch.next_launch(hedge=hedge)
             if step is not None:
-                running[self._pool.submit(self._attempt, model, request, step, token, decode)] = step.endpoint.name
+                future = self._pool.submit(self._attempt, model, request, step, token, decode, trace)
+                running[future] = step.endpoint.name
 
-        launch()
-        while running:
-            done, _ = wait(running, timeout=dispatch.wait_time(len(running)), return_when=FIRST_COMPLETED)
-            if not done:
-                dispatch.check_deadline(list(running.values()))
-                if dispatch.hedge_due(len(running)):
-                    launch(hedge=True)
-                continue
-            for future in done:
-                del running[future]
-                answer = future.result()
-                self._token_refused(answer.attempt)
-                if dispatch.is_answer(answer.attempt):
-                    return answer, tuple(dispatch.attempts)
-            if not running:
-                time.sleep(dispatch.pause())  # a 429's Retry-After, cut to the deadline
-                dispatch.check_deadline([])
-                launch()
-        raise dispatch.exhausted()
+        with trace:
+            launch()
+            while running:
+                done, _ = wait(running, timeout=dispatch.wait_time(len(running)), return_when=FIRST_COMPLETED)
+                if not done:
+                    dispatch.check_deadline(list(running.values()))
+                    if dispatch.hedge_due(len(running)):
+                        launch(hedge=True)
+                    continue
+                for future in done:
+                    del running[future]
+                    answer = future.result()
+                    self._token_refused(answer.attempt)
+                    if dispatch.is_answer(answer.attempt):
+                        return answer, tuple(dispatch.attempts)
+                if not running:
+                    time.sleep(dispatch.pause())  # a 429's Retry-After, cut to the deadline
+                    dispatch.check_deadline([])
+                    launch()
+            raise dispatch.exhausted()
 
     def _attempt(
-        self, model: str, request: Request, step: Launch, token: str | None, decode: _common.Decoder
+        self,
+        model: str,
+        request: Request,
+        step: Launch,
+        token: str | None,
+        decode: _common.Decoder,
+        trace: CallTrace,
     ) -> Answer:
         name = step.endpoint.name
         now = time.monotonic()
@@ -143,10 +153,18 @@ class MultiCloudClient(ClientBase):
             answer = Answer(Attempt(name, now, 0.0, Outcome.CANCELLED, None, "no worker before the deadline"))
             self._router.finished(model, answer.attempt)
             return answer
-        answer = send(
-            self._http, self._routes[name], name, request, timeout_for(timeout, self.options.connect_timeout), token
-        )
-        answer = _common.decoded(answer, decode)
+        with trace.attempt(name, retry=step.retry, hedge=step.hedge) as span:
+            answer = send(
+                self._http,
+                self._routes[name],
+                name,
+                request,
+                timeout_for(timeout, self.options.connect_timeout),
+                token,
+                span.headers,
+            )
+            answer = _common.decoded(answer, decode)
+            span.finished(answer.attempt)
         self._router.finished(model, answer.attempt)
         _common.notify(self._listener, answer.attempt)
         return answer

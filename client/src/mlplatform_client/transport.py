@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -79,10 +80,13 @@ def build(
     request: Request,
     timeout: httpx.Timeout,
     token: str | None = None,
+    trace: Mapping[str, str] | None = None,
 ) -> httpx.Request:
     headers = route.headers if request.body is None else {**route.headers, "content-type": JSON}
     if token is not None:
         headers = {**headers, "authorization": f"Bearer {token}"}
+    if trace:  # the attempt's traceparent (tracing.py)
+        headers = {**headers, **trace}
     return http.build_request(
         request.method,
         route.base + request.path,
@@ -100,10 +104,11 @@ def send(
     request: Request,
     timeout: httpx.Timeout,
     token: str | None = None,
+    trace: Mapping[str, str] | None = None,
 ) -> Answer:
     started = time.monotonic()
     try:
-        response = http.send(build(http, route, request, timeout, token))
+        response = http.send(build(http, route, request, timeout, token, trace))
     except httpx.RequestError as error:
         return Answer(_failed(target, started, error))
     return _read(target, started, response)
@@ -116,10 +121,11 @@ async def send_async(
     request: Request,
     timeout: httpx.Timeout,
     token: str | None = None,
+    trace: Mapping[str, str] | None = None,
 ) -> Answer:
     started = time.monotonic()
     try:
-        response = await http.send(build(http, route, request, timeout, token))
+        response = await http.send(build(http, route, request, timeout, token, trace))
     except httpx.RequestError as error:
         return Answer(_failed(target, started, error))
     return _read(target, started, response)
