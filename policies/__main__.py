@@ -2,7 +2,7 @@
 
 from pulumi_policy import PolicyPack
 
-from rules import audit, cost, gateway_auth, images, security, spot, tagging
+from rules import audit, cold_start, cost, gateway_auth, images, security, spot, tagging
 
 PolicyPack(
     name="mlplatform",
@@ -14,5 +14,6 @@ PolicyPack(
         *audit.POLICIES,
         *images.POLICIES,
         *cost.POLICIES,
+        *cold_start.POLICIES,
     ],
 )

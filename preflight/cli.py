@@ -15,6 +15,9 @@ from datetime import date
 from pathlib import Path
 
 from preflight.arguments import positive_number, positive_whole
+from preflight.coldstart import build_report as build_coldstart
+from preflight.coldstart import load_config as load_coldstart_config
+from preflight.coldstart import render_text as render_coldstart
 from preflight.compare import compare_gpu, render_comparison
 from preflight.cost import price_plan
 from preflight.cost_diff import diff_costs, render_markdown
@@ -123,6 +126,11 @@ def _parser() -> argparse.ArgumentParser:
     timeline.add_argument("--json", action="store_true", help="print the timeline as JSON")
     timeline.set_defaults(handler=_timeline_command)
 
+    coldstart = commands.add_parser("coldstart", help="how long a GPU replica takes to serve on a new node, by phase")
+    coldstart.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    coldstart.add_argument("--json", action="store_true", help="print the phases as JSON")
+    coldstart.set_defaults(handler=_coldstart_command)
+
     diagram = commands.add_parser("diagram", help="the platform as a picture: targets, components, DNS, edges")
     diagram.add_argument("--stack", required=True, help="stack name: synthesizes Pulumi.<stack>.yaml")
     diagram.add_argument("--out", required=True, type=Path, metavar="FILE", help="FILE.svg or FILE.png")
@@ -213,6 +221,13 @@ def _timeline_command(args: argparse.Namespace) -> int:
     timeline = build_timeline(plan_stack(args.project_dir, args.stack))
     _print(timeline.to_json() if args.json else render_timeline(timeline), as_json=args.json)
     return EXIT_OK
+
+
+def _coldstart_command(args: argparse.Namespace) -> int:
+    """Exit 0 when every replica starts within the budget, else 1 (what the policy pack would refuse in prod)."""
+    report = build_coldstart(load_coldstart_config(args.project_dir, args.stack))
+    _print(report.to_json() if args.json else render_coldstart(report), as_json=args.json)
+    return 1 if report.over_budget else EXIT_OK
 
 
 def _diagram_command(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from components.cold_start import DEFAULT_BUDGET_SECONDS as DEFAULT_COLD_START_BUDGET
 from components.gpu_cluster.contract import ClusterAccess
 from components.kubernetes_support import DEFAULT_VERSION as DEFAULT_KUBERNETES_VERSION
 from components.maintenance import MaintenanceWindow
@@ -37,7 +38,7 @@ from stacks.publishing_config import PublishingConfig, parse_publishing
 from stacks.regions import REGIONS
 from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
 from stacks.sync_config import SyncConfig, parse_sync
-from stacks.validate import ConfigError, boolean, kind, string
+from stacks.validate import ConfigError, boolean, integer, kind, string
 
 PROJECT = "mlplatform"
 CLOUDS: tuple[Cloud, ...] = ("aws", "gcp", "azure")
@@ -162,6 +163,8 @@ class StackConfig:
     """Control-plane and model-bucket audit logs and their retention (stacks/audit_config.py); always on in prod."""
     encryption: EncryptionConfig = dataclasses.field(default_factory=EncryptionConfig)
     """Customer-managed keys for Kubernetes Secrets and the databases (stacks/encryption_config.py)."""
+    cold_start_budget_seconds: int = DEFAULT_COLD_START_BUDGET
+    """How long a GPU replica may take to serve on a new node (components/cold_start.py; the policy pack judges it)."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,11 @@ KEYS: dict[str, KeySpec] = {
     "audit": KeySpec("object", "Audit trail: {enabled (always in prod), retentionDays (one value every cloud takes)}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
+    ),
+    "coldStartBudgetSeconds": KeySpec(
+        "integer",
+        "Seconds a GPU replica may take to serve on a new node; the policy pack refuses more (advisory in dev).",
+        default=DEFAULT_COLD_START_BUDGET,
     ),
 }  # fmt: skip
 
@@ -321,6 +329,9 @@ def parse_stack_config(
         gateway=parse_gateway(f"{prefix}gateway", values.get("gateway")),
         audit=parse_audit(f"{prefix}audit", values.get("audit"), profile.name, [t.cloud for t in targets]),
         encryption=parse_encryption(f"{prefix}encryption", values.get("encryption")),
+        cold_start_budget_seconds=integer(
+            f"{prefix}coldStartBudgetSeconds", values["coldStartBudgetSeconds"], 30, 3600
+        ),
     )
     check_zone_names(prefix, [t.name for t in targets], dns, config.observability.record_name)
     return config

@@ -26,6 +26,7 @@ from components.serving_stack.contract import BucketAccess, TlsSettings
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
 from stacks.auth_config import gateway_auth
+from stacks.cold_starts import replica_cold_start
 from stacks.config import StackConfig, TargetConfig
 from stacks.observability_config import FleetPlan
 from stacks.regions import AZURE_REGIONS_WITHOUT_ZONES
@@ -153,7 +154,8 @@ class Footprint(pulumi.ComponentResource):
                 resource_id=self.bucket.resource_id,
                 encryption_key_arn=self.bucket.encryption_key_arn,
             ),
-            models=tuple(_model_spec(model) for model in stack.models),
+            models=tuple(_model_spec(model, config, stack) for model in stack.models),
+            cold_start_budget_seconds=stack.cold_start_budget_seconds,
             needs_device_plugin=config.cloud in ("aws", "azure"),
             tls=tls,
             monitoring_values=self.monitoring.prometheus_values,
@@ -322,7 +324,8 @@ def network_cidr(index: int) -> str:
     return f"10.{16 + index}.0.0/16"
 
 
-def _model_spec(model: ModelConfig) -> ModelSpec:
+def _model_spec(model: ModelConfig, config: TargetConfig, stack: StackConfig) -> ModelSpec:
+    start = replica_cold_start(model, config.name, config.cloud, stack.cluster.gpu_pools)
     versions = [model.stable, *([model.canary] if model.canary else [])]
     return ModelSpec(
         name=model.name,
@@ -332,4 +335,5 @@ def _model_spec(model: ModelConfig) -> ModelSpec:
         min_replicas=model.min_replicas,
         max_replicas=model.max_replicas,
         on_demand_floor=model.on_demand_floor,
+        cold_start_seconds=start.total_seconds if start else None,
     )

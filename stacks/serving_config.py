@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.cold_start import DEFAULT_MODEL_GIB
 from components.machine_catalog import machine
 from components.target import Cloud
 from stacks.cluster_config import GpuPoolConfig
-from stacks.validate import ConfigError, integer, mapping, string
+from stacks.validate import ConfigError, integer, mapping, number, string
 
 MODEL_KEYS = {
     "name",
@@ -26,6 +27,7 @@ MODEL_KEYS = {
     "onDemandFloor",
     "stable",
     "canary",
+    "sizeGiB",
 }
 VERSION_KEYS = {"name", "path", "weight"}
 # Object names: "<model>-<version>-floor" must stay a 63-character DNS label.
@@ -33,6 +35,7 @@ _MODEL_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 _VERSION_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
 _PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 MAX_REPLICAS = 100
+MAX_MODEL_GIB = 2048  # larger than any GPU node's memory the catalog holds
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class ModelConfig:
     on_demand_floor: int
     stable: VersionConfig
     canary: VersionConfig | None
+    size_gib: float = DEFAULT_MODEL_GIB
+    """The model repository's size, for the cold start's copy and load phases (components/cold_start.py)."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,8 @@ def _model(
         raise ConfigError(
             f"{key}.canary.name", f"{canary.name!r} clashes with the stable version {stable.name!r} or its floor"
         )
-    return ModelConfig(name, accelerator, gpus, low, high, floor, stable, canary)
+    size = number(f"{key}.sizeGiB", fields.get("sizeGiB", DEFAULT_MODEL_GIB), 0, MAX_MODEL_GIB, above=True)
+    return ModelConfig(name, accelerator, gpus, low, high, floor, stable, canary, size)
 
 
 def _version(key: str, value: Any, default_weight: int) -> VersionConfig:

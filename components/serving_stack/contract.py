@@ -51,6 +51,9 @@ class ModelSpec:
     min_replicas: int = 1  # per version
     max_replicas: int = 4  # per version
     on_demand_floor: int = 0  # stable replicas that always run on on-demand GPU nodes
+    cold_start_seconds: int | None = None
+    """How long a replica takes to serve on a new GPU node of this target (components/cold_start.py); None: not
+    worked out. Written on the model's Deployments, where the policy pack judges it against the budget."""
 
     @property
     def stable(self) -> ModelVersion:
@@ -236,6 +239,8 @@ class ServingStackArgs:
     model_public_key: str | None = None
     """The publishers' Ed25519 public key (base64): a pod loads a version only if its manifest's signature verifies
     (triton.py, verify-model). None: no signature check (dev without `mlplatform:modelPublishing`)."""
+    cold_start_budget_seconds: int | None = None
+    """The stack's cold-start budget (`mlplatform:coldStartBudgetSeconds`), written beside each model's figure."""
     triton_backends: tuple[str, ...] | None = None
     """The only Triton backends the model pods may load (triton.py, --backend-directory); None: every backend the
     image ships, the Python backend included."""

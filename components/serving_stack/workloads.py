@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import pod_security
+from components.cold_start import BUDGET_ANNOTATION, COLD_START_ANNOTATION
 from components.serving_stack import egress, scaling, traffic
 from components.serving_stack.contract import (
     NAMESPACE,
@@ -156,6 +157,12 @@ def _service(resource_name: str, model: ModelSpec, opts: pulumi.ResourceOptions)
     )
 
 
+def cold_start_annotations(model: ModelSpec, budget: int | None) -> dict[str, str]:
+    """The model's cold start on this target and the stack's budget, where the policy pack reads them."""
+    found = {COLD_START_ANNOTATION: model.cold_start_seconds, BUDGET_ANNOTATION: budget}
+    return {key: str(value) for key, value in found.items() if value is not None}
+
+
 def _deployment(
     resource_name: str,
     args: ServingStackArgs,
@@ -166,7 +173,12 @@ def _deployment(
 ) -> k8s.apps.v1.Deployment:
     return k8s.apps.v1.Deployment(
         resource_name,
-        metadata={"name": workload.name, "namespace": NAMESPACE, "labels": workload.selector},
+        metadata={
+            "name": workload.name,
+            "namespace": NAMESPACE,
+            "labels": workload.selector,
+            "annotations": cold_start_annotations(workload.model, args.cold_start_budget_seconds),
+        },
         spec=deployment_spec(args, workload, reader, replicas),
         opts=opts,
     )
