@@ -16,6 +16,7 @@ Three ways the client can run, as callers have it:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -31,7 +32,7 @@ from typing import Any
 
 import grpc
 import pytest
-from mlplatform_client import Endpoint, Failover, MultiCloudClient, Tensor
+from mlplatform_client import AsyncMultiCloudClient, Endpoint, Failover, MultiCloudClient, Tensor
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from tests.client_proxy import Proxy
@@ -194,7 +195,7 @@ else:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-from mlplatform_client import Endpoint, Failover, MultiCloudClient, Tensor
+from mlplatform_client import AsyncMultiCloudClient, Endpoint, Failover, MultiCloudClient, Tensor
 client = MultiCloudClient(
     [Endpoint("first", first), Endpoint("second", second)], Failover(order=["first", "second"]), probe_interval=None
 )
@@ -263,4 +264,20 @@ def test_without_opentelemetry_the_client_makes_the_ids_itself(
 ) -> None:
     proxy.set("unavailable")
     run_caller("absent", proxy, farm)
+    check_retry(receiver, proxy)
+
+
+def test_the_asyncio_client_sends_the_trace_on_every_attempt_too(
+    farm: ServerFarm, proxy: Proxy, receiver: Receiver
+) -> None:
+    proxy.set("unavailable")
+
+    async def call() -> list[str]:
+        async with AsyncMultiCloudClient(
+            endpoints(proxy, farm), Failover(order=["first", "second"]), probe_interval=None
+        ) as client:
+            result = await client.predict(MODEL, [Tensor.of("x", farm.expected.inputs[:1])])
+        return [a.target for a in result.attempts]
+
+    assert asyncio.run(call()) == ["first", "second"]
     check_retry(receiver, proxy)
