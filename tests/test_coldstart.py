@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +16,12 @@ from components.cold_start import (
     parse_table,
 )
 from preflight.cli import main
+from preflight.drill import drill_config, run_drill
+from preflight.drill import render_text as render_drill
 from preflight.plan import Plan
+from preflight.synthesize import PROJECT_DIR
 from stacks.config import parse_stack_config
 from stacks.validate import ConfigError
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def fact(value: float) -> dict[str, Any]:
@@ -158,3 +158,14 @@ def test_preflight_coldstart_json_names_the_phases_and_their_sources(capsys: pyt
     assert [p["name"] for p in first["phases"]] == ["node", "driver", "image", "model copy", "model load"]
     keys = {source["key"] for source in document["sources"]}
     assert {s for p in first["phases"] for s in p["sources"]} <= keys
+
+
+def test_drill_says_when_the_survivors_can_run_their_maximum_replicas(prod_plan: Plan) -> None:
+    """prod (latency routing, 50 s failover) loses aws-us-east-1: the survivors add T4 replicas on g4dn.xlarge
+    (429 s), n1-standard-4 (440 s) and Standard_NC4as_T4_v3 (430 s); the slowest decides: 50 + 440 = 490 s."""
+    config, failed = drill_config(PROJECT_DIR, "prod", ["aws-us-east-1"])
+    report = run_drill(prod_plan, config, failed)
+    assert report.add_capacity_seconds == cold_start("gcp", "n1-standard-4", 1.0).total_seconds == 440
+    assert report.full_capacity_seconds == 490
+    assert report.to_json()["fullCapacityWithinSeconds"] == 490
+    assert "so 490 s after the failure at worst" in render_drill(report)

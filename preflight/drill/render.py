@@ -63,6 +63,11 @@ def render_text(report: DrillReport) -> str:
     else:
         lines.append("Capacity: not judged (no models)")
     lines.append(f"  per target: {report.formula}")
+    if report.add_capacity_seconds is not None:
+        lines.append(
+            f"  at their maximum replicas only once new GPU nodes serve: about {report.add_capacity_seconds} s each"
+            f" (preflight coldstart), so {report.full_capacity_seconds} s after the failure at worst"
+        )
     lines.append(f"  answered survivors: {', '.join(report.serving) or 'none'}")
     if report.idle:
         lines.append(f"  not counted (alive but not answered under {report.mode} routing): {', '.join(report.idle)}")

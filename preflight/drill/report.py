@@ -38,6 +38,17 @@ class DrillReport:
     """Targets Route 53 answers with while nothing has failed; None: not worked out (every shortfall is blamed)."""
     serves_models: bool = True
     """False when mlplatform:models is empty: no target carries inference traffic, capacity is not judged."""
+    add_capacity_seconds: int | None = None
+    """How long the answered survivors take to add a replica: the slowest cold start of a model on a new GPU node
+    among them (components/cold_start.py, `preflight coldstart`); None: no survivor serves a model."""
+
+    @property
+    def full_capacity_seconds(self) -> int | None:
+        """Worst case from the failure until the survivors can run their maximum replicas: clients move, then the
+        new replicas start."""
+        if self.add_capacity_seconds is None:
+            return None
+        return self.dns.failover_seconds + self.add_capacity_seconds
 
     @property
     def no_answer(self) -> list[str]:
@@ -100,6 +111,8 @@ class DrillReport:
             "capacityRps": self.capacity_rps,
             "peakRps": self.dns.peak_rps,
             "baseline": {"capacityRps": self.baseline_capacity_rps, "verdict": self.baseline_verdict},
+            "addCapacitySeconds": self.add_capacity_seconds,
+            "fullCapacityWithinSeconds": self.full_capacity_seconds,
             "verdict": self.verdict,
             "notes": list(self.notes),
         }

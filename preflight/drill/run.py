@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from preflight.drill.answers import answers, serving_targets
@@ -12,6 +12,7 @@ from preflight.drill.routing import read_routing, stack_dns
 from preflight.errors import InputError
 from preflight.plan import Plan
 from preflight.stack_files import load_stack
+from stacks.cold_starts import replica_cold_start
 from stacks.config import StackConfig, parse_stack_config
 from stacks.validate import ConfigError
 
@@ -70,4 +71,17 @@ def run_drill(plan: Plan, config: StackConfig, failed: Sequence[str]) -> DrillRe
         notes=tuple(notes),
         baseline_serving=tuple(t.name for t in config.targets if t.name in serving_targets(routing, ())),
         serves_models=bool(config.models),
+        add_capacity_seconds=add_capacity_seconds(config, serving_targets(routing, failed)),
     )
+
+
+def add_capacity_seconds(config: StackConfig, serving: Collection[str]) -> int | None:
+    """The slowest replica start among the answered survivors: what adding capacity for the peak waits on."""
+    starts = [
+        start.total_seconds
+        for target in config.targets
+        if target.name in serving
+        for model in config.models
+        if (start := replica_cold_start(model, target.name, target.cloud, config.cluster.gpu_pools)) is not None
+    ]
+    return max(starts, default=None)
