@@ -48,6 +48,14 @@ def test_the_aws_deploy_policy_has_what_docs_ci_names_and_the_preview_policy_wri
     assert aws["deploy"]["Version"] == "2012-10-17"
 
 
+def test_both_aws_identities_may_run_doctor_live_before_they_preview_or_deploy(prod_plan: Plan) -> None:
+    """The deploy workflow runs `doctor --live` with the deploy role: Service Quotas and the hosted zone lookup are
+    no resource's permissions, so the generated policies must add them."""
+    aws = identities(prod_plan).documents["aws"]
+    live = {"servicequotas:GetServiceQuota", "servicequotas:GetAWSDefaultServiceQuota", "route53:ListHostedZonesByName"}
+    assert live <= _actions(aws["deploy"]) and live <= _actions(aws["preview"])
+
+
 def test_the_azure_deploy_role_can_lock_and_the_preview_role_only_reads(prod_plan: Plan) -> None:
     azure = identities(prod_plan).documents["azure"]
     assert "Microsoft.Authorization/locks/*" in azure["deploy"]["Actions"]  # prod's CanNotDelete locks

@@ -36,6 +36,9 @@ class Identities:
         return {"documents": dict(self.documents), "unmapped": list(self.unmapped)}
 
 
+DOCTOR_LIVE = "preflight doctor --live"  # not a resource type: the checks doctor itself makes
+
+
 def load_permissions(path: Path = PERMISSIONS_FILE) -> dict[str, Any]:
     document = yaml.safe_load(path.read_text())
     for key in ("sources", "prefixes", "aws", "gcp", "azure"):
@@ -67,7 +70,10 @@ def identities(plan: Plan, table: Mapping[str, Any] | None = None) -> Identities
     for cloud in ("aws", "gcp", "azure"):
         mine = [t for t in types if t.startswith(CLOUD_PREFIXES[cloud]) and t in table[cloud]]
         if mine:
-            documents[cloud] = _documents(cloud, [table[cloud][t] for t in mine])
+            entries = [table[cloud][t] for t in mine]
+            if cloud == "aws":  # what `doctor --live` reads, run by both identities before preview and deploy
+                entries.append(table[cloud][DOCTOR_LIVE])
+            documents[cloud] = _documents(cloud, entries)
     return Identities(documents, tuple(unmapped))
 
 
