@@ -22,6 +22,9 @@ QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GPU_RESOURCE = "nvidia.com/gpu"
 CHECKPOINT_INTERVAL_SECONDS = 600
 """How often a training script should checkpoint: a spot reclaim gives 30 s to 2 min of notice (docs/TRAINING.md)."""
+RUN_AS_USER = 1000
+"""The user a training container runs as (the namespace refuses root); an image made for another user still runs,
+with its files readable by others (docs/TRAINING.md)."""
 BACKOFF_LIMIT = 3
 """Failures of the script itself before the Job gives up; reclaims do not count."""
 
@@ -76,6 +79,12 @@ def render_job(request: JobRequest, placement: Placement, name: str) -> dict[str
             "spec": {
                 "serviceAccountName": offer.service_account,
                 "restartPolicy": "Never",
+                # The training namespace enforces Pod Security `restricted`: a non-root user, no privilege.
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": RUN_AS_USER,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
                 "nodeSelector": {
                     "mlplatform.io/accelerator": pool.accelerator.lower(),
                     **_capacity_selector(placement),
@@ -88,6 +97,7 @@ def render_job(request: JobRequest, placement: Placement, name: str) -> dict[str
                         "command": list(request.command),
                         "env": env,
                         "resources": {"limits": {GPU_RESOURCE: per_pod}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                     }
                 ],
             },

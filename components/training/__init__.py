@@ -1,0 +1,114 @@
+"""Training: Kueue and the training namespace in one cluster, over the training pools GpuCluster builds.
+
+What it makes (on the cluster's kubernetes provider, after the serving stack):
+- the `kueue-system` namespace (Pod Security restricted: the chart's manager runs as non-root with a read-only root
+  file system and every capability dropped) and the official Kueue chart, pinned (kueue.py);
+- per training pool a spot and an on-demand ResourceFlavor, one ClusterQueue trying spot first (kueue.py);
+- the `training` namespace (restricted) with its LocalQueue and the `trainer` service account jobs run as;
+- each namespace fenced like the baseline's (components/network_fence.py): default deny, then what it needs.
+Nothing here is per job: `mlplatform jobs submit` (the client) renders the Job for the LocalQueue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import images, network_fence, pod_security
+from components.network_fence import GKE_METADATA, Fence, Peer, Rule, outside
+from components.target import Cloud
+from components.training import kueue
+from components.training.kueue import TrainingPool
+
+TRAINING_NAMESPACE = "training"
+QUEUE = "training"
+SERVICE_ACCOUNT = "trainer"
+API_SERVER = outside(443)  # the manager watches and writes through the API server
+
+
+@dataclass(frozen=True)
+class TrainingArgs:
+    cloud: Cloud
+    k8s_provider: k8s.Provider
+    pools: tuple[TrainingPool, ...]
+    image_mirrors: images.Mirrors
+    """Kueue's image pulls through the target's registry where it mirrors registry.k8s.io (components/images.py)."""
+    after: Sequence[pulumi.Resource] = ()
+    """What must exist first (the serving stack: its add-ons include the device plugin GPU requests need)."""
+
+
+def fences(cloud: Cloud) -> tuple[Fence, Fence]:
+    """Kueue's namespace: the API server calls its webhooks and visibility API; it calls the API server. The
+    training namespace: pods of one job talk to each other (distributed training) and write checkpoints to the
+    bucket over HTTPS; on GKE they reach the metadata server for Workload Identity's tokens."""
+    manager = Fence(
+        kueue.NAMESPACE, ingress=(outside(kueue.WEBHOOK_PORT, kueue.VISIBILITY_PORT),), egress=(API_SERVER,)
+    )
+    same = Rule((Peer(namespace=TRAINING_NAMESPACE),))
+    egress = (same, outside(443), *(GKE_METADATA if cloud == "gcp" else ()))
+    return manager, Fence(TRAINING_NAMESPACE, ingress=(same,), egress=egress)
+
+
+def _custom(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A manifest as CustomResource's arguments (the plan records them back as the manifest)."""
+    return {
+        "api_version": manifest["apiVersion"],
+        "kind": manifest["kind"],
+        "metadata": manifest["metadata"],
+        "spec": manifest["spec"],
+    }
+
+
+class Training(pulumi.ComponentResource):
+    """Kueue, its queues and the training namespace in one cluster."""
+
+    def __init__(self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplatform:training:Training", name, None, opts)
+        inside = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=list(args.after))
+        manager_fence, training_fence = fences(args.cloud)
+        system = pod_security.namespace(f"{name}-ns-kueue", kueue.NAMESPACE, pod_security.RESTRICTED, inside)
+        after_system = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[system]))
+        network_fence.install(f"{name}-kueue-fence", manager_fence, after_system)
+        release = k8s.helm.v3.Release(
+            f"{name}-kueue",
+            name="kueue",
+            chart=kueue.CHART,
+            version=kueue.VERSION,
+            namespace=kueue.NAMESPACE,
+            create_namespace=False,
+            values={**kueue.chart_values(), **images.chart_values(kueue.CHART, kueue.VERSION, args.image_mirrors)},
+            opts=after_system,
+        )
+        after_chart = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[release]))
+        flavors = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-flavor-{kueue.flavor_name(pool, spot)}",
+                **_custom(kueue.resource_flavor(pool, spot)),
+                opts=after_chart,
+            )
+            for pool in args.pools
+            for spot in (True, False)
+        ]
+        queue = k8s.apiextensions.CustomResource(
+            f"{name}-cluster-queue",
+            **_custom(kueue.cluster_queue(args.pools)),
+            opts=pulumi.ResourceOptions.merge(after_chart, pulumi.ResourceOptions(depends_on=flavors)),
+        )
+        namespace = pod_security.namespace(f"{name}-ns-training", TRAINING_NAMESPACE, pod_security.RESTRICTED, inside)
+        after_namespace = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[namespace]))
+        network_fence.install(f"{name}-training-fence", training_fence, after_namespace)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-trainer",
+            metadata={"name": SERVICE_ACCOUNT, "namespace": TRAINING_NAMESPACE},
+            opts=after_namespace,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-local-queue",
+            **_custom(kueue.local_queue(QUEUE, TRAINING_NAMESPACE)),
+            opts=pulumi.ResourceOptions.merge(after_namespace, pulumi.ResourceOptions(depends_on=[queue])),
+        )
+        self.register_outputs({"namespace": TRAINING_NAMESPACE, "queue": QUEUE})

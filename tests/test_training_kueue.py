@@ -1,0 +1,110 @@
+"""Kueue in every prod cluster, over the training pools: flavors that select those pools' nodes, spot tried first,
+every object valid against Kueue's CRD schemas at the pinned version, namespaces restricted and fenced; and the
+`trainingOffers` output placing a job where the price table says it is cheapest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from mlplatform_client.jobs.manifest import render_job
+from mlplatform_client.jobs.offers import offers_from_outputs
+from mlplatform_client.jobs.placement import JobRequest, place
+
+from preflight.plan import Plan
+from tests.k8s_schemas import builtin_error, custom_errors
+
+KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
+TARGETS = {"aws-us-east-1", "aws-eu-west-1", "gcp-us-central1", "azure-swedencentral"}
+
+
+def _kueue_objects(plan: Plan, kind: str) -> list[dict[str, Any]]:
+    return [dict(r.inputs) for r in plan.of_type(f"{KUEUE}{kind}")]
+
+
+def _pool_labels(value: Any) -> Iterator[dict[str, str]]:
+    """Every label map in a planned resource's inputs that names a pool (node groups, node pools, agent pools)."""
+    if isinstance(value, dict):
+        if "mlplatform.io/pool" in value:
+            yield value
+        for inner in value.values():
+            yield from _pool_labels(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _pool_labels(inner)
+
+
+def test_every_prod_cluster_runs_the_pinned_kueue_chart(prod_plan: Plan) -> None:
+    releases = [r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release") if "kueue" in r.inputs["chart"]]
+    assert {r.name.removesuffix("-training-kueue") for r in releases} == TARGETS
+    for release in releases:
+        assert (release.inputs["chart"], release.inputs["version"]) == (
+            "oci://registry.k8s.io/kueue/charts/kueue",
+            "0.19.2",
+        )
+        config = release.inputs["values"]["managerConfig"]["controllerManagerConfigYaml"]
+        assert "waitForPodsReady:" in config and '- "batch/job"' in config
+
+
+def test_the_cluster_queue_tries_every_spot_flavor_before_on_demand(prod_plan: Plan) -> None:
+    queues = _kueue_objects(prod_plan, "ClusterQueue")
+    assert len(queues) == len(TARGETS)
+    # Pulumi.prod.yaml: t4t everywhere (4 spot nodes, 2 on demand), l4t also on aws-us-east-1 and gcp-us-central1.
+    flavors = sorted([f["name"] for f in q["spec"]["resourceGroups"][0]["flavors"]] for q in queues)
+    assert flavors == sorted(
+        [["t4t-spot", "t4t-on-demand"]] * 2 + [["t4t-spot", "l4t-spot", "t4t-on-demand", "l4t-on-demand"]] * 2
+    )
+    quotas = {
+        flavor["name"]: {r["name"]: r["nominalQuota"] for r in flavor["resources"]}
+        for flavor in queues[0]["spec"]["resourceGroups"][0]["flavors"]
+    }
+    assert quotas["t4t-spot"]["nvidia.com/gpu"] == 4 and quotas["t4t-on-demand"]["nvidia.com/gpu"] == 2
+
+
+def test_each_flavor_selects_a_training_pool_the_cluster_has(prod_plan: Plan) -> None:
+    planned = [labels for r in prod_plan.resources for labels in _pool_labels(r.inputs)]
+    for flavor in _kueue_objects(prod_plan, "ResourceFlavor"):
+        wanted = flavor["spec"]["nodeLabels"]
+        matches = [labels for labels in planned if all(labels.get(k) == v for k, v in wanted.items())]
+        assert matches, f"no node pool carries {wanted}"
+        capacity = "spot" if flavor["metadata"]["name"].endswith("-spot") else "on-demand"
+        assert wanted["mlplatform.io/capacity"] == capacity
+
+
+def test_every_kueue_object_validates_against_its_crd_at_the_pinned_version(prod_plan: Plan) -> None:
+    objects = [o for kind in ("ResourceFlavor", "ClusterQueue", "LocalQueue") for o in _kueue_objects(prod_plan, kind)]
+    assert len(objects) == 12 + 2 * len(TARGETS)  # 2 flavors per pool (6 pools), a ClusterQueue and a LocalQueue each
+    assert custom_errors(objects) == []
+
+
+def test_the_training_namespaces_are_restricted_and_fenced(prod_plan: Plan) -> None:
+    for namespace in ("training", "kueue-system"):
+        found = [
+            r for r in prod_plan.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == namespace
+        ]
+        assert len(found) == len(TARGETS)
+        assert all(r.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted" for r in found)
+        policies = [
+            r.inputs["metadata"]["name"]
+            for r in prod_plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+            if r.inputs["metadata"].get("namespace") == namespace
+        ]
+        assert sorted(policies) == sorted(["default-deny", "mlplatform-allow"] * len(TARGETS))
+
+
+def test_the_stack_outputs_place_a_spot_job_on_the_cheapest_cloud(prod_plan: Plan) -> None:
+    offers = offers_from_outputs(json.loads(json.dumps(prod_plan.outputs)))
+    # prices.yaml: T4 spot per GPU-hour: Azure NC4as_T4_v3 $0.0627, AWS g4dn.xlarge $0.20 (us-east-1), GCP higher.
+    t4 = JobRequest("trainer:1", 1, "T4", 10, ("python", "train.py"), use_spot=True, max_price_per_gpu_hour=0.5)
+    assert place(t4, offers).offer.target == "azure-swedencentral"
+    # L4 under a $0.30 cap: GCP's g2-standard-4 spot at $0.28184; AWS's g6.xlarge at $0.38 is over it.
+    l4 = JobRequest("trainer:1", 1, "L4", 10, ("python", "train.py"), use_spot=True, max_price_per_gpu_hour=0.30)
+    placement = place(l4, offers)
+    assert placement.offer.target == "gcp-us-central1"
+    job = render_job(l4, placement, "train-example")
+    assert builtin_error(job) is None
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MLPLATFORM_CHECKPOINT_URI"].startswith("gs://") and env["MLPLATFORM_CHECKPOINT_URI"].endswith(
+        "/checkpoints/train-example"
+    )
