@@ -35,8 +35,10 @@ import pytest
 from mlplatform_client import AsyncMultiCloudClient, Endpoint, Failover, MultiCloudClient, Tensor
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
+from components.serving_stack.contract import CallerRateLimit, ModelSpec, ModelVersion
 from tests.client_proxy import Proxy
 from tests.client_servers import MODEL, MLServerMissingError, ServerFarm, free_port
+from tests.gateway_envoy import Envoy, SigningKey, bootstrap, gateway_listener
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_KIND = 2  # opentelemetry.proto.trace.v1.Span.SpanKind.SPAN_KIND_SERVER
@@ -281,3 +283,35 @@ def test_the_asyncio_client_sends_the_trace_on_every_attempt_too(
 
     assert asyncio.run(call()) == ["first", "second"]
     check_retry(receiver, proxy)
+
+
+def test_the_trace_passes_the_gateways_envoy_to_the_model_server(farm: ServerFarm, receiver: Receiver) -> None:
+    """Through a real Envoy built as the program's gateway (JWT, RBAC, the caller limit, the request limits, the
+    model's routes: tests/gateway_envoy.py), none of whose filters may drop the header. This Envoy has no tracer, as
+    a gateway with tracing off, so the server's parent is the client's attempt itself; with Istio's tracing on, the
+    gateway's own span would sit in between, in the same trace."""
+    group = "fraud-readers"
+    key = SigningKey()
+    with tempfile.TemporaryDirectory(prefix="mlplatform-tracing-gateway-") as tmp:
+        jwks = Path(tmp) / "jwks.json"
+        jwks.write_text(json.dumps(key.jwks()))
+        port = free_port()
+        model = ModelSpec(MODEL, (ModelVersion("v1", f"{MODEL}/v1", 100),), "T4")
+        limit = CallerRateLimit(requests_per_second=10, burst=10)
+        config = bootstrap(
+            farm["second"].http_port, free_port(), [gateway_listener("gateway", port, jwks, [model], group, limit)]
+        )
+        envoy = Envoy(config, Path(tmp) / "envoy").start()
+        try:
+            with (
+                Proxy(port) as recorder,
+                MultiCloudClient(
+                    [Endpoint("gateway", recorder.url)], probe_interval=None, token=key.token("svc", groups=[group])
+                ) as client,
+            ):
+                client.predict(MODEL, [Tensor.of("x", farm.expected.inputs[:1])])
+                ((trace_id, span_id),) = sent(recorder)
+        finally:
+            envoy.stop()
+    (served,) = receiver.server_spans(trace_id, 1)
+    assert served["parent"] == span_id
