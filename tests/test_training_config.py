@@ -31,7 +31,8 @@ def test_training_pools_are_spot_pools_from_zero_with_a_fallback() -> None:
 @pytest.mark.parametrize(
     ("pool", "message"),
     [
-        ({"name": "t4", "accelerator": "T4"}, "mlplatform:trainingPools[0].name: 't4' clashes with gpuPools (t4, t4od)"),
+        ({"name": "t4", "accelerator": "T4"},
+         "mlplatform:trainingPools[0].name: 't4' clashes with gpuPools (t4, t4od)"),
         ({"name": "l4t", "accelerator": "L4", "minNodes": 1}, "mlplatform:trainingPools[0].minNodes: training pools"
          " scale from zero, got 1"),
         ({"name": "l4t", "accelerator": "L4", "spot": False, "onDemandReason": "x"},
