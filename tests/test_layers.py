@@ -170,6 +170,7 @@ def test_serving_reads_the_gpu_nodes_convention_from_the_neutral_scheduling_cont
 
 # Each component's table of per-cloud modules (components/per_cloud.py) and what those modules provide.
 PER_CLOUD_TABLES = {
+    "components.audit": ("IMPLEMENTATIONS", "build"),
     "components.gpu_cluster": ("IMPLEMENTATIONS", "build"),
     "components.model_bucket": ("IMPLEMENTATIONS", "build"),
     "components.registry": ("IMPLEMENTATIONS", "build"),

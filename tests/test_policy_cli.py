@@ -20,10 +20,25 @@ from tests.test_preflight_cli import run_preflight
 TINY_GRAPH = {"resources": [{"urn": "urn:pulumi:s::p::t::n", "type": "t", "name": "n"}]}
 
 
+# Images no public source gives a digest for (components/data/images.yaml): the advisory digest policy names them on a
+# prod preview until someone pins them from the registry; nothing else may be reported.
+UNPINNED_IN_PROD = ("nvcr.io/nvidia/tritonserver:", "quay.io/prometheus/prometheus:")
+
+
 def test_dev_and_prod_pass_the_pack(stack_plan: Plan, policy_pack: RunningPolicyPack) -> None:
     policy_pack.configure({})
     violations = policy_pack.analyze(stack_plan)
-    assert violations == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in violations)
+    unexpected = [
+        v
+        for v in violations
+        if not (
+            stack_plan.stack == "prod"
+            and v.policy == "prod-images-pinned-by-digest"
+            and v.level == "advisory"
+            and any(f"image {image}" in v.message for image in UNPINNED_IN_PROD)
+        )
+    ]
+    assert unexpected == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in unexpected)
 
 
 def test_the_pack_declares_every_policy_with_its_level_and_a_config_schema(policy_pack: RunningPolicyPack) -> None:

@@ -50,7 +50,8 @@ def test_plan_json_has_the_documented_shape(prod_json: dict) -> None:
 def test_plan_json_carries_the_policy_packs_verdict(prod_json: dict) -> None:
     policy = prod_json["policy"]
     assert policy["packs"] == ["mlplatform"] and policy["resources"] == len(prod_json["resources"])
-    assert policy["violations"] == []
+    # only the advisory digest policy, on the images no public source gives a digest for (tests/test_policy_cli.py)
+    assert {(v["policy"], v["level"]) for v in policy["violations"]} <= {("prod-images-pinned-by-digest", "advisory")}
 
 
 def test_prod_plan_has_a_model_bucket_and_storage_for_every_target(prod_json: dict) -> None:

@@ -483,7 +483,12 @@ def test_cert_manager_is_pinned_installs_its_crds_and_is_ready_for_the_tls_objec
     assert release.inputs["version"] == "v1.21.1"  # cert-manager 1.21: Kubernetes 1.33 to 1.36
     assert release.inputs["repositoryOpts"] == {"repo": "https://charts.jetstack.io"}
     assert (release.inputs["name"], release.inputs["namespace"]) == ("cert-manager", "cert-manager")
-    assert release.inputs["createNamespace"] is True
+    # The namespace is the program's, with its Pod Security labels, made before the chart (components/pod_security.py)
+    assert release.inputs["createNamespace"] is False
+    (space,) = [
+        r for r in plan.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == "cert-manager"
+    ]
+    assert "pod-security.kubernetes.io/enforce" in space.inputs["metadata"]["labels"]
     values = release.inputs["values"]
     assert values["crds"] == {"enabled": True, "keep": True}
     for component, placement in {
@@ -498,7 +503,7 @@ def test_cert_manager_is_pinned_installs_its_crds_and_is_ready_for_the_tls_objec
 def test_without_tls_there_is_no_cert_manager() -> None:
     plan = addons_plan(cert_manager=False)
     assert "cert-manager" not in {r.inputs["chart"] for r in plan.of_type(RELEASE)}
-    assert len(plan.outputs["ready"]) == 4
+    assert len(plan.outputs["ready"]) == 5  # Istio CNI, istiod, the gateway, KEDA, the Prometheus stack
 
 
 # --- the Gateway ----------------------------------------------------------------------------------
