@@ -55,5 +55,5 @@ def gpu_labels(pool: str, accelerator: str, spot: bool, fallback: bool, on_deman
     return labels
 
 
-def system_labels() -> dict[str, str]:
-    return {LABEL_ROLE: "system", LABEL_CAPACITY: "on-demand"}
+def system_labels(spot: bool = False) -> dict[str, str]:
+    return {LABEL_ROLE: "system", LABEL_CAPACITY: "spot" if spot else "on-demand"}

@@ -23,6 +23,7 @@ from preflight.cost_model import STACK_WIDE, Assumptions, CostReport, LineItem, 
 from preflight.extended_support import in_extended_support
 from preflight.node_pools import NodePool, pools_of
 from preflight.plan import FOOTPRINT_TYPE, Plan, PlannedResource
+from pricing.credits import GKE_FREE_TIER_LABEL
 from pricing.pricer import Pricer, catalog_hourly
 from pricing.table import PriceTable, load_price_table
 
@@ -113,6 +114,7 @@ def _pool_items(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
                 on_demand_idle=on_demand * pool.min_size * hours,
                 on_demand_peak=on_demand * pool.max_size * hours,
                 spot=pool.spot,
+                gpu=pool.gpu,
             )
         )
     return items
@@ -131,20 +133,102 @@ def _control_plane(name: Callable[[PlannedResource], str]) -> Callable[[TargetPr
             what = f"control plane ({key}): {extended.describe()}"
             return [p.fixed(resource, what, p.monthly(kind, key), f"{kind}/{key}")]
         key = name(resource)
-        return [p.fixed(resource, f"control plane ({key})", p.monthly("control-plane", key), f"control-plane/{key}")]
+        fee = p.monthly("control-plane", key)
+        return [p.fixed(resource, f"control plane ({key})", fee, f"control-plane/{key}"), *_free_tier(p, resource, fee)]
 
     return rule
+
+
+def _free_tier(p: TargetPricer, resource: PlannedResource, fee: float | None) -> list[LineItem]:
+    """GKE's free tier credit, where the stack declares it for this zonal cluster (its FREE_TIER_LABEL): it pays the
+    standard fee up to the credit. A regional cluster's fee and the extended-support fee take no credit."""
+    label, value = GKE_FREE_TIER_LABEL
+    if resource.type != _GKE or (resource.inputs.get("resourceLabels") or {}).get(label) != value or fee is None:
+        return []
+    if _regional(resource):
+        return []
+    credit = p.monthly("credit", "gke-free-tier")
+    amount = None if credit is None else -min(credit, fee)
+    what = "GKE free tier credit (declared: mlplatform:costSavings)"
+    return [p.fixed(resource, what, amount, "credit/gke-free-tier")]
+
+
+_GKE = "gcp:container/cluster:Cluster"
+
+
+def _regional(resource: PlannedResource) -> bool:
+    """A GKE cluster is zonal where its location is a zone (us-central1-a), regional where it is a region."""
+    location = str(resource.inputs.get("location", ""))
+    return location.count("-") < 2
 
 
 def _aks_tier(resource: PlannedResource) -> str:
     return f"aks-{str((resource.inputs.get('sku') or {}).get('tier') or 'Free').lower()}"
 
 
-def _nat(p: TargetPricer, resource: PlannedResource, gateways: int) -> list[LineItem]:
-    hourly = p.monthly("nat-gateway", "hour")
-    data = p.monthly("nat-gateway", "data", p.assumptions.nat_data_gb / max(gateways, 1))
-    total = None if hourly is None or data is None else hourly + data
-    return [p.fixed(resource, "NAT gateway and the data it processes", total, "nat-gateway/hour")]
+@dataclass(frozen=True)
+class _NatContext:
+    """What a target's NAT charge depends on besides the gateway: how many share the data, how many nodes use them
+    (Cloud NAT bills per VM-hour up to its cap), and whether an S3 gateway endpoint carries the model pulls."""
+
+    gateways: int
+    nodes_idle: float = 0.0
+    nodes_peak: float = 0.0
+    s3_gateway: bool = False
+    public_nodes: bool = False
+    """AWS: node subnets hand out public IPv4 addresses (mlplatform:costSavings.publicNodes): one per node."""
+
+
+def _nat(p: TargetPricer, resource: PlannedResource, nat: _NatContext) -> list[LineItem]:
+    gb = p.assumptions.nat_data_gb - (p.assumptions.nat_model_gb if nat.s3_gateway else 0.0)
+    data = p.monthly("nat-gateway", "data", gb / max(nat.gateways, 1))
+    bypass = f"; {p.assumptions.nat_model_gb:g} GB of model pulls through the S3 gateway endpoint"
+    bypass = bypass if nat.s3_gateway else ""
+    what = f"NAT gateway and the {gb / max(nat.gateways, 1):g} GB it processes{bypass}"
+    per_vm = p.hourly("nat-gateway", "vm-hour")
+    if p.cloud != "gcp" or per_vm is None:
+        hourly = p.monthly("nat-gateway", "hour")
+        total = None if hourly is None or data is None else hourly + data
+        return [p.fixed(resource, what, total, "nat-gateway/hour")]
+    # Cloud NAT: per VM-hour for the VMs using the gateway, capped at the per-gateway figure (gcp-nat).
+    cap = p.hourly("nat-gateway", "hour")
+    if cap is None or data is None:
+        return [p.missing(resource, what, "nat-gateway/hour")]
+    hours = p.assumptions.hours_per_month
+    idle = min(per_vm * nat.nodes_idle / max(nat.gateways, 1), cap) * hours + data
+    peak = min(per_vm * nat.nodes_peak / max(nat.gateways, 1), cap) * hours + data
+    what = f"{what} ({nat.nodes_idle:g} to {nat.nodes_peak:g} VMs)"
+    return [LineItem(p.target, resource.type, resource.name, what, idle, peak, idle, peak)]
+
+
+def _nat_context(members: list[PlannedResource]) -> _NatContext:
+    pools = [pool for r in members for pool in pools_of(r.type, r.inputs, r.name)]
+    s3 = any(
+        r.type == "aws:ec2/vpcEndpoint:VpcEndpoint"
+        and r.inputs.get("vpcEndpointType") == "Gateway"
+        and str(r.inputs.get("serviceName", "")).endswith(".s3")
+        for r in members
+    )
+    return _NatContext(
+        gateways=sum(1 for r in members if r.type in _NAT_TYPES),
+        nodes_idle=sum(pool.min_size for pool in pools),
+        nodes_peak=sum(pool.max_size for pool in pools),
+        s3_gateway=s3,
+        public_nodes=any(r.type == "aws:ec2/subnet:Subnet" and r.inputs.get("mapPublicIpOnLaunch") for r in members),
+    )
+
+
+def _node_addresses(p: TargetPricer, footprint: PlannedResource, nat: _NatContext) -> list[LineItem]:
+    """Public nodes pay for their own public IPv4 address, idle and peak as their pools scale."""
+    if not nat.public_nodes:
+        return []
+    hourly = p.hourly("public-ipv4", "address")
+    what = f"public IPv4 address per node ({nat.nodes_idle:g} to {nat.nodes_peak:g} nodes)"
+    if hourly is None:
+        return [p.missing(footprint, what, "public-ipv4/address")]
+    hours = p.assumptions.hours_per_month
+    idle, peak = hourly * nat.nodes_idle * hours, hourly * nat.nodes_peak * hours
+    return [LineItem(p.target, "aws:ec2/subnet:Subnet", footprint.name, what, idle, peak, idle, peak)]
 
 
 def _load_balancer(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
@@ -356,10 +440,10 @@ def price_plan(
 _NAT_TYPES = ("aws:ec2/natGateway:NatGateway", "gcp:compute/routerNat:RouterNat")
 
 
-def _resource_items(p: TargetPricer, resource: PlannedResource, nat_gateways: int) -> list[LineItem]:
+def _resource_items(p: TargetPricer, resource: PlannedResource, nat: _NatContext) -> list[LineItem]:
     """A resource's lines: by its type's rule, as node pools, or one unpriced line when it may cost something."""
     if resource.type in _NAT_TYPES:
-        return _nat(p, resource, nat_gateways)
+        return _nat(p, resource, nat)
     items = _RULES[resource.type](p, resource) if resource.type in _RULES else []
     items += _pool_items(p, resource)
     if items or resource.type in _RULES or no_charge_reason(resource.type, resource.inputs) is not None:
@@ -371,10 +455,11 @@ def _resource_items(p: TargetPricer, resource: PlannedResource, nat_gateways: in
 
 def _target_items(plan: Plan, p: TargetPricer, members: list[PlannedResource]) -> list[LineItem]:
     items: list[LineItem] = []
-    gateways = sum(1 for r in members if r.type in _NAT_TYPES)
+    nat = _nat_context(members)
     for resource in members:
-        items += _resource_items(p, resource, gateways)
+        items += _resource_items(p, resource, nat)
     footprint = next(r for r in members if r.type == FOOTPRINT_TYPE)
+    items += _node_addresses(p, footprint, nat)
     egress = p.monthly("egress", "internet", p.assumptions.egress_gb)
     what = f"{p.assumptions.egress_gb:g} GB internet egress"
     items.append(p.fixed(footprint, what, egress, "egress/internet", "internet egress (assumed traffic)"))
@@ -423,7 +508,7 @@ def _stack_wide_items(
     items: list[LineItem] = []
     records = []
     p = pricers.at("aws", pricers.table.default_regions.get("aws", "us-east-1"))  # Route 53 is global
-    gateways = sum(1 for r in members if r.type in _NAT_TYPES)
+    nat = _nat_context(members)
     for resource in members:
         if resource.type == "aws:route53/healthCheck:HealthCheck":
             items += _health_check(p, resource, _endpoint_cloud(plan, resource, footprints))
@@ -432,7 +517,7 @@ def _stack_wide_items(
         elif resource.type == "aws:route53/record:Record":
             records.append(resource)
         else:
-            items += _resource_items(pricers.for_resource(resource), resource, gateways)
+            items += _resource_items(pricers.for_resource(resource), resource, nat)
     routed = [r for r in records if r.inputs.get("setIdentifier")]
     if routed:
         kind = _query_kind(routed[0].inputs)

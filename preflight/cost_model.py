@@ -17,6 +17,7 @@ class Assumptions:
     registry_storage_gb: float = 30.0  # per target's registry (a Triton image alone is 14 to 16 GB)
     egress_gb: float = 100.0  # per target, responses to clients on the internet
     nat_data_gb: float = 200.0  # per target, through NAT (image and model pulls)
+    nat_model_gb: float = 50.0  # of nat_data_gb, model pulls from the target's bucket (S3 gateway endpoint: free)
     load_balancer_capacity_units: float = 1.0  # NLB capacity units in use per hour
     dns_queries_millions: float = 10.0  # per month, for the global host name
 
@@ -26,7 +27,8 @@ class Assumptions:
             "maximum, on-demand fallback pools included (the worst case: spot capacity gone as well)",
             f"{self.model_storage_gb:g} GB of models per bucket, "
             f"{self.registry_storage_gb:g} GB of images per registry",
-            f"{self.egress_gb:g} GB internet egress and {self.nat_data_gb:g} GB through NAT per target a month",
+            f"{self.egress_gb:g} GB internet egress and {self.nat_data_gb:g} GB through NAT per target a month "
+            f"({self.nat_model_gb:g} GB of it model pulls, which an S3 gateway endpoint takes off NAT)",
             f"{self.load_balancer_capacity_units:g} load balancer capacity unit(s) in use; "
             f"{self.dns_queries_millions:g} million DNS queries a month",
             "node boot disks, logs, metrics storage, support plans and taxes are not priced",
@@ -44,6 +46,7 @@ class LineItem:
     on_demand_idle: float  # for spot capacity, what the same nodes cost on demand; else the same as idle
     on_demand_peak: float
     spot: bool = False
+    gpu: bool = True  # False for spot system nodes: the report's spot saving is the GPU pools' alone
     unpriced: str = ""  # why no price was found; the item then counts as nothing and is listed
 
     def to_json(self) -> dict[str, Any]:
@@ -85,8 +88,8 @@ class TargetCost:
         return sum(item.peak for item in self.items)
 
     def spot_totals(self) -> tuple[float, float, float, float]:
-        """Spot capacity (idle, peak) and what it would cost on demand (idle, peak)."""
-        spot = [item for item in self.items if item.spot]
+        """Spot GPU capacity (idle, peak) and what it would cost on demand (idle, peak)."""
+        spot = [item for item in self.items if item.spot and item.gpu]
         return (
             sum(i.idle for i in spot),
             sum(i.peak for i in spot),

@@ -124,7 +124,7 @@ def test_an_aws_target_priced_by_hand(table: PriceTable) -> None:
     # spot g4dn.xlarge: 0.20 x 1 x 730 = 146 idle, 0.20 x 3 x 730 = 438 peak; on demand 365 / 1095
     assert lines["pool gpu: g4dn.xlarge x 1 to 3 spot"] == (146.0, 438.0)
     # NAT: 0.05 x 730 = 36.50 an hour-month + 200 GB x 0.04 = 8.00
-    assert lines["NAT gateway and the data it processes"] == (44.5, 44.5)
+    assert lines["NAT gateway and the 200 GB it processes"] == (44.5, 44.5)
     # Multi-AZ db.m7g.large: 0.20 x 2 x 730 = 292 + 20 GB x 0.10 x 2 = 4
     assert lines["db.m7g.large Multi-AZ, 20 GB"] == (296.0, 296.0)
     assert lines["50 GB of models (s3-standard)"] == (1.0, 1.0)  # 50 x 0.02
@@ -228,7 +228,7 @@ def test_dev_idle_is_control_planes_system_pools_and_the_data_services(dev_plan:
     table = load_price_table()
     report = price_plan(dev_plan)
     aws = next(t for t in report.targets if t.cloud == "aws")
-    gpu_idle = [i.idle for i in aws.items if i.spot]
+    gpu_idle = [i.idle for i in aws.items if i.spot and i.gpu]
     assert gpu_idle and all(idle == 0 for idle in gpu_idle)
     eks = table.get("aws", "control-plane", "eks")
     assert eks is not None

@@ -325,9 +325,9 @@ def _system_spec(args: GpuClusterArgs) -> _GroupSpec:
     return _GroupSpec(
         group="system",
         machine_types=(pool.machine_type,),
-        capacity_type="ON_DEMAND",
+        capacity_type="SPOT" if pool.spot else "ON_DEMAND",
         ami_type=SYSTEM_AMI,
-        labels=system_labels(),
+        labels=system_labels(pool.spot),
         min_nodes=pool.min_nodes,
         max_nodes=pool.max_nodes,
     )

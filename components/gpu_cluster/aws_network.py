@@ -11,6 +11,9 @@ first `args.zones` zone IDs of the region that EKS supports (sorted, so a later 
 a subnet); each GPU node group then spans only those of them where EC2 offers every one of its
 instance types (DescribeInstanceTypeOfferings by zone ID, asked at deploy time).
 
+A dev stack may choose public nodes instead (GpuClusterArgs.public_nodes): the node subnets give each node a
+public address and route to the internet gateway, and no NAT gateway is made (docs/COST.md).
+
 S3 traffic (model downloads, the model sync) leaves through a gateway endpoint on the private
 route tables, not through NAT: gateway endpoints cost nothing, NAT charges per GB processed.
 """
@@ -92,7 +95,7 @@ def build_network(parent: pulumi.ComponentResource, name: str, args: GpuClusterA
         for i, cidr in enumerate(public_cidrs)
     ]
     private = [
-        _subnet(name, f"private-{i}", vpc, cidr, zones[i], {INTERNAL_ELB_TAG: "1"}, opts)
+        _subnet(name, f"private-{i}", vpc, cidr, zones[i], {INTERNAL_ELB_TAG: "1"}, opts, public_ip=args.public_nodes)
         for i, cidr in enumerate(private_cidrs)
     ]
 
@@ -108,17 +111,17 @@ def build_network(parent: pulumi.ComponentResource, name: str, args: GpuClusterA
             f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_routes.id, opts=opts
         )
 
-    nats = _nat_gateways(name, public if args.nat_per_zone else public[:1], gateway, opts)
+    # Public nodes (a dev choice) leave through the internet gateway with their own addresses: no NAT gateway.
+    nats = [] if args.public_nodes else _nat_gateways(name, public if args.nat_per_zone else public[:1], gateway, opts)
     private_tables = []
     for i, subnet in enumerate(private):
         # One route table per zone either way, so turning on nat_per_zone only changes routes.
-        nat = nats[i] if args.nat_per_zone else nats[0]
-        routes = aws.ec2.RouteTable(
-            f"{name}-private-{i}",
-            vpc_id=vpc.id,
-            routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-            opts=opts,
+        route: aws.ec2.RouteTableRouteArgsDict = (
+            {"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}
+            if not nats
+            else {"cidr_block": "0.0.0.0/0", "nat_gateway_id": (nats[i] if args.nat_per_zone else nats[0]).id}
         )
+        routes = aws.ec2.RouteTable(f"{name}-private-{i}", vpc_id=vpc.id, routes=[route], opts=opts)
         aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=routes.id, opts=opts)
         private_tables.append(routes)
 
@@ -221,13 +224,15 @@ def _subnet(
     zone_id: pulumi.Output[str],
     role_tag: dict[str, str],
     opts: pulumi.ResourceOptions,
+    *,
+    public_ip: bool = False,
 ) -> aws.ec2.Subnet:
     return aws.ec2.Subnet(
         f"{name}-{suffix}",
         vpc_id=vpc.id,
         cidr_block=cidr,
         availability_zone_id=zone_id,  # the physical zone, the same in every account
-        map_public_ip_on_launch=False,  # nothing here needs a public address of its own
+        map_public_ip_on_launch=public_ip,  # only public nodes (GpuClusterArgs.public_nodes) need their own
         tags=role_tag,  # functional (load balancer discovery); the required tags come from the provider
         opts=opts,
     )

@@ -96,6 +96,8 @@ def _check_args(name: str, args: GpuClusterArgs) -> None:
     system = args.system_pool
     if not 1 <= system.min_nodes <= system.max_nodes:
         raise ValueError(f"cluster {name!r}: the system pool needs 1 <= min_nodes <= max_nodes")
+    if system.spot:  # learn.microsoft.com/azure/aks/spot-node-pool, "Limitations" (read 2026-12)
+        raise ValueError(f"cluster {name!r}: AKS system pools cannot be spot")
     names = [SYSTEM_POOL_NAME]
     for pool in args.gpu_pools:
         _check_pool(name, pool)

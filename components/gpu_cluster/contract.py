@@ -14,11 +14,13 @@ from components.target import Target
 
 @dataclass(frozen=True)
 class SystemPool:
-    """Small on-demand nodes for cluster add-ons (autoscaler, DNS, Prometheus, the gateway)."""
+    """Small nodes for cluster add-ons (autoscaler, DNS, Prometheus, the gateway); on demand unless `spot`."""
 
     machine_type: str
     min_nodes: int = 1
     max_nodes: int = 3
+    spot: bool = False
+    """EKS and GKE: spot system nodes (a dev saving: a reclaim restarts the add-ons). AKS refuses spot here."""
 
 
 # AKS takes a spot price cap of -1 (up to the on-demand price; None here) or a positive USD price with up to
@@ -84,6 +86,9 @@ class GpuClusterArgs:
     """Availability zones the nodes (and the AWS subnets) span: 2 in dev, 3 in prod."""
     nat_per_zone: bool = False
     """AWS: one NAT gateway per zone (prod) instead of one shared NAT (dev)."""
+    public_nodes: bool = False
+    """AWS: nodes take a public IPv4 address each and leave through the internet gateway, with no NAT gateway
+    (a dev saving: nodes are addressable from the internet, their security group still refuses callers)."""
     regional: bool = False
     """GKE: a regional control plane (prod) instead of a zonal one (dev)."""
     deletion_protection: bool = False
@@ -103,6 +108,9 @@ class GpuClusterArgs:
     """EKS: the IAM roles given access entries (the deploy, preview and operators' roles)."""
     maintenance_window: MaintenanceWindow | None = None
     """GKE: when the cloud may upgrade the control plane and nodes by itself; None: any time."""
+    cluster_labels: tuple[tuple[str, str], ...] = ()
+    """GKE: resource labels on the cluster itself, such as the stack's declared free tier credit
+    (pricing/credits.py), which the bill shows and `preflight cost` prices."""
 
 
 @dataclass(frozen=True)

@@ -304,6 +304,7 @@ def _cluster(
         logging_config={"enable_components": _log_components(args)},
         database_encryption={"state": "ENCRYPTED", "key_name": secrets_key} if secrets_key is not None else None,
         deletion_protection=args.deletion_protection,  # the provider defaults to true: dev must say false
+        resource_labels=dict(args.cluster_labels) or None,  # e.g. the declared free tier credit
         maintenance_policy=_maintenance_policy(args.maintenance_window),
         opts=pulumi.ResourceOptions.merge(target.child_options(parent), pulumi.ResourceOptions(depends_on=grants)),
     )
@@ -407,7 +408,7 @@ def _system_pool(
             "location_policy": "BALANCED",
         },
         management={"auto_repair": True, "auto_upgrade": True},
-        node_config=_node_config(nodes_sa, pool.machine_type, spot=False, labels=system_labels()),
+        node_config=_node_config(nodes_sa, pool.machine_type, spot=pool.spot, labels=system_labels(pool.spot)),
         opts=pulumi.ResourceOptions.merge(args.target.child_options(parent), extra),
     )
 
