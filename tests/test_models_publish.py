@@ -101,14 +101,16 @@ class Lab:
         return {item["Key"]: item["ETag"] for item in listing.get("Contents", [])}
 
 
-def repository(root: Path, seed: int, files: tuple[str, ...] = ("1/model.onnx",), config: str = CONFIG) -> Path:
-    """A Triton model repository for MODEL: config.pbtxt and version files of seeded random bytes."""
+def repository(
+    root: Path, seed: int, files: tuple[str, ...] = ("1/model.onnx",), config: str = CONFIG, model: str = MODEL
+) -> Path:
+    """A Triton model repository for `model`: config.pbtxt and version files of seeded random bytes."""
     generator = random.Random(seed)
-    (root / MODEL).mkdir(parents=True)
-    (root / MODEL / "config.pbtxt").write_text(config)
+    (root / model).mkdir(parents=True)
+    (root / model / "config.pbtxt").write_text(config.replace(f'"{MODEL}"', f'"{model}"'))
     for name in files:
-        (root / MODEL / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / MODEL / name).write_bytes(generator.randbytes(FILE_BYTES))
+        (root / model / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / model / name).write_bytes(generator.randbytes(FILE_BYTES))
     return root
 
 
@@ -232,7 +234,8 @@ BAD_INPUT = {
     # line 2, column 10: the backend's value without its quotes
     "config does not parse": ([], "config.pbtxt: does not parse as a Triton model config: 2:10 : "),
     "model not served": (["--model", "churn"], "--model churn: the stack serves no such model (it serves: "
-                                               "fraud-detection); add it to mlplatform:models"),
+                                               "fraud-detection); add it to mlplatform:models, or pass "
+                                               "--new-model for its first version"),
     "credentials missing": ([], f"cannot read the primary bucket {PRIMARY} "
                                 f"(aws_us_east_1:primary-models/{MODEL}/v9): "),
 }  # fmt: skip
@@ -266,3 +269,17 @@ def test_bad_input_is_one_line_exit_2_and_nothing_uploaded(lab: Lab, tmp_path: P
         assert "get credentials: failed to refresh cached credentials" in done.stderr
     assert done.stdout == ""
     assert lab.primary_objects() == before
+
+
+def test_a_new_models_first_version_is_published_before_the_stack_serves_it(lab: Lab, tmp_path: Path) -> None:
+    """README's first deploy: publish, then add the model to mlplatform:models (Pulumi waits for its pods)."""
+    local = repository(tmp_path / "churn", seed=5, model="churn")
+    args = ["publish", str(local), "--model", "churn", "--version", "v1", "--new-model"]
+    done = lab.cli(*args, "--outputs", str(lab.outputs_file), "--key", str(lab.key_file))
+    assert done.returncode == 0, done.stderr
+    status = lab.cli("status", "churn", "--outputs", str(lab.outputs_file))
+    assert status.returncode == 1  # not at the replicas until the sync runs
+    assert status.stdout.splitlines() == [
+        "churn: serves nothing (not in the stack outputs)",
+        f"  churn/v1  {PRIMARY}: complete  {GCP}: missing  {AZURE}: missing",
+    ]

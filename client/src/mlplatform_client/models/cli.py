@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument("--model", required=True)
     pub.add_argument("--version", required=True, help="the version's name, such as v3: published at MODEL/VERSION")
     pub.add_argument("--key", help="the Ed25519 signing key (PEM); default $MODEL_SIGNING_KEY")
+    pub.add_argument(
+        "--new-model", action="store_true", help="the first version of a model the stack does not serve yet"
+    )
     pub.add_argument("--unsigned", action="store_true", help="publish without a signature (a stack with no publicKey)")
     stat = models.add_parser("status", parents=[stack_args], help="per version and target: complete or not")
     stat.add_argument("model", nargs="?", help="one model (default: every model in the buckets)")
@@ -46,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 def _publish(args: argparse.Namespace) -> int:
     stack = stack_facts(read_outputs(args.outputs, args.stack))
     try:
-        done = publish(stack, Path(args.directory), args.model, args.version, args.key, args.unsigned)
+        done = publish(stack, Path(args.directory), args.model, args.version, args.key, args.unsigned, args.new_model)
     except UploadFailedError as error:
         print(f"mlplatform: {error}; run the same command again", file=sys.stderr)
         return 1

@@ -57,22 +57,31 @@ def _signing_key(key_file: str | None, unsigned: bool) -> bytes | None:
     return pem
 
 
-def check_names(stack: StackFacts, model: str, version: str) -> None:
+def check_names(stack: StackFacts, model: str, version: str, new_model: bool = False) -> None:
+    """`new_model`: the first version of a model not in mlplatform:models yet (Pulumi waits for a served model's pods,
+    which wait for a published version, so a model's first version is published before the stack serves it)."""
     if not MODEL_NAME.fullmatch(model):
         raise ModelsError(f"--model {model!r}: a DNS label of at most 40 characters, as in mlplatform:models")
     if not VERSION_NAME.fullmatch(version):
         raise ModelsError(f"--version {version!r}: a DNS label of at most 15 characters, such as v3")
-    if model not in stack.models:
+    if model not in stack.models and not new_model:
         served = ", ".join(sorted(stack.models)) or "none"
         raise ModelsError(
-            f"--model {model}: the stack serves no such model (it serves: {served}); add it to mlplatform:models"
+            f"--model {model}: the stack serves no such model (it serves: {served}); add it to mlplatform:models, "
+            "or pass --new-model for its first version"
         )
 
 
 def publish(
-    stack: StackFacts, directory: Path, model: str, version: str, key_file: str | None, unsigned: bool = False
+    stack: StackFacts,
+    directory: Path,
+    model: str,
+    version: str,
+    key_file: str | None,
+    unsigned: bool = False,
+    new_model: bool = False,
 ) -> Published:
-    check_names(stack, model, version)
+    check_names(stack, model, version, new_model)
     repository.check(directory, model)
     key = _signing_key(key_file, unsigned)
     path = f"{model}/{version}"

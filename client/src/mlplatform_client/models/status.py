@@ -61,8 +61,6 @@ def _state(storage: Storage, bucket: Bucket, path: str, want: tuple[bytes, bytes
 
 
 def status(stack: StackFacts, model: str | None) -> list[VersionStatus]:
-    if model is not None and stack.models and model not in stack.models:
-        raise ModelsError(f"{model}: the stack serves no such model (it serves: {', '.join(sorted(stack.models))})")
     with tempfile.TemporaryDirectory(prefix="mlplatform-status-") as work:
         storage = Storage(stack.buckets, Path(work))
         try:
