@@ -38,14 +38,6 @@ class ColdStartReport:
     def over_budget(self) -> list[Row]:
         return [row for row in self.rows if row.start and row.start.total_seconds > self.budget_seconds]
 
-    def worst_by_target(self) -> dict[str, int]:
-        """The slowest model's cold start per target: how long that target takes to add a replica of anything."""
-        worst: dict[str, int] = {}
-        for row in self.rows:
-            if row.start:
-                worst[row.target] = max(worst.get(row.target, 0), row.start.total_seconds)
-        return worst
-
     def to_json(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
