@@ -108,3 +108,33 @@ def test_the_stack_outputs_place_a_spot_job_on_the_cheapest_cloud(prod_plan: Pla
     assert env["MLPLATFORM_CHECKPOINT_URI"].startswith("gs://") and env["MLPLATFORM_CHECKPOINT_URI"].endswith(
         "/checkpoints/train-example"
     )
+
+
+def _taints(value: Any) -> Iterator[dict[str, Any]]:
+    """Every taint declared in a planned resource's inputs (node groups, node pools; AKS's as key=value:effect)."""
+    if isinstance(value, dict):
+        for key in ("taints", "nodeTaints"):
+            for taint in value.get(key) or []:
+                if isinstance(taint, str):  # AKS: "key=value:Effect"
+                    key_value, _, effect = taint.partition(":")
+                    name, _, val = key_value.partition("=")
+                    yield {"key": name, "value": val, "effect": effect}
+                elif isinstance(taint, dict):
+                    yield taint
+        for inner in value.values():
+            yield from _taints(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _taints(inner)
+
+
+def test_a_job_tolerates_every_taint_of_the_training_pools(prod_plan: Plan) -> None:
+    training = [r for r in prod_plan.resources if any(p in r.name for p in ("-t4t", "-l4t"))]
+    taints = {(t["key"], str(t.get("effect", ""))) for r in training for t in _taints(r.inputs)}
+    assert taints, "the training pools declare their GPU taints"
+    offers = offers_from_outputs(json.loads(json.dumps(prod_plan.outputs)))
+    request = JobRequest("trainer:1", 1, "T4", 1, ("train",), use_spot=True)
+    tolerated = {
+        t["key"] for t in render_job(request, place(request, offers), "j")["spec"]["template"]["spec"]["tolerations"]
+    }
+    assert {key for key, _ in taints} <= tolerated

@@ -28,10 +28,12 @@ with its files readable by others (docs/TRAINING.md)."""
 BACKOFF_LIMIT = 3
 """Failures of the script itself before the Job gives up; reclaims do not count."""
 
-# The taints a training node carries: every GPU node's, and AKS's on its spot pools (components/scheduling.py).
+# The taints a training node carries (components/scheduling.py): every GPU node's, AKS's on its spot pools, and on
+# GKE the accelerator's ComputeClass taint every GPU pool there carries.
 _TOLERATIONS = (
     {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"},
+    {"key": "cloud.google.com/compute-class", "operator": "Exists", "effect": "NoSchedule"},
 )
 
 
