@@ -138,3 +138,11 @@ def test_a_job_tolerates_every_taint_of_the_training_pools(prod_plan: Plan) -> N
         t["key"] for t in render_job(request, place(request, offers), "j")["spec"]["template"]["spec"]["tolerations"]
     }
     assert {key for key, _ in taints} <= tolerated
+
+
+def test_the_gke_control_plane_reaches_kueues_webhook_and_visibility_api(prod_plan: Plan) -> None:
+    # A private GKE control plane reaches nodes on 443 and 10250 only; Kueue listens on 9443 (webhooks) and 8082 (the
+    # visibility APIService, whose absence fails API discovery): charts/kueue/templates/manager/manager.yaml, v0.19.2.
+    [firewall] = [r for r in prod_plan.of_type("gcp:compute/firewall:Firewall") if "webhooks" in r.name]
+    ports = {port for allow in firewall.inputs["allows"] for port in allow["ports"]}
+    assert {"9443", "8082"} <= ports
