@@ -53,6 +53,20 @@ GOOD: dict[str, Any] = {
 }
 
 
+# A principal of each cloud's kind, for test stacks whose targets differ from GOOD's (prod needs publishers for the
+# cloud models are published to, and refuses publishers for a cloud the stack has no target on).
+PUBLISHERS = {
+    "aws": ["arn:aws:iam::111122223333:role/model-publisher"],
+    "gcp": ["serviceAccount:publisher@ml-test-123.iam.gserviceaccount.com"],
+    "azure": ["00000000-0000-0000-0000-000000000001"],
+}
+
+
+def publishing_for(targets: list[dict[str, Any]]) -> dict[str, Any]:
+    """GOOD's modelPublishing with a publisher for each cloud of `targets` and none other."""
+    return {**GOOD["modelPublishing"], "publishers": {t["cloud"]: PUBLISHERS[t["cloud"]] for t in targets}}
+
+
 def engine_config(values: dict[str, Any]) -> dict[str, str]:
     """What the CLI hands the program: strings, structured values as JSON."""
     return {

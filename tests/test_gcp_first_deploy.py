@@ -11,7 +11,7 @@ import pytest
 from preflight.plan import Plan, PlannedResource
 from stacks.config import ConfigError, parse_stack_config
 from tests.helpers import every
-from tests.test_config import GOOD, engine_config
+from tests.test_config import GOOD, engine_config, publishing_for
 
 SERVICE = "gcp:projects/service:Service"
 CLUSTER = "gcp:container/cluster:Cluster"
@@ -29,6 +29,7 @@ NEEDED = {
     "containerscanning.googleapis.com",
     "storage.googleapis.com",  # the model bucket (Cloud Storage JSON API)
     "serviceusage.googleapis.com",  # the API that enables the others
+    "cloudkms.googleapis.com",  # customer-managed keys (mlplatform:encryption); enabling it costs nothing
 }
 
 
@@ -116,6 +117,7 @@ def parse(region: str, pools: list[dict[str, Any]], environment: str = "prod", a
     targets = [{"cloud": "gcp", "region": region, "project": "ml-test-123"}]
     targets += [{"cloud": "aws", "region": "eu-west-1"}] if aws else []
     values = {**GOOD, "environment": environment, "targets": targets, "gpuPools": pools}
+    values["modelPublishing"] = publishing_for(targets)
     parse_stack_config(engine_config(values), stack="test")
 
 

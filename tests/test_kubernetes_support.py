@@ -25,7 +25,7 @@ from preflight.support_warnings import kubernetes_support_warnings
 from pricing.table import PriceTable, load_price_table
 from stacks.config import ConfigError, StackConfig, parse_stack_config
 from tests.helpers import every
-from tests.test_config import GOOD, engine_config
+from tests.test_config import GOOD, engine_config, publishing_for
 
 TODAY = date(2026, 12, 2)
 AWS = {"cloud": "aws", "region": "us-east-1"}
@@ -35,8 +35,7 @@ SUPPORT_FILE = Path(__file__).resolve().parent.parent / "components" / "data" / 
 
 
 def parse(targets: list[dict[str, Any]], today: date, **changes: Any) -> StackConfig:
-    values = {**GOOD, "environment": "dev", "targets": targets, **changes}  # dev: only the cluster keys matter
-    values.pop("modelPublishing", None)  # its publishers name clouds these targets may not have
+    values = {**GOOD, "environment": "dev", "targets": targets, "modelPublishing": publishing_for(targets), **changes}
     return parse_stack_config(engine_config(values), stack="test", today=today)
 
 
