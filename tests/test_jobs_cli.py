@@ -151,3 +151,20 @@ def test_the_job_validates_against_the_kubernetes_schema(
     code, out, _, _ = _run([*SUBMIT, *flags, "--stack-outputs", str(outputs), "--dry-run", *COMMAND], capsys)
     assert code == 0
     assert builtin_error(json.loads(out)) is None
+
+
+def test_outputs_without_secrets_are_refused_before_kubectl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    masked = tmp_path / "outputs.json"
+    masked.write_text(json.dumps({**OUTPUTS, "kubeconfigs": {"aws-east": "[secret]", "gcp-cent": "[secret]"}}))
+    code, _, err, runner = _run([*SUBMIT, "--use-spot", "--stack-outputs", str(masked), *COMMAND], capsys)
+    assert (code, runner.calls) == (2, [])
+    assert err.endswith("mlplatform: the stack outputs have no kubeconfig for gcp-cent (need --show-secrets)\n")
+
+
+def test_pulumi_failing_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    def failing(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 255, "", "error: no stack named 'prod' found\n")
+
+    code = main([*SUBMIT, "--stack", "prod", *COMMAND], run=failing)
+    assert code == 2
+    assert capsys.readouterr().err == "mlplatform: pulumi stack output failed: error: no stack named 'prod' found\n"

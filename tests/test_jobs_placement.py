@@ -101,7 +101,8 @@ def test_the_expected_cost_is_gpus_times_hours_times_the_rate() -> None:
         ({"accelerator": "A100", "gpus": 6}, "no target can run 6 x A100 on on-demand: aws-east: no A100 training"
          " pool; az-swe: a100t has 4 GPUs a node, which 6 GPUs do not fill; gcp-cent: no A100 training pool"),
         ({"fallback_to_on_demand": True}, "--fallback-to-on-demand: needs --use-spot"),
-        ({"hours": 0}, "--hours: must be above 0, got 0"),
+        ({"hours": 0}, "--hours: must be a number of hours above 0, got 0"),
+        ({"hours": float("inf")}, "--hours: must be a number of hours above 0, got inf"),
     ],
 )  # fmt: skip
 def test_a_job_no_target_may_run_is_refused_naming_why(fields: dict[str, object], message: str) -> None:

@@ -71,8 +71,12 @@ def _outputs(args: argparse.Namespace, run: Runner) -> dict[str, Any]:
         except OSError as error:
             raise _InputError(f"cannot run pulumi to read the stack outputs ({error}); pass --stack-outputs") from None
         if done.returncode != 0:
-            raise _InputError(f"pulumi stack output failed: {done.stderr.strip().splitlines()[-1:] or ['?']}")
-        loaded = json.loads(done.stdout)
+            last = (done.stderr or "").strip().splitlines()[-1:] or ["no message"]
+            raise _InputError(f"pulumi stack output failed: {last[0]}")
+        try:
+            loaded = json.loads(done.stdout)
+        except ValueError:
+            raise _InputError("pulumi stack output printed no JSON object") from None
     if not isinstance(loaded, dict):
         raise _InputError("the stack outputs are not a JSON object")
     return loaded
@@ -117,7 +121,7 @@ def _submit(args: argparse.Namespace, command: Sequence[str], run: Runner) -> in
         sys.stdout.write(manifest)
         return 0
     kubeconfig = (outputs.get("kubeconfigs") or {}).get(placement.offer.target)
-    if not isinstance(kubeconfig, str) or not kubeconfig:
+    if not isinstance(kubeconfig, str) or not kubeconfig or kubeconfig == "[secret]":
         raise _InputError(f"the stack outputs have no kubeconfig for {placement.offer.target} (need --show-secrets)")
     _apply(manifest, kubeconfig, run)
     print(f"submitted {placement.offer.namespace}/{name} to {placement.offer.target}", file=sys.stderr)

@@ -12,6 +12,7 @@ The rule (docs/TRAINING.md, "Placement"):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mlplatform_client.jobs.offers import PoolOffer, TargetOffer
@@ -59,8 +60,8 @@ def check_request(request: JobRequest, offers: tuple[TargetOffer, ...]) -> None:
     """Refuse input no placement can fix, before any price is compared."""
     if request.gpus < 1:
         raise PlacementError(f"--gpus: must be at least 1, got {request.gpus}")
-    if not request.hours > 0:
-        raise PlacementError(f"--hours: must be above 0, got {request.hours}")
+    if not 0 < request.hours < math.inf:
+        raise PlacementError(f"--hours: must be a number of hours above 0, got {request.hours}")
     if not request.image:
         raise PlacementError("--image: must name an image")
     if not request.command:
