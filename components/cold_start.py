@@ -118,8 +118,16 @@ def parse_table(document: Any, where: str) -> ColdStartTable:
     return ColdStartTable(facts)
 
 
-def cold_start(cloud: str, machine_type: str, model_gib: float, table: ColdStartTable | None = None) -> ColdStart:
-    """The phases of a replica's start on a new `machine_type` node of `cloud`, for a model of `model_gib`."""
+def cold_start(
+    cloud: str,
+    machine_type: str,
+    model_gib: float,
+    table: ColdStartTable | None = None,
+    *,
+    image_cached: bool = False,
+) -> ColdStart:
+    """The phases of a replica's start on a new `machine_type` node of `cloud`, for a model of `model_gib`;
+    `image_cached`: the node already holds the Triton image (stacks/image_cache_config.py)."""
     if cloud not in _CLOUDS:
         raise ValueError(f"unknown cloud {cloud!r}; expected one of {', '.join(_CLOUDS)}")
     table = load_table() if table is None else table
@@ -132,12 +140,9 @@ def cold_start(cloud: str, machine_type: str, model_gib: float, table: ColdStart
     phases = (
         Phase("node", node.value, f"{node.value:g} s", (node,)),
         Phase("driver", driver.value, f"{driver.value:g} s", (driver,)),
-        Phase(
-            "image",
-            image.value * pull.value,
-            f"{image.value:g} GiB x {pull.value:g} s/GiB",
-            (image, pull),
-        ),
+        _cached_image(table, cloud)
+        if image_cached
+        else Phase("image", image.value * pull.value, f"{image.value:g} GiB x {pull.value:g} s/GiB", (image, pull)),
         Phase(
             "model copy",
             copy_seconds,
@@ -147,6 +152,14 @@ def cold_start(cloud: str, machine_type: str, model_gib: float, table: ColdStart
         Phase("model load", model_gib * load.value, f"{model_gib:g} GiB x {load.value:g} s/GiB", (load,)),
     )
     return ColdStart(cloud, machine_type, model_gib, phases)
+
+
+def _cached_image(table: ColdStartTable, cloud: str) -> Phase:
+    key = f"cached-image-seconds/{cloud}"
+    if key not in table.facts:
+        raise ValueError(f"no way to cache the Triton image on {cloud} nodes is known ({key} is not in the table)")
+    cached = table.facts[key]
+    return Phase("image", cached.value, f"{cached.value:g} s, cached on the node", (cached,))
 
 
 def _fact(key: Any, value: Any, where: str) -> Fact:

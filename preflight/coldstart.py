@@ -59,7 +59,13 @@ def load_config(project_dir: Path, stack: str) -> StackConfig:
 def build_report(config: StackConfig) -> ColdStartReport:
     pools = config.cluster.gpu_pools
     rows = tuple(
-        Row(target.name, model.name, replica_cold_start(model, target.name, target.cloud, pools))
+        Row(
+            target.name,
+            model.name,
+            replica_cold_start(
+                model, target.name, target.cloud, pools, image_cached=config.image_cache.cached(target.cloud)
+            ),
+        )
         for target in config.targets
         for model in config.models
     )

@@ -18,7 +18,7 @@ from stacks.serving_config import ModelConfig
 
 
 def replica_cold_start(
-    model: ModelConfig, target: str, cloud: Cloud, pools: Sequence[GpuPoolConfig]
+    model: ModelConfig, target: str, cloud: Cloud, pools: Sequence[GpuPoolConfig], *, image_cached: bool = False
 ) -> ColdStart | None:
     """The slowest start of a replica of `model` on a new node of `target`; None when no pool there can hold it."""
     machine_types = sorted(
@@ -29,5 +29,5 @@ def replica_cold_start(
             for name in pool.machine_types.get(cloud, ())
         }
     )
-    starts = [cold_start(cloud, name, model.size_gib) for name in machine_types]
+    starts = [cold_start(cloud, name, model.size_gib, image_cached=image_cached) for name in machine_types]
     return max(starts, key=lambda start: start.total_seconds, default=None)

@@ -33,6 +33,7 @@ from stacks.encryption_config import EncryptionConfig, parse_encryption
 from stacks.gateway_config import DEFAULT as GATEWAY_DEFAULT
 from stacks.gateway_config import RequestLimits, parse_gateway
 from stacks.gpu_zone_config import check_gcp_gpu_zones
+from stacks.image_cache_config import ImageCacheConfig, parse_image_cache
 from stacks.observability_config import ObservabilityConfig, parse_observability
 from stacks.publishing_config import PublishingConfig, parse_publishing
 from stacks.regions import REGIONS
@@ -165,6 +166,8 @@ class StackConfig:
     """Customer-managed keys for Kubernetes Secrets and the databases (stacks/encryption_config.py)."""
     cold_start_budget_seconds: int = DEFAULT_COLD_START_BUDGET
     """How long a GPU replica may take to serve on a new node (components/cold_start.py; the policy pack judges it)."""
+    image_cache: ImageCacheConfig = dataclasses.field(default_factory=ImageCacheConfig)
+    """Where new GPU nodes already hold the Triton image, so a start skips its pull (stacks/image_cache_config.py)."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ KEYS: dict[str, KeySpec] = {
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
     ),
+    "imageCache": KeySpec("object", "The Triton image cached on new GPU nodes: {gkeDiskImage} (a GKE disk image)."),
     "coldStartBudgetSeconds": KeySpec(
         "integer",
         "Seconds a GPU replica may take to serve on a new node; the policy pack refuses more (advisory in dev).",
@@ -329,6 +333,7 @@ def parse_stack_config(
         gateway=parse_gateway(f"{prefix}gateway", values.get("gateway")),
         audit=parse_audit(f"{prefix}audit", values.get("audit"), profile.name, [t.cloud for t in targets]),
         encryption=parse_encryption(f"{prefix}encryption", values.get("encryption")),
+        image_cache=parse_image_cache(f"{prefix}imageCache", values.get("imageCache")),
         cold_start_budget_seconds=integer(
             f"{prefix}coldStartBudgetSeconds", values["coldStartBudgetSeconds"], 30, 3600
         ),

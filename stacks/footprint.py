@@ -311,6 +311,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         local_accounts=env.local_accounts,
         access=stack.eks_access,
         maintenance_window=env.maintenance_window,
+        gke_image_cache_disk=stack.image_cache.gke_disk_image if cloud == "gcp" else None,
     )
 
 
@@ -325,7 +326,8 @@ def network_cidr(index: int) -> str:
 
 
 def _model_spec(model: ModelConfig, config: TargetConfig, stack: StackConfig) -> ModelSpec:
-    start = replica_cold_start(model, config.name, config.cloud, stack.cluster.gpu_pools)
+    cached = stack.image_cache.cached(config.cloud)
+    start = replica_cold_start(model, config.name, config.cloud, stack.cluster.gpu_pools, image_cached=cached)
     versions = [model.stable, *([model.canary] if model.canary else [])]
     return ModelSpec(
         name=model.name,

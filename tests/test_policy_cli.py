@@ -55,8 +55,17 @@ def test_the_pack_declares_every_policy_with_its_level_and_a_config_schema(polic
         "minimum-tls-1-2",
         "prod-databases-deletion-protected",
         "prod-gateways-authenticate",
+        "prod-audit-trail",
+        "cold-start-within-budget",
     }
-    advisory = {"gpu-pool-max-nodes", "gpu-nodes-per-stack", "gpu-machine-types-allowed", "on-demand-gpu-pools"}
+    advisory = {
+        "gpu-pool-max-nodes",
+        "gpu-nodes-per-stack",
+        "gpu-machine-types-allowed",
+        "on-demand-gpu-pools",
+        "prod-images-pinned-by-digest",
+        "cold-start-within-budget-advisory",
+    }
     assert set(info) == mandatory | advisory
     assert {name for name, p in info.items() if p.enforcementLevel == analyzer_pb2.MANDATORY} == mandatory
     assert {name for name, p in info.items() if p.enforcementLevel == analyzer_pb2.ADVISORY} == advisory

@@ -108,6 +108,9 @@ class GpuClusterArgs:
     """EKS: the IAM roles given access entries (the deploy, preview and operators' roles)."""
     maintenance_window: MaintenanceWindow | None = None
     """GKE: when the cloud may upgrade the control plane and nodes by itself; None: any time."""
+    gke_image_cache_disk: str | None = None
+    """GKE: a disk image holding the Triton image, given to every GPU node as a secondary boot disk (container
+    image cache, with image streaming on) so a new node does not pull it (stacks/image_cache_config.py)."""
     cluster_labels: tuple[tuple[str, str], ...] = ()
     """GKE: resource labels on the cluster itself, such as the stack's declared free tier credit
     (pricing/credits.py), which the bill shows and `preflight cost` prices."""

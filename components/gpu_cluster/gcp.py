@@ -441,6 +441,10 @@ def _gpu_pool(
         # GKE schedules a ComputeClass's pods only on pools carrying its label and this taint.
         {"key": COMPUTE_CLASS_LABEL, "value": class_name, "effect": GKE_NO_SCHEDULE},
     ]
+    if args.gke_image_cache_disk:  # the Triton image read from a disk made beside the node, not pulled
+        node_config["gcfs_config"] = {"enabled": True}  # secondary boot disks need image streaming on
+        cache = {"disk_image": args.gke_image_cache_disk, "mode": "CONTAINER_IMAGE_CACHE"}
+        node_config["secondary_boot_disks"] = [cache]
     return gcp.container.NodePool(
         f"{name}-{pool.name}",
         name=pool.name,  # fixed: the ComputeClass names pools by name

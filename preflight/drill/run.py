@@ -82,6 +82,15 @@ def add_capacity_seconds(config: StackConfig, serving: Collection[str]) -> int |
         for target in config.targets
         if target.name in serving
         for model in config.models
-        if (start := replica_cold_start(model, target.name, target.cloud, config.cluster.gpu_pools)) is not None
+        if (
+            start := replica_cold_start(
+                model,
+                target.name,
+                target.cloud,
+                config.cluster.gpu_pools,
+                image_cached=config.image_cache.cached(target.cloud),
+            )
+        )
+        is not None
     ]
     return max(starts, default=None)
