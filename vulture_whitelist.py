@@ -12,6 +12,7 @@ from mlplatform_client.tensors import InferResult, Tensor
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceServicer
 from prometheus_client.registry import Collector
 from pulumi.runtime.mocks import MockMonitor, Mocks
+from ruamel.yaml import YAML
 
 from tests import test_gpu_cluster_aws
 
@@ -43,3 +44,6 @@ InferResult.model_version
 
 # gRPC calls a servicer's methods by the service's method names (tests/test_client_tracing.py's OTLP receiver).
 TraceServiceServicer.Export
+
+# ruamel.yaml reads it when it loads a document (mlplatform_client/models/stackfile.py keeps a stack file's quotes).
+YAML.preserve_quotes
