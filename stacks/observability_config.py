@@ -102,7 +102,8 @@ def node_prices(cluster: GpuClusterArgs, table: PriceTable | None = None) -> tup
     (the UnpricedNodes alert names such nodes)."""
     target = cluster.target
     pricer = Pricer(table or load_price_table(), target.cloud, target.region)
-    wanted: dict[tuple[str, str], None] = {(cluster.system_pool.machine_type, "on-demand"): None}
+    system = cluster.system_pool  # spot where the stack chooses spot system nodes (mlplatform:costSavings)
+    wanted: dict[tuple[str, str], None] = {(system.machine_type, "spot" if system.spot else "on-demand"): None}
     for pool in cluster.gpu_pools:
         for machine_type in pool.machine_types:
             wanted[(machine_type, "spot" if pool.spot else "on-demand")] = None
