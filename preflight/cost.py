@@ -128,20 +128,22 @@ def _control_plane(name: Callable[[PlannedResource], str]) -> Callable[[TargetPr
 
     def rule(p: TargetPricer, resource: PlannedResource) -> list[LineItem]:
         extended = in_extended_support(resource.type, resource.inputs, p.today)
-        if extended is not None:
-            _, kind, key = extended.support.price.split("/")
-            what = f"control plane ({key}): {extended.describe()}"
-            return [p.fixed(resource, what, p.monthly(kind, key), f"{kind}/{key}")]
         key = name(resource)
         fee = p.monthly("control-plane", key)
+        if extended is not None:
+            _, kind, extended_key = extended.support.price.split("/")
+            what = f"control plane ({extended_key}): {extended.describe()}"
+            # GKE's credit still pays the standard fee; the extended-support surcharge is another SKU it skips.
+            line = p.fixed(resource, what, p.monthly(kind, extended_key), f"{kind}/{extended_key}")
+            return [line, *_free_tier(p, resource, fee)]
         return [p.fixed(resource, f"control plane ({key})", fee, f"control-plane/{key}"), *_free_tier(p, resource, fee)]
 
     return rule
 
 
 def _free_tier(p: TargetPricer, resource: PlannedResource, fee: float | None) -> list[LineItem]:
-    """GKE's free tier credit, where the stack declares it for this zonal cluster (its FREE_TIER_LABEL): it pays the
-    standard fee up to the credit. A regional cluster's fee and the extended-support fee take no credit."""
+    """GKE's free tier credit, where the stack declares it for this zonal cluster (its GKE_FREE_TIER_LABEL): it pays
+    the standard fee up to the credit. A regional cluster's fee and the extended-support surcharge take none."""
     label, value = GKE_FREE_TIER_LABEL
     if resource.type != _GKE or (resource.inputs.get("resourceLabels") or {}).get(label) != value or fee is None:
         return []
