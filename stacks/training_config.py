@@ -11,36 +11,61 @@ takes a serving node (components/training).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from components.machine_catalog import machine
 from components.target import Cloud
-from components.training import QUEUE, SERVICE_ACCOUNT, TRAINING_NAMESPACE
+from components.training import DEFAULT_TEAMS, SERVICE_ACCOUNT, team_namespace
 from components.training.kueue import TrainingPool
 from pricing.pricer import Pricer, catalog_hourly
 from pricing.table import PriceTable
 from stacks.cluster_config import GpuPoolConfig, _gpu_pools
-from stacks.validate import ConfigError
+from stacks.validate import ConfigError, string_list
 
 CHECKPOINT_PREFIX = "checkpoints"  # under the target's model bucket: <bucket uri>/checkpoints/<job>
+# A team name becomes a LocalQueue's name and, prefixed, a namespace's (a DNS label of at most 63): lowercase
+# letters, digits and '-', a letter first, at most 30 characters.
+_TEAM = re.compile(r"^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     pools: tuple[GpuPoolConfig, ...] = ()
+    teams: tuple[str, ...] = DEFAULT_TEAMS
+    """One namespace (train-<team>) and LocalQueue (<team>) each in every cluster with training pools."""
 
     def pools_on(self, target: str) -> tuple[GpuPoolConfig, ...]:
         return tuple(pool for pool in self.pools if pool.runs_on(target))
 
 
+def parse_teams(key: str, value: Any) -> tuple[str, ...]:
+    """`mlplatform:trainingTeams`: the teams that get a namespace and LocalQueue (default: one, `ml`)."""
+    if value is None:
+        return DEFAULT_TEAMS
+    teams = string_list(key, value)
+    if not teams:
+        raise ConfigError(key, "must name at least one team (leave it out for the one team `ml`)")
+    for i, team in enumerate(teams):
+        if not _TEAM.fullmatch(team):
+            raise ConfigError(f"{key}[{i}]", f"{team!r} must be 1-30 lowercase letters, digits or '-', a letter first")
+        if team in teams[:i]:
+            raise ConfigError(f"{key}[{i}]", f"{team!r} is listed twice")
+    return tuple(teams)
+
+
 def parse_training(
-    key: str, value: Any, serving_pools: Sequence[GpuPoolConfig], target_clouds: Sequence[tuple[str, Cloud]]
+    key: str,
+    value: Any,
+    serving_pools: Sequence[GpuPoolConfig],
+    target_clouds: Sequence[tuple[str, Cloud]],
+    teams: tuple[str, ...] = DEFAULT_TEAMS,
 ) -> TrainingConfig:
     """`value` is the list under `trainingPools` (None: no training pools, no Kueue)."""
     if value is None:
-        return TrainingConfig()
+        return TrainingConfig(teams=teams)
     pools = _gpu_pools(key, value, target_clouds)
     taken = {name for pool in serving_pools for name in (pool.name, pool.fallback_name)}
     for i, pool in enumerate(pools):
@@ -55,7 +80,7 @@ def parse_training(
         clash = {pool.name, pool.fallback_name} & taken
         if clash:
             raise ConfigError(f"{key}[{i}].name", f"{pool.name!r} clashes with gpuPools ({', '.join(sorted(clash))})")
-    return TrainingConfig(pools)
+    return TrainingConfig(pools, teams)
 
 
 def training_offers(
@@ -64,8 +89,8 @@ def training_offers(
     prices: PriceTable,
 ) -> dict[str, dict[str, Any]]:
     """Per target with training pools: its pools with their prices per GPU-hour (the price table's, the figures
-    `preflight compare` uses), the namespace, queue and service account a job runs with. The checkpoint location
-    is joined in by the caller from the bucket's output."""
+    `preflight compare` uses), each team's namespace and queue, the service account a job runs as. The checkpoint
+    location is joined in by the caller from the bucket's output."""
     offers: dict[str, dict[str, Any]] = {}
     for name, cloud, region in targets:
         pools = training.pools_on(name)
@@ -75,8 +100,7 @@ def training_offers(
         offers[name] = {
             "cloud": cloud,
             "region": region,
-            "namespace": TRAINING_NAMESPACE,
-            "queue": QUEUE,
+            "teams": {team: {"namespace": team_namespace(team), "queue": team} for team in training.teams},
             "serviceAccount": SERVICE_ACCOUNT,
             "pools": [_pool_offer(pool, cloud, pricer) for pool in pools],
         }

@@ -18,9 +18,8 @@ OUTPUTS: dict[str, Any] = {
         name: {
             "cloud": cloud,
             "region": region,
-            "namespace": "training",
-            "queue": "training",
-            "serviceAccount": "training",
+            "teams": {"ml": {"namespace": "train-ml", "queue": "ml"}},
+            "serviceAccount": "trainer",
             "checkpointUri": f"{scheme}://{name}-models/checkpoints/",
             "pools": [
                 {"pool": "l4t", "accelerator": "L4", "machineType": machine, "gpusPerNode": 1, "maxNodes": 4,
@@ -73,13 +72,13 @@ def test_dry_run_prints_the_kueue_job_for_the_cheapest_target(
     assert "why: aws-east: spot $0.3800/GPU-hour, dearer" in err
     assert "expected cost: $5.64 for 10 h" in err  # 2 GPUs x 10 h x $0.28184
     job = json.loads(out)
-    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "training"
-    assert job["metadata"]["namespace"] == "training"
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "ml"
+    assert job["metadata"]["namespace"] == "train-ml"
     spec = job["spec"]
     assert spec["suspend"] is True and spec["parallelism"] == spec["completions"] == 2
     assert spec["completionMode"] == "Indexed"
     pod = spec["template"]["spec"]
-    assert pod["serviceAccountName"] == "training" and pod["restartPolicy"] == "Never"
+    assert pod["serviceAccountName"] == "trainer" and pod["restartPolicy"] == "Never"
     assert pod["nodeSelector"] == {"mlplatform.io/accelerator": "l4", "mlplatform.io/capacity": "spot"}
     container = pod["containers"][0]
     assert container["command"] == ["python", "train.py", "--epochs", "3"]
@@ -113,7 +112,7 @@ def test_submit_applies_the_job_with_the_targets_kubeconfig(outputs: Path, capsy
     assert command[0] == "kubectl" and command[-3:] == ["apply", "-f", "-"]
     assert not Path(command[2]).exists()  # the kubeconfig file is removed after
     assert json.loads(manifest or "")["spec"]["template"]["spec"]["containers"][0]["image"] == "trainer:1"
-    assert "submitted training/train-" in err and "to aws-east" in err
+    assert "submitted train-ml/train-" in err and "to aws-east" in err
 
 
 @pytest.mark.parametrize(
@@ -124,6 +123,7 @@ def test_submit_applies_the_job_with_the_targets_kubeconfig(outputs: Path, capsy
         (["--gpus", "0"], "--gpus: must be at least 1, got 0"),
         (["--target", "azure-west"], "--target: unknown target 'azure-west' (targets: aws-east, gcp-cent)"),
         (["--gpus", "two"], "argument --gpus: invalid int value: 'two'"),
+        (["--team", "vision"], "--team: unknown team 'vision' (teams: ml)"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_submitted(
@@ -168,3 +168,17 @@ def test_pulumi_failing_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code = main([*SUBMIT, "--stack", "prod", *COMMAND], run=failing)
     assert code == 2
     assert capsys.readouterr().err == "mlplatform: pulumi stack output failed: error: no stack named 'prod' found\n"
+
+
+def test_with_several_teams_the_job_names_its_team(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    teams = {"ml": {"namespace": "train-ml", "queue": "ml"}, "fraud": {"namespace": "train-fraud", "queue": "fraud"}}
+    offers = {name: {**offer, "teams": teams} for name, offer in OUTPUTS["trainingOffers"].items()}
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({**OUTPUTS, "trainingOffers": offers}))
+    argv = [*SUBMIT, "--stack-outputs", str(path), "--dry-run"]
+    code, _, err, _ = _run([*argv, *COMMAND], capsys)
+    assert (code, err) == (2, "mlplatform: --team: the stack has several training teams; pick one of fraud, ml\n")
+    code, out, _, _ = _run([*argv, "--team", "fraud", *COMMAND], capsys)
+    job = json.loads(out)
+    assert code == 0 and job["metadata"]["namespace"] == "train-fraud"
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "fraud"

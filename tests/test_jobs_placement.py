@@ -10,12 +10,13 @@ The example (prices per GPU-hour, pools per target):
 from __future__ import annotations
 
 import pytest
-from mlplatform_client.jobs.offers import PoolOffer, TargetOffer
+from mlplatform_client.jobs.offers import PoolOffer, TargetOffer, Team
 from mlplatform_client.jobs.placement import JobRequest, PlacementError, place
 
 
 def _offer(target: str, cloud: str, region: str, *pools: PoolOffer) -> TargetOffer:
-    return TargetOffer(target, cloud, region, "training", "training", "training", f"s3://{target}/checkpoints", pools)
+    teams = (Team("ml", "train-ml", "ml"),)
+    return TargetOffer(target, cloud, region, teams, "trainer", f"s3://{target}/checkpoints", pools)
 
 
 OFFERS = (

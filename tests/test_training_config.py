@@ -18,8 +18,9 @@ TARGETS = [
 ]
 
 
-def parse(pools: list[dict[str, Any]]) -> StackConfig:
-    return parse_stack_config(engine_config({**GOOD, "targets": TARGETS, "trainingPools": pools}), stack="test")
+def parse(pools: list[dict[str, Any]], **changes: Any) -> StackConfig:
+    values = {**GOOD, "targets": TARGETS, "trainingPools": pools, **changes}
+    return parse_stack_config(engine_config(values), stack="test")
 
 
 def test_training_pools_are_spot_pools_from_zero_with_a_fallback() -> None:
@@ -56,10 +57,35 @@ def test_offers_price_a_gpu_hour_from_the_price_table() -> None:
     [gcp] = offers["gcp-us-central1"]["pools"]
     assert (aws["spotPerGpuHour"], aws["onDemandPerGpuHour"], aws["gpusPerNode"]) == (0.38, 0.8048, 1)
     assert (gcp["spotPerGpuHour"], gcp["onDemandPerGpuHour"], gcp["maxNodes"]) == (0.28184, 0.70683, 4)
-    assert offers["aws-us-east-1"]["queue"] == "training" and offers["aws-us-east-1"]["serviceAccount"] == "trainer"
+    assert offers["aws-us-east-1"]["teams"] == {"ml": {"namespace": "train-ml", "queue": "ml"}}  # the one default team
+    assert offers["aws-us-east-1"]["serviceAccount"] == "trainer"
 
 
 def test_no_training_pools_means_no_offers() -> None:
     config = parse_stack_config(engine_config({**GOOD, "targets": TARGETS}), stack="test")
     assert config.training.pools == ()
     assert training_offers(config.training, [("aws-us-east-1", "aws", "us-east-1")], load_price_table()) == {}
+
+
+def test_each_listed_team_gets_its_namespace_and_queue() -> None:
+    training = parse([{"name": "t4t", "accelerator": "T4"}], trainingTeams=["research", "fraud"]).training
+    offers = training_offers(training, [("aws-us-east-1", "aws", "us-east-1")], load_price_table())
+    assert offers["aws-us-east-1"]["teams"] == {
+        "research": {"namespace": "train-research", "queue": "research"},
+        "fraud": {"namespace": "train-fraud", "queue": "fraud"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("teams", "message"),
+    [
+        ([], "mlplatform:trainingTeams: must name at least one team"),
+        (["Fraud"], "mlplatform:trainingTeams[0]: 'Fraud' must be 1-30 lowercase letters, digits or '-'"),
+        (["ml", "ml"], "mlplatform:trainingTeams[1]: 'ml' is listed twice"),
+        ({"ml": 1}, "mlplatform:trainingTeams: expected a list"),
+    ],
+)
+def test_a_bad_team_list_is_one_line_naming_the_key(teams: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse([{"name": "t4t", "accelerator": "T4"}], trainingTeams=teams)
+    assert str(error.value).startswith(message)

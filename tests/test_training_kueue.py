@@ -79,7 +79,7 @@ def test_every_kueue_object_validates_against_its_crd_at_the_pinned_version(prod
 
 
 def test_the_training_namespaces_are_restricted_and_fenced(prod_plan: Plan) -> None:
-    for namespace in ("training", "kueue-system"):
+    for namespace in ("train-ml", "kueue-system"):  # the one team `ml` (no mlplatform:trainingTeams in prod)
         found = [
             r for r in prod_plan.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == namespace
         ]
@@ -102,7 +102,7 @@ def test_the_stack_outputs_place_a_spot_job_on_the_cheapest_cloud(prod_plan: Pla
     l4 = JobRequest("trainer:1", 1, "L4", 10, ("python", "train.py"), use_spot=True, max_price_per_gpu_hour=0.30)
     placement = place(l4, offers)
     assert placement.offer.target == "gcp-us-central1"
-    job = render_job(l4, placement, "train-example")
+    job = render_job(l4, placement, "train-example", placement.offer.teams[0])
     assert builtin_error(job) is None
     env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["MLPLATFORM_CHECKPOINT_URI"].startswith("gs://") and env["MLPLATFORM_CHECKPOINT_URI"].endswith(
@@ -134,9 +134,9 @@ def test_a_job_tolerates_every_taint_of_the_training_pools(prod_plan: Plan) -> N
     assert taints, "the training pools declare their GPU taints"
     offers = offers_from_outputs(json.loads(json.dumps(prod_plan.outputs)))
     request = JobRequest("trainer:1", 1, "T4", 1, ("train",), use_spot=True)
-    tolerated = {
-        t["key"] for t in render_job(request, place(request, offers), "j")["spec"]["template"]["spec"]["tolerations"]
-    }
+    placement = place(request, offers)
+    job = render_job(request, placement, "j", placement.offer.teams[0])
+    tolerated = {t["key"] for t in job["spec"]["template"]["spec"]["tolerations"]}
     assert {key for key, _ in taints} <= tolerated
 
 

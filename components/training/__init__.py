@@ -4,7 +4,8 @@ What it makes (on the cluster's kubernetes provider, after the serving stack):
 - the `kueue-system` namespace (Pod Security restricted: the chart's manager runs as non-root with a read-only root
   file system and every capability dropped) and the official Kueue chart, pinned (kueue.py);
 - per training pool a spot and an on-demand ResourceFlavor, one ClusterQueue trying spot first (kueue.py);
-- the `training` namespace (restricted) with its LocalQueue and the `trainer` service account jobs run as;
+- per team a namespace `train-<team>` (restricted) with the team's LocalQueue `<team>` and the `trainer` service
+  account jobs run as (one team, `ml`, unless the stack lists its teams);
 - each namespace fenced like the baseline's (components/network_fence.py): default deny, then what it needs.
 Nothing here is per job: `mlplatform jobs submit` (the client) renders the Job for the LocalQueue.
 """
@@ -24,9 +25,15 @@ from components.target import Cloud
 from components.training import kueue
 from components.training.kueue import TrainingPool
 
-TRAINING_NAMESPACE = "training"
-QUEUE = "training"
+DEFAULT_TEAMS = ("ml",)
 SERVICE_ACCOUNT = "trainer"
+
+
+def team_namespace(team: str) -> str:
+    """A team's namespace; the prefix keeps a team named like a platform namespace (monitoring) apart from it."""
+    return f"train-{team}"
+
+
 API_SERVER = outside(443)  # the manager watches and writes through the API server
 
 
@@ -35,22 +42,26 @@ class TrainingArgs:
     cloud: Cloud
     k8s_provider: k8s.Provider
     pools: tuple[TrainingPool, ...]
+    teams: tuple[str, ...]
+    """One namespace and LocalQueue each; every team's queue shares the ClusterQueue's quota."""
     image_mirrors: images.Mirrors
     """Kueue's image pulls through the target's registry where it mirrors registry.k8s.io (components/images.py)."""
     after: Sequence[pulumi.Resource] = ()
     """What must exist first (the serving stack: its add-ons include the device plugin GPU requests need)."""
 
 
-def fences(cloud: Cloud) -> tuple[Fence, Fence]:
-    """Kueue's namespace: the API server calls its webhooks and visibility API; it calls the API server. The
-    training namespace: pods of one job talk to each other (distributed training) and write checkpoints to the
-    bucket over HTTPS; on GKE they reach the metadata server for Workload Identity's tokens."""
-    manager = Fence(
-        kueue.NAMESPACE, ingress=(outside(kueue.WEBHOOK_PORT, kueue.VISIBILITY_PORT),), egress=(API_SERVER,)
-    )
-    same = Rule((Peer(namespace=TRAINING_NAMESPACE),))
+def manager_fence() -> Fence:
+    """Kueue's namespace: the API server calls its webhooks and visibility API; it calls the API server."""
+    return Fence(kueue.NAMESPACE, ingress=(outside(kueue.WEBHOOK_PORT, kueue.VISIBILITY_PORT),), egress=(API_SERVER,))
+
+
+def team_fence(cloud: Cloud, namespace: str) -> Fence:
+    """A team's namespace: pods of one job talk to each other (distributed training) and write checkpoints to the
+    bucket over HTTPS; on GKE they reach the metadata server for Workload Identity's tokens. Teams do not reach
+    each other."""
+    same = Rule((Peer(namespace=namespace),))
     egress = (same, outside(443), *(GKE_METADATA if cloud == "gcp" else ()))
-    return manager, Fence(TRAINING_NAMESPACE, ingress=(same,), egress=egress)
+    return Fence(namespace, ingress=(same,), egress=egress)
 
 
 def _custom(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -69,10 +80,9 @@ class Training(pulumi.ComponentResource):
     def __init__(self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:training:Training", name, None, opts)
         inside = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=list(args.after))
-        manager_fence, training_fence = fences(args.cloud)
         system = pod_security.namespace(f"{name}-ns-kueue", kueue.NAMESPACE, pod_security.RESTRICTED, inside)
         after_system = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[system]))
-        network_fence.install(f"{name}-kueue-fence", manager_fence, after_system)
+        network_fence.install(f"{name}-kueue-fence", manager_fence(), after_system)
         release = k8s.helm.v3.Release(
             f"{name}-kueue",
             name="kueue",
@@ -98,17 +108,21 @@ class Training(pulumi.ComponentResource):
             **_custom(kueue.cluster_queue(args.pools)),
             opts=pulumi.ResourceOptions.merge(after_chart, pulumi.ResourceOptions(depends_on=flavors)),
         )
-        namespace = pod_security.namespace(f"{name}-ns-training", TRAINING_NAMESPACE, pod_security.RESTRICTED, inside)
-        after_namespace = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[namespace]))
-        network_fence.install(f"{name}-training-fence", training_fence, after_namespace)
+        for team in args.teams:
+            self._team(f"{name}-{team}", args.cloud, team, queue, inside)
+        self.register_outputs({"teams": list(args.teams)})
+
+    def _team(self, name: str, cloud: Cloud, team: str, queue: pulumi.Resource, inside: pulumi.ResourceOptions) -> None:
+        """The team's namespace, fence, service account and LocalQueue."""
+        namespace = team_namespace(team)
+        made = pod_security.namespace(f"{name}-ns", namespace, pod_security.RESTRICTED, inside)
+        after_namespace = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[made]))
+        network_fence.install(f"{name}-fence", team_fence(cloud, namespace), after_namespace)
         k8s.core.v1.ServiceAccount(
-            f"{name}-trainer",
-            metadata={"name": SERVICE_ACCOUNT, "namespace": TRAINING_NAMESPACE},
-            opts=after_namespace,
+            f"{name}-trainer", metadata={"name": SERVICE_ACCOUNT, "namespace": namespace}, opts=after_namespace
         )
         k8s.apiextensions.CustomResource(
             f"{name}-local-queue",
-            **_custom(kueue.local_queue(QUEUE, TRAINING_NAMESPACE)),
+            **_custom(kueue.local_queue(team, namespace)),
             opts=pulumi.ResourceOptions.merge(after_namespace, pulumi.ResourceOptions(depends_on=[queue])),
         )
-        self.register_outputs({"namespace": TRAINING_NAMESPACE, "queue": QUEUE})

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from mlplatform_client.jobs.manifest import dump, job_name, render_job
-from mlplatform_client.jobs.offers import OffersError, offers_from_outputs
+from mlplatform_client.jobs.offers import OffersError, Team, offers_from_outputs
 from mlplatform_client.jobs.placement import JobRequest, PlacementError, place
 
 USAGE_ERROR = 2
@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--max-price-per-hour", type=float, help="USD per GPU-hour the job may pay at most")
     submit.add_argument("--fallback-to-on-demand", action="store_true")
     submit.add_argument("--target", help="run on this target only")
+    submit.add_argument("--team", help="the team whose namespace and queue the job uses (needed with several)")
     submit.add_argument("--name", help="the Job's name (default: derived from the image, command and GPUs)")
     submit.add_argument("--stack", help="the Pulumi stack whose outputs to read (default: the selected one)")
     submit.add_argument("--stack-outputs", type=Path, help="`pulumi stack output --json --show-secrets`, saved")
@@ -95,6 +96,18 @@ def _apply(manifest: str, kubeconfig: str, run: Runner) -> None:
         raise _InputError("kubectl apply failed (its message is above)")
 
 
+def _team(teams: tuple[Team, ...], wanted: str | None) -> Team:
+    names = ", ".join(team.name for team in teams)
+    if wanted is None:
+        if len(teams) == 1:
+            return teams[0]
+        raise _InputError(f"--team: the stack has several training teams; pick one of {names}")
+    for team in teams:
+        if team.name == wanted:
+            return team
+    raise _InputError(f"--team: unknown team {wanted!r} (teams: {names})")
+
+
 def _submit(args: argparse.Namespace, command: Sequence[str], run: Runner) -> int:
     request = JobRequest(
         image=args.image,
@@ -109,8 +122,9 @@ def _submit(args: argparse.Namespace, command: Sequence[str], run: Runner) -> in
     )
     outputs = _outputs(args, run)
     placement = place(request, offers_from_outputs(outputs))
+    team = _team(placement.offer.teams, args.team)
     name = args.name or job_name(request)
-    manifest = dump(render_job(request, placement, name))
+    manifest = dump(render_job(request, placement, name, team))
     for reason in placement.reasons:
         print(f"why: {reason}", file=sys.stderr)
     cost = f"expected cost: ${placement.cost(request.hours, request.gpus):.2f} for {request.hours:g} h"
@@ -124,7 +138,7 @@ def _submit(args: argparse.Namespace, command: Sequence[str], run: Runner) -> in
     if not isinstance(kubeconfig, str) or not kubeconfig or kubeconfig == "[secret]":
         raise _InputError(f"the stack outputs have no kubeconfig for {placement.offer.target} (need --show-secrets)")
     _apply(manifest, kubeconfig, run)
-    print(f"submitted {placement.offer.namespace}/{name} to {placement.offer.target}", file=sys.stderr)
+    print(f"submitted {team.namespace}/{name} to {placement.offer.target}", file=sys.stderr)
     return 0
 
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 from typing import Any
 
+from mlplatform_client.jobs.offers import Team
 from mlplatform_client.jobs.placement import JobRequest, Placement
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
@@ -49,11 +50,11 @@ def _capacity_selector(placement: Placement) -> dict[str, str]:
     return {} if placement.fallback else {"mlplatform.io/capacity": "spot"}
 
 
-def render_job(request: JobRequest, placement: Placement, name: str) -> dict[str, Any]:
-    """The Job as a Kubernetes object (batch/v1)."""
+def render_job(request: JobRequest, placement: Placement, name: str, team: Team) -> dict[str, Any]:
+    """The Job as a Kubernetes object (batch/v1), in the team's namespace and queue."""
     offer, pool = placement.offer, placement.pool
     per_pod = request.gpus // placement.nodes
-    labels = {QUEUE_LABEL: offer.queue, "app.kubernetes.io/managed-by": "mlplatform-jobs"}
+    labels = {QUEUE_LABEL: team.queue, "app.kubernetes.io/managed-by": "mlplatform-jobs"}
     annotations = {
         "mlplatform.io/max-price-per-gpu-hour": (
             "none" if request.max_price_per_gpu_hour is None else f"{request.max_price_per_gpu_hour:.4f}"
@@ -110,7 +111,7 @@ def render_job(request: JobRequest, placement: Placement, name: str) -> dict[str
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": name, "namespace": offer.namespace, "labels": labels, "annotations": annotations},
+        "metadata": {"name": name, "namespace": team.namespace, "labels": labels, "annotations": annotations},
         "spec": spec,
     }
 

@@ -2,8 +2,8 @@
 
 Shape (one entry per target, written by the program's stacks/training_config.py):
 
-    {"aws-us-east-1": {"cloud": "aws", "region": "us-east-1", "namespace": "training",
-                       "queue": "training", "serviceAccount": "training",
+    {"aws-us-east-1": {"cloud": "aws", "region": "us-east-1", "serviceAccount": "trainer",
+                       "teams": {"ml": {"namespace": "train-ml", "queue": "ml"}},
                        "checkpointUri": "s3://<bucket>/checkpoints",
                        "pools": [{"pool": "l4t", "accelerator": "L4", "machineType": "g6.xlarge",
                                   "gpusPerNode": 1, "maxNodes": 4, "fallbackMaxNodes": 2,
@@ -43,13 +43,19 @@ class PoolOffer:
 
 
 @dataclass(frozen=True)
+class Team:
+    name: str
+    namespace: str
+    queue: str
+    """The LocalQueue in `namespace` the Job is labelled with (kueue.x-k8s.io/queue-name)."""
+
+
+@dataclass(frozen=True)
 class TargetOffer:
     target: str
     cloud: str
     region: str
-    namespace: str
-    queue: str
-    """The LocalQueue in `namespace` the Job is labelled with (kueue.x-k8s.io/queue-name)."""
+    teams: tuple[Team, ...]
     service_account: str
     """The workload identity that may write `checkpoint_uri`."""
     checkpoint_uri: str
@@ -79,6 +85,12 @@ def _pool(where: str, entry: Any) -> PoolOffer:
     )
 
 
+def _team(where: str, name: str, entry: Any) -> Team:
+    if not isinstance(entry, Mapping):
+        raise OffersError(f"trainingOffers.{where}: expected an object")
+    return Team(name, _field(where, entry, "namespace", str), _field(where, entry, "queue", str))
+
+
 def offers_from_outputs(outputs: Mapping[str, Any]) -> tuple[TargetOffer, ...]:
     """Every target's offer, in target-name order (so every later choice is stable)."""
     raw = outputs.get("trainingOffers")
@@ -89,16 +101,17 @@ def offers_from_outputs(outputs: Mapping[str, Any]) -> tuple[TargetOffer, ...]:
         entry = raw[name]
         if not isinstance(entry, Mapping):
             raise OffersError(f"trainingOffers.{name}: expected an object")
-        pools = entry.get("pools")
+        pools, teams = entry.get("pools"), entry.get("teams")
         if not isinstance(pools, list):
             raise OffersError(f"trainingOffers.{name}.pools: expected a list")
+        if not isinstance(teams, Mapping) or not teams:
+            raise OffersError(f"trainingOffers.{name}.teams: expected an object of teams")
         found.append(
             TargetOffer(
                 target=name,
                 cloud=_field(name, entry, "cloud", str),
                 region=_field(name, entry, "region", str),
-                namespace=_field(name, entry, "namespace", str),
-                queue=_field(name, entry, "queue", str),
+                teams=tuple(_team(f"{name}.teams.{team}", team, teams[team]) for team in sorted(teams)),
                 service_account=_field(name, entry, "serviceAccount", str),
                 checkpoint_uri=_field(name, entry, "checkpointUri", str).rstrip("/"),
                 pools=tuple(_pool(f"{name}.pools[{i}]", pool) for i, pool in enumerate(pools)),
