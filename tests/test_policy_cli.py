@@ -37,6 +37,8 @@ def test_dev_and_prod_pass_the_pack(stack_plan: Plan, policy_pack: RunningPolicy
             and v.level == "advisory"
             and any(f"image {image}" in v.message for image in UNPINNED_IN_PROD)
         )
+        # dev keeps the 180 s cold-start budget its replicas do not meet yet, and hears about it (docs/OPERATIONS.md)
+        and not (stack_plan.stack == "dev" and v.policy == "cold-start-within-budget-advisory")
     ]
     assert unexpected == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in unexpected)
 
