@@ -108,7 +108,9 @@ def publish(
                 raise StorageError("the uploaded files do not match the manifest")
             if key is not None:
                 (Path(work) / SIGNATURE).write_bytes(signing.sign(key, path, manifest))
-                storage.run("copyto", str(Path(work) / SIGNATURE), f"{where}/{SIGNATURE}")
+                # A run cut before the marker left the same bytes (Ed25519 is deterministic): not rewritten, which
+                # a GCS publisher (objectCreator) could not do.
+                storage.run("copyto", "--checksum", str(Path(work) / SIGNATURE), f"{where}/{SIGNATURE}")
             storage.run("copyto", str(Path(work) / MARKER), f"{where}/{MARKER}")
         except StorageError as error:
             raise UploadFailedError(
