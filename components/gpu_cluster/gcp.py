@@ -443,7 +443,10 @@ def _gpu_pool(
     ]
     if args.gke_image_cache_disk:  # the Triton image read from a disk made beside the node, not pulled
         node_config["gcfs_config"] = {"enabled": True}  # secondary boot disks need image streaming on
-        cache = {"disk_image": args.gke_image_cache_disk, "mode": "CONTAINER_IMAGE_CACHE"}
+        cache: gcp.container.NodePoolNodeConfigSecondaryBootDiskArgsDict = {
+            "disk_image": args.gke_image_cache_disk,
+            "mode": "CONTAINER_IMAGE_CACHE",
+        }
         node_config["secondary_boot_disks"] = [cache]
     return gcp.container.NodePool(
         f"{name}-{pool.name}",
