@@ -283,3 +283,21 @@ def test_a_new_models_first_version_is_published_before_the_stack_serves_it(lab:
         "churn: serves nothing (not in the stack outputs)",
         f"  churn/v1  {PRIMARY}: complete  {GCP}: missing  {AZURE}: missing",
     ]
+
+
+def test_status_finds_a_damaged_copy_and_the_sync_repairs_it(lab: Lab) -> None:
+    """Same size, other bytes in the GCS copy of v1: its marker is still the primary's, its files do not match."""
+    gcs = lab.world.replicas[0]
+    bad = lab.world.workdir / "bad.onnx"
+    bad.write_bytes(random.Random(99).randbytes(FILE_BYTES))
+    lab.world.rclone("copyto", str(bad), f"{gcs.root}/{MODEL}/v1/{MODEL}/1/model.onnx")
+    code, states = lab.status()
+    assert code == 1
+    assert states[f"{MODEL}/v1"] == {
+        PRIMARY: "complete",
+        GCP: "damaged: files do not match the marker",
+        AZURE: "complete",
+    }
+    assert lab.world.sync().returncode == 0
+    code, states = lab.status()
+    assert states[f"{MODEL}/v1"] == {PRIMARY: "complete", GCP: "complete", AZURE: "complete"}
