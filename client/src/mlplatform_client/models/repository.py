@@ -22,7 +22,7 @@ from mlplatform_client.models.errors import ModelsError
 
 CONFIG = "config.pbtxt"
 
-# platform -> backend (Triton docs, user_guide/model_configuration.md, "Platform and Backend", read 2026-12).
+# platform -> backend (Triton docs, user_guide/model_configuration.md, "Platform and Backend"; not re-read 2026-12).
 PLATFORM_BACKENDS = {
     "tensorrt_plan": "tensorrt",
     "onnxruntime_onnx": "onnxruntime",
@@ -32,7 +32,9 @@ PLATFORM_BACKENDS = {
 }
 
 # backend -> the file (or directory) a version loads when the config names no `default_model_filename`
-# (Triton docs, user_guide/model_repository.md, "Model Files", read 2026-12).
+# (Triton docs, user_guide/model_repository.md, "Model Files": the layout and model.plan / model.graphdef read in its
+# example, docs.nvidia.com/deeplearning/triton-inference-server/archives/triton-inference-server-2310/user-guide/docs/
+# user_guide/model_repository.html, 2026-12; the other names from the backends' docs, not re-read).
 DEFAULT_FILES = {
     "tensorrt": "model.plan",
     "onnxruntime": "model.onnx",
