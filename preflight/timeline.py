@@ -23,6 +23,7 @@ sole edges between them are the ones docs/ARCHITECTURE.md allows.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from components.cold_start import COLD_START_ANNOTATION
 from preflight.edges import CrossEdge, partition_cross_target_edges
 from preflight.plan import Plan, PlannedResource
 
@@ -186,7 +188,7 @@ def build_timeline(plan: Plan, times: CreateTimes | None = None) -> Timeline:
     for resource in plan.resources:
         key, entry = times.lookup(resource)
         if resource.custom or key is not None:  # a custom resource, or a remote component timed as a unit
-            minutes[resource.urn] = entry.minutes
+            minutes[resource.urn] = _cold_start_minutes(resource) or entry.minutes
             if key is None:
                 defaulted.append(resource)
         else:
@@ -373,6 +375,20 @@ def _entry(value: Any, where: str) -> CreateTime:
     if not isinstance(note, str) or not note.strip():
         raise ValueError(f"{where}: note: expected a non-empty string")
     return CreateTime(minutes=float(minutes), source=source, read=read, note=note.strip())
+
+
+def _cold_start_minutes(resource: PlannedResource) -> float | None:
+    """A model Deployment's own cold start, as the program computed it from the sourced phases
+    (components/cold_start.py) and wrote on it: what its rollout waits for, rather than the table's one estimate
+    for every GPU Deployment."""
+    metadata = resource.inputs.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    seconds = annotations.get(COLD_START_ANNOTATION) if isinstance(annotations, dict) else None
+    try:
+        value = float(seconds) if seconds is not None else math.nan
+    except (TypeError, ValueError):
+        return None
+    return value / 60 if math.isfinite(value) and value > 0 else None
 
 
 def _requests_gpu(inputs: Mapping[str, Any]) -> bool:

@@ -303,6 +303,23 @@ def test_variants_pick_the_finer_entry() -> None:
     assert variant_of(next(r for r in plan.resources if r.name == "other")) == "other"  # the chart's last segment
 
 
+def test_a_gpu_deployment_takes_its_own_cold_start() -> None:
+    """The program writes each model Deployment's cold start (components/cold_start.py); its rollout waits that
+    long, not the table's one estimate for every GPU Deployment. Worked example: 429 s is 7.15 minutes."""
+    annotated = _deployment({"nvidia.com/gpu": "1"})
+    annotated["metadata"] = {"annotations": {"mlplatform.io/cold-start-seconds": "429"}}
+    plan = plan_of(
+        [
+            *skeleton(),
+            res("kubernetes:apps/v1:Deployment", "triton", parent=A, inputs=annotated),
+            res("kubernetes:apps/v1:Deployment", "other", parent=B, inputs=_deployment({"nvidia.com/gpu": "1"})),
+        ]
+    )
+    finish = build_timeline(plan).target_finish  # one Deployment per target
+    assert finish["a"] == pytest.approx(7.15)
+    assert finish["b"] == load_create_times().times["kubernetes:apps/v1:Deployment/gpu"].minutes
+
+
 @pytest.mark.parametrize(
     ("broken", "message"),
     [
