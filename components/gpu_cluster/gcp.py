@@ -124,7 +124,9 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     )
 
 
-WEBHOOK_PORTS = ("15017", "9443", "6443")  # istiod's injector, KEDA's admission webhook, KEDA's metrics API
+# istiod's injector, KEDA's admission webhook (and Kueue's), KEDA's metrics API, Kueue's visibility API (an APIService:
+# unreachable, it fails API discovery, which holds namespace deletion; components/training/kueue.py).
+WEBHOOK_PORTS = ("15017", "9443", "6443", "8082")
 
 
 def _webhook_firewall(
