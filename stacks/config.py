@@ -27,6 +27,7 @@ from stacks.audit_config import AuditConfig, parse_audit
 from stacks.auth_config import DISABLED as AUTH_DISABLED
 from stacks.auth_config import AuthConfig, parse_auth
 from stacks.cluster_config import ClusterConfig, ClusterDefaults, parse_cluster
+from stacks.cost_config import DEV_COST, PROD_COST, CostConfig, CostDefaults, parse_cost
 from stacks.data_config import DatabaseConfig, DataDefaults, RegistryConfig, parse_database, parse_registry
 from stacks.dns_config import MAX_PROD_FAILOVER_SECONDS, DnsConfig, DnsDefaults, check_zone_names, parse_dns
 from stacks.encryption_config import EncryptionConfig, parse_encryption
@@ -66,6 +67,8 @@ class EnvironmentProfile:
     dns: DnsDefaults
     maintenance_window: MaintenanceWindow | None = None
     """When GKE and Cloud SQL may upgrade or restart by themselves (UTC); None: whenever they choose."""
+    cost: CostDefaults = PROD_COST
+    """Which cost savings the environment takes by default or allows (stacks/cost_config.py)."""
 
 
 # Prod: weekend nights UTC, 8 hours on Saturday and Sunday (64 hours in any 32 days, over GKE's 48);
@@ -92,6 +95,7 @@ PROFILES: dict[str, EnvironmentProfile] = {
         dns=DnsDefaults(
             required=False, health_check_interval=30, failure_threshold=3, ttl=60, max_failover_seconds=None
         ),
+        cost=DEV_COST,
     ),
     "prod": EnvironmentProfile(
         name="prod",
@@ -164,6 +168,8 @@ class StackConfig:
     """Control-plane and model-bucket audit logs and their retention (stacks/audit_config.py); always on in prod."""
     encryption: EncryptionConfig = dataclasses.field(default_factory=EncryptionConfig)
     """Customer-managed keys for Kubernetes Secrets and the databases (stacks/encryption_config.py)."""
+    cost: CostConfig = dataclasses.field(default_factory=CostConfig)
+    """The cost savings the stack chooses, each with what it gives up (stacks/cost_config.py, docs/COST.md)."""
     cold_start_budget_seconds: int = DEFAULT_COLD_START_BUDGET
     """How long a GPU replica may take to serve on a new node (components/cold_start.py; the policy pack judges it)."""
     image_cache: ImageCacheConfig = dataclasses.field(default_factory=ImageCacheConfig)
@@ -223,6 +229,9 @@ KEYS: dict[str, KeySpec] = {
     "audit": KeySpec("object", "Audit trail: {enabled (always in prod), retentionDays (one value every cloud takes)}."),
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
+    ),
+    "costSavings": KeySpec(
+        "object", "Cost savings: {gkeFreeTier, databases: primary|every-target, spotSystemNodes, publicNodes}."
     ),
     "imageCache": KeySpec("object", "The Triton image cached on new GPU nodes: {gkeDiskImage} (a GKE disk image)."),
     "coldStartBudgetSeconds": KeySpec(
@@ -333,6 +342,14 @@ def parse_stack_config(
         gateway=parse_gateway(f"{prefix}gateway", values.get("gateway")),
         audit=parse_audit(f"{prefix}audit", values.get("audit"), profile.name, [t.cloud for t in targets]),
         encryption=parse_encryption(f"{prefix}encryption", values.get("encryption")),
+        cost=parse_cost(
+            f"{prefix}costSavings",
+            values.get("costSavings"),
+            profile.cost,
+            target_clouds,
+            model_sync.primary if model_sync is not None else targets[0].name,
+            profile.regional_control_plane,
+        ),
         image_cache=parse_image_cache(f"{prefix}imageCache", values.get("imageCache")),
         cold_start_budget_seconds=integer(
             f"{prefix}coldStartBudgetSeconds", values["coldStartBudgetSeconds"], 30, 3600

@@ -25,6 +25,7 @@ from components.serving_stack import ModelSpec, ModelVersion, ServingStack, Serv
 from components.serving_stack.contract import BucketAccess, TlsSettings
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
+from pricing.credits import GKE_FREE_TIER_LABEL
 from stacks.auth_config import gateway_auth
 from stacks.cold_starts import replica_cold_start
 from stacks.config import StackConfig, TargetConfig
@@ -61,7 +62,8 @@ class Footprint(pulumi.ComponentResource):
     bucket: ModelBucket
     cluster: GpuCluster
     registry: Registry
-    database: MetadataDb
+    database: MetadataDb | None
+    """None where mlplatform:costSavings.databases keeps the database on the primary target only."""
     serving: ServingStack
     serving_args: ServingStackArgs
     monitoring: Monitoring
@@ -118,24 +120,26 @@ class Footprint(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         database = stack.database
-        self.database = MetadataDb(
-            f"{config.name}-metadata",
-            MetadataDbArgs(
-                target=self.target,
-                network=self.cluster.network,
-                version=database.version,
-                tier=database.tiers[config.cloud],
-                storage_gb=database.storage_gb,
-                backup_days=database.backup_days,
-                high_availability=database.high_availability,
-                deletion_protection=env.protect_stateful,
-                geo_redundant_backup=config.cloud == "azure" and database.geo_backup_for(config.region),
-                tags=tags,
-                maintenance_window=env.maintenance_window,
-                customer_managed_key=stack.encryption.customer_managed_keys and config.cloud in CMK_CLOUDS,
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
+        self.database = None
+        if stack.cost.has_database(config.name):  # mlplatform:costSavings.databases
+            self.database = MetadataDb(
+                f"{config.name}-metadata",
+                MetadataDbArgs(
+                    target=self.target,
+                    network=self.cluster.network,
+                    version=database.version,
+                    tier=database.tiers[config.cloud],
+                    storage_gb=database.storage_gb,
+                    backup_days=database.backup_days,
+                    high_availability=database.high_availability,
+                    deletion_protection=env.protect_stateful,
+                    geo_redundant_backup=config.cloud == "azure" and database.geo_backup_for(config.region),
+                    tags=tags,
+                    maintenance_window=env.maintenance_window,
+                    customer_managed_key=stack.encryption.customer_managed_keys and config.cloud in CMK_CLOUDS,
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
         # Monitoring's Helm values go into the ServingStack's kube-prometheus-stack; its objects follow the add-ons.
         self.monitoring = Monitoring(
             f"{config.name}-monitoring",
@@ -187,7 +191,7 @@ class Footprint(pulumi.ComponentResource):
                 "bucketUri": self.bucket.uri,
                 "clusterName": self.cluster.cluster_name,
                 "imagePrefix": self.registry.image_prefix,
-                "databaseHost": self.database.host,
+                "databaseHost": self.database.host if self.database else None,
             }
         )
 
@@ -297,11 +301,14 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
     return GpuClusterArgs(
         target=target,
         kubernetes_version=cluster.kubernetes_version,
-        system_pool=SystemPool(system.machine_types[cloud], system.min_nodes, system.max_nodes),
+        system_pool=SystemPool(
+            system.machine_types[cloud], system.min_nodes, system.max_nodes, spot=stack.cost.spot_system(cloud)
+        ),
         gpu_pools=tuple(pools),
         network_cidr=cidr,
         zones=env.zones if zoned(target) else 0,
         nat_per_zone=env.nat_per_zone,
+        public_nodes=stack.cost.public_nodes and cloud == "aws",
         regional=env.regional_control_plane,
         deletion_protection=env.protect_clusters,
         control_plane_logs=env.control_plane_logs or stack.audit.enabled,
@@ -312,6 +319,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         access=stack.eks_access,
         maintenance_window=env.maintenance_window,
         gke_image_cache_disk=stack.image_cache.gke_disk_image if cloud == "gcp" else None,
+        cluster_labels=(GKE_FREE_TIER_LABEL,) if stack.cost.gke_free_tier and cloud == "gcp" else (),
     )
 
 

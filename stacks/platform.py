@@ -94,16 +94,15 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     pulumi.export("imagePrefixes", {name: fp.registry.image_prefix for name, fp in footprints.items()})
     # What an image pusher (the users' image-building CI) is granted push on, per cloud's IAM: docs/SECURITY.md.
     pulumi.export("registryIds", {name: fp.registry.registry_id for name, fp in footprints.items()})
+    # Only the targets that have one (mlplatform:costSavings.databases: primary keeps it on the primary).
+    databases = {name: fp.database for name, fp in footprints.items() if fp.database is not None}
     pulumi.export(
         "databases",
-        {
-            name: {"host": fp.database.host, "port": fp.database.port, "database": fp.database.database}
-            for name, fp in footprints.items()
-        },
+        {name: {"host": db.host, "port": db.port, "database": db.database} for name, db in databases.items()},
     )
-    pulumi.export("databaseUrls", {name: fp.database.connection_string for name, fp in footprints.items()})
+    pulumi.export("databaseUrls", {name: db.connection_string for name, db in databases.items()})
     # What goes in each client's CA file (the connection strings verify the server with it): PEM or its address.
-    pulumi.export("databaseCaBundles", {name: fp.database.ca_bundle for name, fp in footprints.items()})
+    pulumi.export("databaseCaBundles", {name: db.ca_bundle for name, db in databases.items()})
     _export_monitoring(fleet, footprints, endpoint)
     pulumi.export("auth", caller_facts(config.auth, config.gateway))  # how to call the gateways
     # The one IAM OIDC provider per cluster issuer in the stack's AWS account (IAM allows one per URL), for the

@@ -92,9 +92,13 @@ def test_every_spot_pool_has_a_fallback_for_its_accelerator(stack_plan: Plan) ->
         ), pool
 
 
-def test_system_pools_are_on_demand(stack_plan: Plan) -> None:
+def test_system_pools_are_on_demand_unless_dev_chooses_spot(stack_plan: Plan) -> None:
+    """Prod's add-ons stay on on-demand nodes; dev's EKS and GKE system pools are spot, as Pulumi.dev.yaml's
+    mlplatform:costSavings.spotSystemNodes chooses (AKS system pools cannot be spot and are inline, not listed)."""
     system = [pool for pool in node_pools(stack_plan) if pool.labels.get(LABEL_ROLE) == "system"]
-    assert system and not any(pool.spot for pool in system)
+    spot = stack_plan.stack == "dev"
+    assert system and all(pool.spot is spot for pool in system)
+    assert all(pool.labels["mlplatform.io/capacity"] == ("spot" if spot else "on-demand") for pool in system)
     # AKS's system pool is inline in the ManagedCluster; EKS and GKE have one each.
     assert len(system) == sum(1 for t in stack_plan.outputs["targets"].values() if t["cloud"] != "azure")
 
