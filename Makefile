@@ -82,11 +82,12 @@ format: $(DEV_STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: $(DEV_STAMP) $(MLSERVER_STAMP)  ## synthesis, policy, client and gateway figures (see README)
+bench: $(DEV_STAMP) $(MLSERVER_STAMP)  ## synthesis, policy, client, gateway and cost figures (see README)
 	$(PY) benchmarks/synthesis.py
 	$(PY) benchmarks/policy.py
 	$(PY) benchmarks/client.py
 	$(PY) benchmarks/gateway.py
+	$(PY) benchmarks/cost.py
 
 # The docs' figures from the code (resource counts, quotas, outputs, critical path, costs; tests/test_docs.py fails
 # when one is stale), then the benchmarks rerun for theirs: docs/generate.py writes between the GENERATED markers.
