@@ -1,7 +1,8 @@
 """`preflight doctor`'s generated deploy and preview identities, from the plan's resource types.
 
-The expected actions come from docs/CI.md's list of what the deploy role needs beyond the obvious (access
-entries, add-ons, the S3 endpoint, the zone and add-on lookups, PassRole) and from the Azure lock docs.
+The expected actions are the ones a first deploy was found to need beyond the obvious (access entries, add-ons, the
+S3 endpoint, the zone and add-on lookups, PassRole: the list docs/CI.md carried by hand before the identities were
+generated) and the Azure lock docs'.
 """
 
 from __future__ import annotations
