@@ -25,6 +25,7 @@ from components.serving_stack import ModelSpec, ModelVersion, ServingStack, Serv
 from components.serving_stack.contract import BucketAccess, TlsSettings
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
+from components.training import Training, TrainingArgs
 from pricing.credits import GKE_FREE_TIER_LABEL
 from stacks.auth_config import gateway_auth
 from stacks.cold_starts import replica_cold_start
@@ -32,6 +33,7 @@ from stacks.config import StackConfig, TargetConfig
 from stacks.observability_config import FleetPlan
 from stacks.regions import AZURE_REGIONS_WITHOUT_ZONES
 from stacks.serving_config import ModelConfig
+from stacks.training_config import training_pools
 
 
 def publishing_args(config: TargetConfig, stack: StackConfig) -> dict[str, Any]:
@@ -68,6 +70,8 @@ class Footprint(pulumi.ComponentResource):
     serving_args: ServingStackArgs
     monitoring: Monitoring
     baseline: ClusterBaseline
+    training: Training | None
+    """Kueue and the training teams' namespaces, where the target has training pools (stacks/training_config.py)."""
     audit: AuditTrail | None
 
     def __init__(
@@ -170,6 +174,18 @@ class Footprint(pulumi.ComponentResource):
         )
         self.serving = ServingStack(f"{config.name}-serving", self.serving_args, pulumi.ResourceOptions(parent=self))
         self.monitoring.install(self.serving.addons)
+        self.training = None
+        pools = training_pools(stack.training, config.name, config.cloud)
+        if pools:
+            args = TrainingArgs(
+                config.cloud,
+                self.cluster.k8s_provider,
+                pools,
+                stack.training.teams,
+                self.registry.mirrors,
+                after=[self.serving],
+            )
+            self.training = Training(f"{config.name}-training", args, pulumi.ResourceOptions(parent=self))
         self.baseline = ClusterBaseline(
             f"{config.name}-baseline",
             ClusterBaselineArgs(
@@ -269,7 +285,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
     """
     env, cluster, cloud = stack.environment, stack.cluster, target.cloud
     pools: list[GpuPool] = []
-    for pool in cluster.gpu_pools:
+    for pool in (*cluster.gpu_pools, *stack.training.pools):  # training pools: the same machinery
         if not pool.runs_on(target.name):
             continue
         machine_types = pool.machine_types[cloud]
