@@ -106,8 +106,13 @@ OUTPUTS: dict[str, str] = {
     "endpoints": "the serving gateway's address and the health path GlobalDns checks",
     "bucketUris": "the model bucket (versions are published to the primary's: docs/MODEL_SYNC.md)",
     "servingUris": "the bucket as Triton reads it",
+    "bucketKeys": "the S3 model buckets' KMS keys, which `mlplatform models publish` writes under",
+    "models": "each served model's stable and canary version (name, bucket path, weight)",
     "clusters": "the Kubernetes cluster and its OIDC issuer",
     "kubeconfigs": "a kubeconfig for the cluster",
+    "trainingOffers": "where `mlplatform jobs submit` may place a training job: the training pools with their spot and "
+    "on-demand prices per GPU-hour, each team's namespace and queue, the service account, the checkpoint location "
+    "(docs/TRAINING.md)",
     "imagePrefixes": "where to push images",
     "registryIds": "what image pushers are granted on: the ECR repositories' ARN pattern (with ecr:CreateRepository, "
     "a first push creates the repository), the Artifact Registry repository, the ACR registry",

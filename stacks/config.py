@@ -40,6 +40,7 @@ from stacks.publishing_config import PublishingConfig, parse_publishing
 from stacks.regions import REGIONS
 from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
 from stacks.sync_config import SyncConfig, parse_sync
+from stacks.training_config import TrainingConfig, parse_teams, parse_training
 from stacks.validate import ConfigError, boolean, integer, kind, string
 
 PROJECT = "mlplatform"
@@ -168,12 +169,14 @@ class StackConfig:
     """Control-plane and model-bucket audit logs and their retention (stacks/audit_config.py); always on in prod."""
     encryption: EncryptionConfig = dataclasses.field(default_factory=EncryptionConfig)
     """Customer-managed keys for Kubernetes Secrets and the databases (stacks/encryption_config.py)."""
-    cost: CostConfig = dataclasses.field(default_factory=CostConfig)
-    """The cost savings the stack chooses, each with what it gives up (stacks/cost_config.py, docs/COST.md)."""
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    """Training pools and Kueue in every cluster that has one (stacks/training_config.py); none by default."""
     cold_start_budget_seconds: int = DEFAULT_COLD_START_BUDGET
     """How long a GPU replica may take to serve on a new node (components/cold_start.py; the policy pack judges it)."""
     image_cache: ImageCacheConfig = dataclasses.field(default_factory=ImageCacheConfig)
     """Where new GPU nodes already hold the Triton image, so a start skips its pull (stacks/image_cache_config.py)."""
+    cost: CostConfig = dataclasses.field(default_factory=CostConfig)
+    """The cost savings the stack chooses, each with what it gives up (stacks/cost_config.py, docs/COST.md)."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,8 @@ KEYS: dict[str, KeySpec] = {
     ),
     "systemPool": KeySpec("object", "System node pool: {minNodes, maxNodes, machineTypes: {aws, gcp, azure}}."),
     "gpuPools": KeySpec("object", "GPU node pools: a list of {name, accelerator, minNodes, maxNodes, spot, ...}."),
+    "trainingPools": KeySpec("object", "Training GPU pools (spot, from zero; Kueue queues): as gpuPools, minNodes 0."),
+    "trainingTeams": KeySpec("object", "Training teams, a namespace and Kueue LocalQueue each: a list of names."),
     "registry": KeySpec("object", "Image registry: {keepImages, untaggedDays, acrSku}."),
     "mirrorImages": KeySpec(
         "boolean",
@@ -230,14 +235,14 @@ KEYS: dict[str, KeySpec] = {
     "database": KeySpec(
         "object", "Metadata database: {version, tiers: {aws, gcp, azure}, storageGb, backupDays, geoRedundantBackup}."
     ),
-    "costSavings": KeySpec(
-        "object", "Cost savings: {gkeFreeTier, databases: primary|every-target, spotSystemNodes, publicNodes}."
-    ),
     "imageCache": KeySpec("object", "The Triton image cached on new GPU nodes: {gkeDiskImage} (a GKE disk image)."),
     "coldStartBudgetSeconds": KeySpec(
         "integer",
         "Seconds a GPU replica may take to serve on a new node; the policy pack refuses more (advisory in dev).",
         default=DEFAULT_COLD_START_BUDGET,
+    ),
+    "costSavings": KeySpec(
+        "object", "Cost savings: {gkeFreeTier, databases: primary|every-target, spotSystemNodes, publicNodes}."
     ),
 }  # fmt: skip
 
@@ -297,7 +302,11 @@ def parse_stack_config(
     target_clouds = [(t.name, t.cloud) for t in targets]
     cluster = parse_cluster(prefix, values, profile.cluster, target_clouds, today)
     placed = [(t.name, t.cloud, t.region) for t in targets]
-    check_gcp_gpu_zones(f"{prefix}targets", placed, cluster.gpu_pools, profile.zones)
+    teams = parse_teams(f"{prefix}trainingTeams", values.get("trainingTeams"))
+    training = parse_training(
+        f"{prefix}trainingPools", values.get("trainingPools"), cluster.gpu_pools, target_clouds, teams
+    )
+    check_gcp_gpu_zones(f"{prefix}targets", placed, (*cluster.gpu_pools, *training.pools), profile.zones)
     dns = parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets])
     pools = cluster.gpu_pools
     models = parse_models(f"{prefix}models", values.get("models", []), profile.serving, pools, target_clouds)
@@ -342,6 +351,11 @@ def parse_stack_config(
         gateway=parse_gateway(f"{prefix}gateway", values.get("gateway")),
         audit=parse_audit(f"{prefix}audit", values.get("audit"), profile.name, [t.cloud for t in targets]),
         encryption=parse_encryption(f"{prefix}encryption", values.get("encryption")),
+        training=training,
+        image_cache=parse_image_cache(f"{prefix}imageCache", values.get("imageCache")),
+        cold_start_budget_seconds=integer(
+            f"{prefix}coldStartBudgetSeconds", values["coldStartBudgetSeconds"], 30, 3600
+        ),
         cost=parse_cost(
             f"{prefix}costSavings",
             values.get("costSavings"),
@@ -349,10 +363,6 @@ def parse_stack_config(
             target_clouds,
             model_sync.primary if model_sync is not None else targets[0].name,
             profile.regional_control_plane,
-        ),
-        image_cache=parse_image_cache(f"{prefix}imageCache", values.get("imageCache")),
-        cold_start_budget_seconds=integer(
-            f"{prefix}coldStartBudgetSeconds", values["coldStartBudgetSeconds"], 30, 3600
         ),
     )
     check_zone_names(prefix, [t.name for t in targets], dns, config.observability.record_name)

@@ -13,6 +13,7 @@ from components.model_sync import ModelSync, ModelSyncArgs, SyncBucket
 from components.observability.endpoint import CentralEndpoint, write_url
 from components.oidc_providers import OidcProviders
 from components.tags import azure_tags_transform, required_tags
+from pricing.table import load_price_table
 from stacks.alerting_config import check_secrets
 from stacks.auth_config import caller_facts
 from stacks.config import ConfigError, StackConfig, parse_stack_config
@@ -20,8 +21,10 @@ from stacks.dns_config import DnsConfig
 from stacks.footprint import Footprint, network_cidr
 from stacks.namespaces import unread_keys
 from stacks.observability_config import FleetPlan, fleet_plan
+from stacks.serving_config import ModelConfig
 from stacks.sync_config import SyncConfig
 from stacks.tls import issue_certificates, tls_settings
+from stacks.training_config import CHECKPOINT_PREFIX, training_offers
 
 
 def read_stack_config() -> StackConfig:
@@ -71,6 +74,13 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     )
     pulumi.export("bucketUris", {name: fp.bucket.uri for name, fp in footprints.items()})
     pulumi.export("servingUris", {name: fp.bucket.serving_uri for name, fp in footprints.items()})
+    # What `mlplatform models publish|status` needs beside the buckets: the S3 buckets' KMS keys (objects are written
+    # under the bucket's own key) and what each model serves (a publish for a model the stack lacks is refused).
+    pulumi.export(
+        "bucketKeys",
+        {name: fp.bucket.encryption_key_arn for name, fp in footprints.items() if fp.bucket.encryption_key_arn},
+    )
+    pulumi.export("models", {model.name: _served(model) for model in config.models})
     pulumi.export(
         "clusters",
         {
@@ -89,6 +99,15 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
                 "healthPath": fp.serving.health_path,
             }
             for name, fp in footprints.items()
+        },
+    )
+    # Where `mlplatform jobs submit` may place a training job, with the price table's figures (training_config.py).
+    offers = training_offers(config.training, [(t.name, t.cloud, t.region) for t in config.targets], load_price_table())
+    pulumi.export(
+        "trainingOffers",
+        {
+            name: {**offer, "checkpointUri": pulumi.Output.concat(footprints[name].bucket.uri, f"/{CHECKPOINT_PREFIX}")}
+            for name, offer in offers.items()
         },
     )
     pulumi.export("imagePrefixes", {name: fp.registry.image_prefix for name, fp in footprints.items()})
@@ -152,6 +171,14 @@ def _model_sync(
         # azure-native has no default tags: the writer identities made in Azure carry the required tags this way.
         pulumi.ResourceOptions(transforms=[azure_tags_transform(tags)]),
     )
+
+
+def _served(model: ModelConfig) -> dict[str, dict[str, str | int]]:
+    """A model's versions as the stack routes them: {stable: {name, path, weight}, canary?: {...}}."""
+    versions = {"stable": model.stable, "canary": model.canary}
+    return {
+        role: {"name": v.name, "path": v.path, "weight": v.weight} for role, v in versions.items() if v is not None
+    }
 
 
 def _export_monitoring(fleet: FleetPlan, footprints: dict[str, Footprint], endpoint: CentralEndpoint | None) -> None:
