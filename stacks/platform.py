@@ -176,9 +176,7 @@ def _model_sync(
 def _served(model: ModelConfig) -> dict[str, dict[str, str | int]]:
     """A model's versions as the stack routes them: {stable: {name, path, weight}, canary?: {...}}."""
     versions = {"stable": model.stable, "canary": model.canary}
-    return {
-        role: {"name": v.name, "path": v.path, "weight": v.weight} for role, v in versions.items() if v is not None
-    }
+    return {role: {"name": v.name, "path": v.path, "weight": v.weight} for role, v in versions.items() if v is not None}
 
 
 def _export_monitoring(fleet: FleetPlan, footprints: dict[str, Footprint], endpoint: CentralEndpoint | None) -> None:
