@@ -124,8 +124,9 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     )
 
 
-# istiod's injector, KEDA's admission webhook (and Kueue's), KEDA's metrics API, Kueue's visibility API (an APIService:
-# unreachable, it fails API discovery, which holds namespace deletion; components/training/kueue.py).
+# istiod's injector, the admission webhooks of KEDA, Kueue and Kyverno (all on 9443), KEDA's metrics API, Kueue's
+# visibility API (an APIService: unreachable, it fails API discovery, which holds namespace deletion;
+# components/training/kueue.py).
 WEBHOOK_PORTS = ("15017", "9443", "6443", "8082")
 
 
