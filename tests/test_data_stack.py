@@ -21,7 +21,10 @@ def targets(plan: Plan) -> list[str]:
 
 def test_a_registry_and_a_database_per_target(stack_plan: Plan) -> None:
     assert per_target(stack_plan, "mlplatform:registry:Registry") == targets(stack_plan)
-    assert per_target(stack_plan, "mlplatform:database:MetadataDb") == targets(stack_plan)
+    # prod: a database per target; dev: one, on the primary (mlplatform:costSavings.databases)
+    databases = per_target(stack_plan, "mlplatform:database:MetadataDb")
+    assert databases == sorted(stack_plan.outputs["databases"])
+    assert databases == targets(stack_plan) if stack_plan.stack == "prod" else len(databases) == 1
     assert sorted(stack_plan.outputs["imagePrefixes"]) == targets(stack_plan)
     for name, database in stack_plan.outputs["databases"].items():
         assert database["port"] == 5432 and database["database"] == "metadata", name
@@ -64,13 +67,13 @@ def test_every_cluster_can_pull_from_its_registry(stack_plan: Plan) -> None:
             assert registry.inputs["adminUserEnabled"] is False
 
 
-def test_databases_are_private_and_encrypted(stack_plan: Plan) -> None:
-    for rds in every(stack_plan, "aws:rds/instance:Instance"):
+def test_databases_are_private_and_encrypted(prod_plan: Plan) -> None:
+    for rds in every(prod_plan, "aws:rds/instance:Instance"):
         assert rds.inputs["publiclyAccessible"] is False and rds.inputs["storageEncrypted"] is True
-    for sql in every(stack_plan, "gcp:sql/databaseInstance:DatabaseInstance"):
+    for sql in every(prod_plan, "gcp:sql/databaseInstance:DatabaseInstance"):
         ip = sql.inputs["settings"]["ipConfiguration"]
         assert ip["ipv4Enabled"] is False and ip["sslMode"] == "ENCRYPTED_ONLY"
-    for server in every(stack_plan, "azure-native:dbforpostgresql:Server"):
+    for server in every(prod_plan, "azure-native:dbforpostgresql:Server"):
         assert server.inputs["network"]["publicNetworkAccess"] == "Disabled"
 
 

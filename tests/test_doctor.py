@@ -45,10 +45,11 @@ def test_prod_lists_each_aws_quota_by_name_code_region_and_capacity_type(
 ) -> None:
     _, document = _doctor_json(capsys, "--plan", str(prod_file))
     quotas = _quotas(document)
-    # us-east-1: t4 6 x g4dn.xlarge (4 vCPUs) + l4 4 x g6.xlarge (4) spot; fallbacks 3 + 2 nodes on demand.
-    assert quotas[("aws-us-east-1", "All G and VT Spot Instance Requests (L-3819A6DF)")] == "40 vCPUs"
-    assert quotas[("aws-us-east-1", "Running On-Demand G and VT instances (L-DB2E81BA)")] == "20 vCPUs"
-    # eu-west-1 has no L4 pool: t4 only.
+    # us-east-1: t4 6 x g4dn.xlarge (4 vCPUs) + l4 4 x g6.xlarge (4) + training t4t 2 x g4dn.xlarge spot = 48;
+    # fallbacks 3 + 2 + 1 nodes on demand = 24.
+    assert quotas[("aws-us-east-1", "All G and VT Spot Instance Requests (L-3819A6DF)")] == "48 vCPUs"
+    assert quotas[("aws-us-east-1", "Running On-Demand G and VT instances (L-DB2E81BA)")] == "24 vCPUs"
+    # eu-west-1 has no L4 pool and no training pool: t4 only.
     assert quotas[("aws-eu-west-1", "All G and VT Spot Instance Requests (L-3819A6DF)")] == "24 vCPUs"
     assert quotas[("aws-eu-west-1", "Running On-Demand G and VT instances (L-DB2E81BA)")] == "12 vCPUs"
     # The system pool: 4 x m6i.large (2 vCPUs), on demand, on the Standard quota.
@@ -66,15 +67,17 @@ def test_prod_lists_gcp_gpu_quotas_per_model_preemptible_apart_and_across_region
 ) -> None:
     _, document = _doctor_json(capsys, "--plan", str(prod_file), "--cloud", "gcp")
     quotas = _quotas(document)
-    assert quotas[("gcp-us-central1", "PREEMPTIBLE_NVIDIA_T4_GPUS")] == "6 GPUs"
-    assert quotas[("gcp-us-central1", "NVIDIA_T4_GPUS")] == "3 GPUs"
-    assert quotas[("gcp-us-central1", "PREEMPTIBLE_NVIDIA_L4_GPUS")] == "4 GPUs"
-    assert quotas[("gcp-us-central1", "NVIDIA_L4_GPUS")] == "2 GPUs"
-    assert quotas[("gcp (all regions)", "GPUS_ALL_REGIONS")] == "15 GPUs"
+    # Serving's t4 6 + 3 and l4 4 + 2, training's t4t 2 + 1 and l4t 2 + 1 (spot + on demand).
+    assert quotas[("gcp-us-central1", "PREEMPTIBLE_NVIDIA_T4_GPUS")] == "8 GPUs"
+    assert quotas[("gcp-us-central1", "NVIDIA_T4_GPUS")] == "4 GPUs"
+    assert quotas[("gcp-us-central1", "PREEMPTIBLE_NVIDIA_L4_GPUS")] == "6 GPUs"
+    assert quotas[("gcp-us-central1", "NVIDIA_L4_GPUS")] == "3 GPUs"
+    assert quotas[("gcp (all regions)", "GPUS_ALL_REGIONS")] == "21 GPUs"
     (all_regions,) = [f for f in document["findings"] if f["item"] == "GPUS_ALL_REGIONS"]
-    assert all_regions["detail"].startswith("new accounts start at 0: request 15")
-    # On-demand vCPUs: l4od 2 x g2-standard-4, t4od 3 x n1-standard-4, system 4 x e2-standard-4 (4 each).
-    assert quotas[("gcp-us-central1", "CPUS")] == "36 vCPUs"
+    assert all_regions["detail"].startswith("new accounts start at 0: request 21")
+    # On-demand vCPUs: l4od 2 x g2-standard-4, t4od 3 x n1-standard-4, t4tod and l4tod 1 each, system 4 x
+    # e2-standard-4 (4 each): 11 x 4.
+    assert quotas[("gcp-us-central1", "CPUS")] == "44 vCPUs"
     assert all(not target.startswith("aws") and not target.startswith("azure") for target, _ in quotas)
 
 
@@ -83,12 +86,12 @@ def test_prod_counts_azure_spot_against_low_priority_vcpus_not_the_family(
 ) -> None:
     _, document = _doctor_json(capsys, "--plan", str(prod_file), "--cloud", "azure")
     quotas = _quotas(document)
-    # Spot: t4 6 x NC4as_T4_v3 (4) + a10 2 x NV36ads_A10_v5 (36).
-    assert quotas[("azure-swedencentral", "Total Regional Low-priority vCPUs (lowPriorityCores)")] == "96 vCPUs"
-    # The family quota counts the on-demand fallback only: t4od 3 x 4.
-    assert quotas[("azure-swedencentral", "Standard NCASv3_T4 Family vCPUs (standardNCASv3_T4Family)")] == "12 vCPUs"
-    # On demand: a10od 36 + t4od 12 + system 4 x D4ds_v5 (4).
-    assert quotas[("azure-swedencentral", "Total Regional vCPUs (cores)")] == "64 vCPUs"
+    # Spot: t4 6 x NC4as_T4_v3 (4) + a10 2 x NV36ads_A10_v5 (36) + training t4t 2 x 4.
+    assert quotas[("azure-swedencentral", "Total Regional Low-priority vCPUs (lowPriorityCores)")] == "104 vCPUs"
+    # The family quota counts the on-demand fallbacks only: t4od 3 x 4 + t4tod 1 x 4.
+    assert quotas[("azure-swedencentral", "Standard NCASv3_T4 Family vCPUs (standardNCASv3_T4Family)")] == "16 vCPUs"
+    # On demand: a10od 36 + t4od 12 + t4tod 4 + system 4 x D4ds_v5 (4).
+    assert quotas[("azure-swedencentral", "Total Regional vCPUs (cores)")] == "68 vCPUs"
 
 
 def test_every_machine_type_of_dev_and_prod_maps_to_a_quota(stack_plan: Plan) -> None:
@@ -240,7 +243,7 @@ def test_prod_clusters_are_in_standard_support_and_gke_gpus_are_offered_in_their
     support = [f for f in document["findings"] if f["item"].startswith("Kubernetes 1.")]
     assert len(support) == 4 and {f["verdict"] for f in support} == {"ok"}
     offered = [f for f in document["findings"] if f["target"] == "gcp-us-central1" and " offered " in f["item"]]
-    assert len(offered) == 4 and {f["verdict"] for f in offered} == {"ok"}
+    assert len(offered) == 8 and {f["verdict"] for f in offered} == {"ok"}  # serving's 4 pools, training's 4
 
 
 def test_a_gke_gpu_pool_in_a_zone_without_its_gpu_blocks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -100,9 +100,9 @@ def test_prod_has_maintenance_windows_on_the_cluster_and_cloud_sql_and_dev_none(
     window = prod_cluster.inputs["maintenancePolicy"]["recurringWindow"]
     assert window["recurrence"] == "FREQ=WEEKLY;BYDAY=SA,SU"
     assert (window["startTime"], window["endTime"]) == ("2026-01-10T02:00:00Z", "2026-01-10T10:00:00Z")
-    [dev_sql] = dev_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance")
     [prod_sql] = prod_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance")
-    assert "maintenanceWindow" not in dev_sql.inputs["settings"]
+    for dev_sql in dev_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance"):  # dev: a database on the primary only
+        assert "maintenanceWindow" not in dev_sql.inputs["settings"]
     assert prod_sql.inputs["settings"]["maintenanceWindow"] == {"day": 6, "hour": 2, "updateTrack": "stable"}
 
 

@@ -191,7 +191,7 @@ def test_nodes_are_private_and_reach_public_registries_through_cloud_nat(plan: P
     # The control plane may call the serving add-ons' webhooks on the nodes, and nothing else is opened.
     firewall = only(plan, "gcp:compute/firewall:Firewall").inputs
     assert firewall["sourceRanges"] == [str(control_plane)]
-    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["15017", "9443", "6443"]}]
+    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["15017", "9443", "6443", "8082"]}]
     node_sa = plan.of_type("gcp:container/nodePool:NodePool")[0].inputs["nodeConfig"]["serviceAccount"]
     assert firewall["targetServiceAccounts"] == [node_sa]
     router = only(plan, "gcp:compute/router:Router")

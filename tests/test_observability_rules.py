@@ -152,11 +152,11 @@ def _constants(resource: PlannedResource, record: str) -> dict[tuple[tuple[str, 
 
 # Pulumi.prod.yaml's GPU pools, worked out per target: t4 (max 6, on-demand fallback t4od max 3) everywhere; l4 (4, l4od
 # 2) only on aws-us-east-1 and gcp-us-central1; a10 (2, a10od 1) on Azure only.
-EXPECTED_MAXIMA = {
-    "aws-us-east-1": {"t4": 6, "t4od": 3, "l4": 4, "l4od": 2},
+EXPECTED_MAXIMA = {  # Pulumi.prod.yaml's gpuPools, then its trainingPools
+    "aws-us-east-1": {"t4": 6, "t4od": 3, "l4": 4, "l4od": 2, "t4t": 2, "t4tod": 1},
     "aws-eu-west-1": {"t4": 6, "t4od": 3},
-    "gcp-us-central1": {"t4": 6, "t4od": 3, "l4": 4, "l4od": 2},
-    "azure-swedencentral": {"t4": 6, "t4od": 3, "a10": 2, "a10od": 1},
+    "gcp-us-central1": {"t4": 6, "t4od": 3, "l4": 4, "l4od": 2, "t4t": 2, "t4tod": 1, "l4t": 2, "l4tod": 1},
+    "azure-swedencentral": {"t4": 6, "t4od": 3, "a10": 2, "a10od": 1, "t4t": 2, "t4tod": 1},
 }
 PRICES = yaml.safe_load(PRICE_FILE.read_text())["items"]
 

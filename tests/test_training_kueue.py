@@ -16,7 +16,7 @@ from preflight.plan import Plan
 from tests.k8s_schemas import builtin_error, custom_errors
 
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
-TARGETS = {"aws-us-east-1", "aws-eu-west-1", "gcp-us-central1", "azure-swedencentral"}
+TARGETS = {"aws-us-east-1", "gcp-us-central1", "azure-swedencentral"}  # prod's trainingPools targets (t4t)
 
 
 def _kueue_objects(plan: Plan, kind: str) -> list[dict[str, Any]]:
@@ -50,16 +50,16 @@ def test_every_prod_cluster_runs_the_pinned_kueue_chart(prod_plan: Plan) -> None
 def test_the_cluster_queue_tries_every_spot_flavor_before_on_demand(prod_plan: Plan) -> None:
     queues = _kueue_objects(prod_plan, "ClusterQueue")
     assert len(queues) == len(TARGETS)
-    # Pulumi.prod.yaml: t4t everywhere (4 spot nodes, 2 on demand), l4t also on aws-us-east-1 and gcp-us-central1.
+    # Pulumi.prod.yaml: t4t on three targets (2 spot nodes, 1 on demand), l4t also on gcp-us-central1.
     flavors = sorted([f["name"] for f in q["spec"]["resourceGroups"][0]["flavors"]] for q in queues)
     assert flavors == sorted(
-        [["t4t-spot", "t4t-on-demand"]] * 2 + [["t4t-spot", "l4t-spot", "t4t-on-demand", "l4t-on-demand"]] * 2
+        [["t4t-spot", "t4t-on-demand"]] * 2 + [["t4t-spot", "l4t-spot", "t4t-on-demand", "l4t-on-demand"]]
     )
     quotas = {
         flavor["name"]: {r["name"]: r["nominalQuota"] for r in flavor["resources"]}
         for flavor in queues[0]["spec"]["resourceGroups"][0]["flavors"]
     }
-    assert quotas["t4t-spot"]["nvidia.com/gpu"] == 4 and quotas["t4t-on-demand"]["nvidia.com/gpu"] == 2
+    assert quotas["t4t-spot"]["nvidia.com/gpu"] == 2 and quotas["t4t-on-demand"]["nvidia.com/gpu"] == 1
 
 
 def test_each_flavor_selects_a_training_pool_the_cluster_has(prod_plan: Plan) -> None:
@@ -74,7 +74,8 @@ def test_each_flavor_selects_a_training_pool_the_cluster_has(prod_plan: Plan) ->
 
 def test_every_kueue_object_validates_against_its_crd_at_the_pinned_version(prod_plan: Plan) -> None:
     objects = [o for kind in ("ResourceFlavor", "ClusterQueue", "LocalQueue") for o in _kueue_objects(prod_plan, kind)]
-    assert len(objects) == 12 + 2 * len(TARGETS)  # 2 flavors per pool (6 pools), a ClusterQueue and a LocalQueue each
+    # 2 flavors per pool (t4t on 3 targets, l4t on 1), a ClusterQueue and a LocalQueue per target
+    assert len(objects) == 2 * 4 + 2 * len(TARGETS)
     assert custom_errors(objects) == []
 
 
