@@ -63,6 +63,13 @@ class SameAnswers(pulumi_mocks.Mocks):
         return invoke_result(args.token, args.args), []
 
 
+PUBLISHERS = {  # one principal of each cloud's kind
+    "aws": "arn:aws:iam::111122223333:role/bench-publisher",
+    "gcp": "serviceAccount:publisher@mlplatform-bench.iam.gserviceaccount.com",
+    "azure": "00000000-0000-0000-0000-000000000001",
+}
+
+
 def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> StackFile:
     targets: list[dict[str, str]] = []
     for cloud, count in per_cloud.items():
@@ -92,6 +99,11 @@ def generated_stack(per_cloud: dict[str, int], environment: str = "prod") -> Sta
                 }
             ],
             "models": {"fraud-detection": {"groups": ["bench"]}},
+        },
+        # prod serves only signed versions from named publishers, on every cloud with a target (no model sync here)
+        "modelPublishing": {
+            "publicKey": "0gC9MD/yaQGnC4QYY99fFihsGHmYJ4ud7htCB36eBXw=",
+            "publishers": {cloud: [PUBLISHERS[cloud]] for cloud in per_cloud if per_cloud[cloud]},
         },
         # Weighted: latency routing would refuse two targets near one AWS region (aws us-east-1, gcp us-east4).
         "dns": {"zone": "bench.example.com", "mode": "weighted"},
