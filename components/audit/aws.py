@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.audit.contract import AuditOutputs, AuditTrailArgs
+from components.model_bucket.aws import owned_and_private
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 
@@ -36,18 +37,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: AuditTrailArgs) -> 
     trail_arn = pulumi.Output.concat("arn:aws:cloudtrail:", target.region, ":", account, ":trail/", trail_name)
 
     logs = aws.s3.Bucket(f"{name}-logs", force_destroy=args.force_destroy, opts=kept)
-    aws.s3.BucketOwnershipControls(
-        f"{name}-logs-ownership", bucket=logs.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
-    )
-    public_access = aws.s3.BucketPublicAccessBlock(
-        f"{name}-logs-public-access",
-        bucket=logs.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=opts,
-    )
+    public_access = owned_and_private(f"{name}-logs", logs, opts)
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-logs-encryption",
         bucket=logs.id,

@@ -25,6 +25,23 @@ from components.model_bucket.contract import BucketOutputs, ModelBucketArgs
 ABORT_MULTIPART_AFTER_DAYS = 7
 
 
+def owned_and_private(name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions) -> aws.s3.BucketPublicAccessBlock:
+    """No ACLs (the bucket owner owns every object) and every public access blocked: what every bucket the platform
+    makes starts with. A bucket policy must wait for the returned block (S3 refuses a policy while it is applied)."""
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
+    )
+    return aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+
+
 def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) -> BucketOutputs:
     target = args.target
     opts = target.child_options(parent)
@@ -39,18 +56,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
     )
     bucket = aws.s3.Bucket(name, force_destroy=args.force_destroy, opts=kept)
 
-    aws.s3.BucketOwnershipControls(
-        f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
-    )
-    public_access = aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-access",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=opts,
-    )
+    public_access = owned_and_private(name, bucket, opts)
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-encryption",
         bucket=bucket.id,
