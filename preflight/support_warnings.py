@@ -9,11 +9,12 @@ against components/data/kubernetes_support.yaml.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
+from typing import NamedTuple
 
-from components.kubernetes_support import Cloud, load_support_table, minor_of
-from preflight.plan import Plan, PlanWarning
+from components.kubernetes_support import Cloud, SupportTable, Window, load_support_table, minor_of
+from preflight.plan import Plan, PlannedResource, PlanWarning
 
 CHECK = "kubernetes-support"
 WARN_DAYS = 90  # a minor upgrade per cloud, tested in dev first, fits in a quarter
@@ -25,16 +26,30 @@ CLUSTER_VERSIONS: dict[str, tuple[Cloud, str]] = {
 }
 
 
-def kubernetes_support_warnings(plan: Plan, today: date) -> Sequence[PlanWarning]:
-    table = load_support_table()
-    warnings = []
+class ClusterVersion(NamedTuple):
+    """A planned cluster, the Kubernetes version it asks for and that minor's window (None: not in the table)."""
+
+    resource: PlannedResource
+    cloud: Cloud
+    version: str
+    minor: str | None
+    window: Window | None
+
+
+def cluster_versions(plan: Plan, table: SupportTable) -> Iterator[ClusterVersion]:
     for resource in plan.resources:
         if resource.type not in CLUSTER_VERSIONS:
             continue
         cloud, field = CLUSTER_VERSIONS[resource.type]
         version = str(resource.inputs.get(field) or "")
         minor = minor_of(version)
-        window = table.window(cloud, minor) if minor else None
+        yield ClusterVersion(resource, cloud, version, minor, table.window(cloud, minor) if minor else None)
+
+
+def kubernetes_support_warnings(plan: Plan, today: date) -> Sequence[PlanWarning]:
+    table = load_support_table()
+    warnings = []
+    for resource, cloud, version, minor, window in cluster_versions(plan, table):
         service = table.clouds[cloud].service
         where = f"{service} cluster {resource.name}"
         if window is None:

@@ -18,12 +18,12 @@ from datetime import date
 
 from components import machine_catalog
 from components.gpu_cluster import gcp_zones
-from components.kubernetes_support import load_support_table, minor_of
+from components.kubernetes_support import load_support_table
 from preflight.doctor.findings import OFFLINE, STACK_WIDE, Finding, Verdict
 from preflight.doctor.targets import TargetInfo, targets_of
 from preflight.node_pools import pools_of
 from preflight.plan import Plan, PlannedResource
-from preflight.support_warnings import CLUSTER_VERSIONS, kubernetes_support_warnings
+from preflight.support_warnings import CLUSTER_VERSIONS, cluster_versions, kubernetes_support_warnings
 
 SECTION = "prerequisite"
 
@@ -347,13 +347,7 @@ def _kubernetes_support(plan: Plan, today: date) -> list[Finding]:
     warned = {warning.urn: warning.message for warning in kubernetes_support_warnings(plan, today)}
     table = load_support_table()
     findings = []
-    for resource in plan.resources:
-        if resource.type not in CLUSTER_VERSIONS:
-            continue
-        cloud, field = CLUSTER_VERSIONS[resource.type]
-        version = str(resource.inputs.get(field) or "")
-        minor = minor_of(version)
-        window = table.window(cloud, minor) if minor else None
+    for resource, _, version, _, window in cluster_versions(plan, table):
         have = f"until {window.standard_end.isoformat()}" if window else "not in the support table"
         if resource.urn in warned:
             verdict: Verdict = "block" if window is None or window.days_left(today) <= 0 else "warn"
