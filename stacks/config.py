@@ -36,6 +36,8 @@ from stacks.gateway_config import RequestLimits, parse_gateway
 from stacks.gpu_zone_config import check_gcp_gpu_zones
 from stacks.image_cache_config import ImageCacheConfig, parse_image_cache
 from stacks.observability_config import ObservabilityConfig, parse_observability
+from stacks.promotion_config import DEFAULT as DEFAULT_PROMOTION
+from stacks.promotion_config import parse_promotion
 from stacks.publishing_config import PublishingConfig, parse_publishing
 from stacks.regions import REGIONS
 from stacks.serving_config import ModelConfig, ServingDefaults, parse_models
@@ -222,6 +224,9 @@ KEYS: dict[str, KeySpec] = {
         default=False,
     ),
     "models": KeySpec("object", "Served models: a list of {name, accelerator, stable, canary?, replicas, floor}."),
+    "promotion": KeySpec(
+        "object", "Canary bounds, every model's default: {maxErrorRatio, maxP99Seconds, minRequests, window, steps}."
+    ),
     "dns": KeySpec("object", "Global DNS: {zone, mode, ttl, healthCheckInterval, failureThreshold, ...}."),
     "observability": KeySpec("object", "Monitoring: {central (a target name), retentionDays, recordName}."),
     "alerting": KeySpec("object", "Alert routing: {receivers: [{name, kind, secret, ...}], routes: {critical, ...}}."),
@@ -309,7 +314,8 @@ def parse_stack_config(
     check_gcp_gpu_zones(f"{prefix}targets", placed, (*cluster.gpu_pools, *training.pools), profile.zones)
     dns = parse_dns(f"{prefix}dns", values.get("dns"), profile.dns, [(t.name, t.cloud, t.region) for t in targets])
     pools = cluster.gpu_pools
-    models = parse_models(f"{prefix}models", values.get("models", []), profile.serving, pools, target_clouds)
+    promotion = parse_promotion(f"{prefix}promotion", values.get("promotion"), DEFAULT_PROMOTION)
+    models = parse_models(f"{prefix}models", values.get("models", []), profile.serving, pools, target_clouds, promotion)
     model_sync = parse_sync(f"{prefix}modelSync", values.get("modelSync"), [t.name for t in targets])
     config = StackConfig(
         project=project,

@@ -362,4 +362,5 @@ def _model_spec(model: ModelConfig, config: TargetConfig, stack: StackConfig) ->
         max_replicas=model.max_replicas,
         on_demand_floor=model.on_demand_floor,
         cold_start_seconds=start.total_seconds if start else None,
+        routing=model.routing,
     )

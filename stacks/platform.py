@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi.runtime.config as runtime_config
 import pulumi_aws as aws
@@ -173,10 +175,14 @@ def _model_sync(
     )
 
 
-def _served(model: ModelConfig) -> dict[str, dict[str, str | int]]:
-    """A model's versions as the stack routes them: {stable: {name, path, weight}, canary?: {...}}."""
+def _served(model: ModelConfig) -> dict[str, Any]:
+    """A model's versions as the stack routes them: {stable: {name, path, weight}, canary?: {...}, routing,
+    promotion: {maxErrorRatio, maxP99Seconds, minRequests, window, steps}} (what `models promote` judges by)."""
     versions = {"stable": model.stable, "canary": model.canary}
-    return {role: {"name": v.name, "path": v.path, "weight": v.weight} for role, v in versions.items() if v is not None}
+    served: dict[str, Any] = {
+        role: {"name": v.name, "path": v.path, "weight": v.weight} for role, v in versions.items() if v is not None
+    }
+    return {**served, "routing": model.routing, "promotion": model.promotion.exported()}
 
 
 def _export_monitoring(fleet: FleetPlan, footprints: dict[str, Footprint], endpoint: CentralEndpoint | None) -> None:

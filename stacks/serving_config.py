@@ -1,7 +1,8 @@
 """Models as config: each served on every target, a stable version and an optional canary.
 
 Promotion and rollback are config changes: move the canary's weight (or the canary itself)
-into `stable`. Checked against the stack's GPU pools and the machine catalog, so a model
+into `stable`; how the versions are routed and the bounds a promotion is judged by are config too
+(stacks/promotion_config.py). Checked against the stack's GPU pools and the machine catalog, so a model
 that cannot fit its GPUs fails before anything is made.
 """
 
@@ -16,6 +17,8 @@ from components.cold_start import DEFAULT_MODEL_GIB
 from components.machine_catalog import machine
 from components.target import Cloud
 from stacks.cluster_config import GpuPoolConfig
+from stacks.promotion_config import DEFAULT as DEFAULT_PROMOTION
+from stacks.promotion_config import PromotionConfig, parse_promotion, parse_routing
 from stacks.validate import ConfigError, integer, mapping, number, string
 
 MODEL_KEYS = {
@@ -28,6 +31,8 @@ MODEL_KEYS = {
     "stable",
     "canary",
     "sizeGiB",
+    "routing",
+    "promotion",
 }
 VERSION_KEYS = {"name", "path", "weight"}
 # Object names: "<model>-<version>-floor" must stay a 63-character DNS label.
@@ -57,6 +62,10 @@ class ModelConfig:
     canary: VersionConfig | None
     size_gib: float = DEFAULT_MODEL_GIB
     """The model repository's size, for the cold start's copy and load phases (components/cold_start.py)."""
+    routing: str = "canary"
+    """canary | ab | blueGreen (stacks/promotion_config.py): how callers reach the versions."""
+    promotion: PromotionConfig = DEFAULT_PROMOTION
+    """The bounds and steps `mlplatform models promote` judges the canary by (the stack's, then the model's)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +83,14 @@ def parse_models(
     defaults: ServingDefaults,
     pools: Sequence[GpuPoolConfig],
     target_clouds: Sequence[tuple[str, Cloud]],
+    promotion: PromotionConfig = DEFAULT_PROMOTION,
 ) -> tuple[ModelConfig, ...]:
+    """`promotion`: the stack-wide bounds (`mlplatform:promotion`), which each model's own `promotion` overrides."""
     if not isinstance(value, list):
         raise ConfigError(key, "expected a list of models")
-    models = tuple(_model(f"{key}[{i}]", item, defaults, pools, target_clouds) for i, item in enumerate(value))
+    models = tuple(
+        _model(f"{key}[{i}]", item, defaults, pools, target_clouds, promotion) for i, item in enumerate(value)
+    )
     seen: dict[str, int] = {}
     for i, model in enumerate(models):
         if model.name in seen:
@@ -92,6 +105,7 @@ def _model(
     defaults: ServingDefaults,
     pools: Sequence[GpuPoolConfig],
     target_clouds: Sequence[tuple[str, Cloud]],
+    promotion: PromotionConfig,
 ) -> ModelConfig:
     fields = mapping(key, item, MODEL_KEYS)
     name = string(f"{key}.name", fields.get("name"))
@@ -128,7 +142,13 @@ def _model(
             f"{key}.canary.name", f"{canary.name!r} clashes with the stable version {stable.name!r} or its floor"
         )
     size = number(f"{key}.sizeGiB", fields.get("sizeGiB", DEFAULT_MODEL_GIB), 0, MAX_MODEL_GIB, above=True)
-    return ModelConfig(name, accelerator, gpus, low, high, floor, stable, canary, size)
+    routing = parse_routing(f"{key}.routing", fields.get("routing", "canary"))
+    if routing == "blueGreen" and canary and canary.weight not in (0, 100):
+        raise ConfigError(
+            f"{key}.canary.weight", f"blueGreen switches all traffic at once: 0 or 100, got {canary.weight}"
+        )
+    bounds = parse_promotion(f"{key}.promotion", fields.get("promotion"), promotion)
+    return ModelConfig(name, accelerator, gpus, low, high, floor, stable, canary, size, routing, bounds)
 
 
 def _version(key: str, value: Any, default_weight: int) -> VersionConfig:

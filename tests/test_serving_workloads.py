@@ -22,6 +22,7 @@ from components.serving_stack.contract import (
     HEALTH_PATH,
     NAMESPACE,
     SERVICE_ACCOUNT,
+    VERSION_HEADER,
     Addons,
     BucketAccess,
     ModelSpec,
@@ -29,6 +30,7 @@ from components.serving_stack.contract import (
     ReaderIdentity,
     ServingStackArgs,
 )
+from components.serving_stack.triton import NATIVE_SIDECAR_ANNOTATION
 from components.serving_stack.workloads import deploy_models
 from components.target import Cloud, Target
 from preflight.plan import Plan
@@ -57,6 +59,7 @@ FRAUD = ModelSpec(
     min_replicas=2,
     max_replicas=6,
     on_demand_floor=1,
+    routing="ab",  # a caller may ask for v1 or v2 by header; RANKER is by weight only
 )
 RANKER = ModelSpec(name="ranker", versions=(ModelVersion("v3", "ranker/v3", 100),), accelerator="L4")
 # Hand-made as identity_<cloud>.py makes them: IRSA's role annotation, GKE's direct federation
@@ -273,6 +276,9 @@ def test_stopping_pods_leave_the_endpoints_then_drain_before_they_are_killed(pla
     pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
     assert pause > 0
     assert pod["terminationGracePeriodSeconds"] > pause + DRAIN
+    # the proxy stops after Triton, so its drain never cuts Triton's short
+    annotations = named(plan, DEPLOYMENT)["fraud-v1"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[NATIVE_SIDECAR_ANNOTATION] == "true"
 
 
 def test_the_identity_rides_on_the_service_account_and_pods_of_each_cloud(plan: Plan, cloud: Cloud) -> None:
@@ -351,6 +357,34 @@ def test_canary_weights_route_stable_and_canary_subsets(plan: Plan) -> None:
     assert inference["retries"] == {"attempts": 2, "perTryTimeout": "30s", "retryOn": "5xx,reset,connect-failure"}
     ranker = named(plan, VIRTUAL_SERVICE)["ranker"]["spec"]["http"]
     assert [{d["destination"]["subset"]: d["weight"] for d in r["route"]} for r in ranker] == [{"v3": 100}] * 2
+
+
+def test_ab_routing_lets_a_caller_ask_for_a_served_version_by_header_and_nothing_else(plan: Plan) -> None:
+    routes = named(plan, VIRTUAL_SERVICE)["fraud"]["spec"]["http"]
+    assert [r["name"] for r in routes] == [
+        "health",
+        "inference-v1",
+        "metadata-v1",
+        "inference-v2",
+        "metadata-v2",
+        "unknown-version",
+        "inference",
+        "metadata",
+    ]
+    by_name = {r["name"]: r for r in routes}
+    asked = by_name["inference-v2"]
+    assert asked["match"] == [
+        {
+            "uri": {"regex": "/v2/models/fraud(/versions/[^/]+)?/infer"},
+            "method": {"exact": "POST"},
+            "headers": {VERSION_HEADER: {"exact": "v2"}},
+        }
+    ]
+    assert [d["destination"]["subset"] for d in asked["route"]] == ["v2"] and "weight" not in asked["route"][0]
+    unknown = by_name["unknown-version"]  # any other value: 404, never the weighted route
+    assert unknown["directResponse"]["status"] == 404 and "route" not in unknown
+    assert all(m["headers"] == {VERSION_HEADER: {"regex": ".*"}} for m in unknown["match"])
+    assert all(r["headers"] == {"request": {"remove": ["x-mlplatform-triton-admin"]}} for r in routes)
 
 
 def test_subsets_match_the_version_labels_with_outlier_detection_and_pool_limits(plan: Plan) -> None:
@@ -455,11 +489,21 @@ def test_pods_wait_for_identity_and_add_ons_and_everything_is_on_the_clusters_pr
         assert {ready, grant, account} <= set(resource.dependencies), resource.urn
     for type_token in (SCALED_OBJECT, VIRTUAL_SERVICE, DESTINATION_RULE, PEER_AUTHENTICATION, POD_MONITOR, GATEWAY):
         assert all(ready in r.dependencies for r in every(plan, type_token)), type_token
-    # KEDA's webhook reads the target Deployment when the ScaledObject is created; nothing else waits for pods.
+    # KEDA's webhook reads the target Deployment when the ScaledObject is created; a route changes only once its
+    # versions' Deployments are available and their subsets exist; nothing else waits for pods.
     deployments = {r.inputs["metadata"]["name"]: r.urn for r in plan.of_type(DEPLOYMENT)}
+    routed = {"fraud": {"fraud-v1", "fraud-v2"}, "ranker": {"ranker-v3"}}
     for resource in plan.resources:
         waits_for = set(deployments.values()) & set(resource.dependencies)
-        expected = {deployments[resource.inputs["metadata"]["name"]]} if resource.type == SCALED_OBJECT else set()
+        name = resource.inputs.get("metadata", {}).get("name")
+        expected = {deployments[name]} if resource.type == SCALED_OBJECT else set()
+        if resource.type == VIRTUAL_SERVICE:
+            expected = {deployments[d] for d in routed[name]}
+            assert named(plan, DESTINATION_RULE)[name] and any(
+                r.urn in resource.dependencies
+                for r in every(plan, DESTINATION_RULE)
+                if r.inputs["metadata"]["name"] == name
+            )
         assert waits_for == expected, resource.urn
 
 

@@ -27,6 +27,7 @@ from components.target import Target
 NAMESPACE = "serving"
 SERVICE_ACCOUNT = "triton"
 HEALTH_PATH = "/v2/health/ready"  # Triton's readiness endpoint, served through the gateway
+VERSION_HEADER = "x-model-version"  # ab and blueGreen routing: a caller asks for one served version by name
 READER_REMOTE = "models"  # the rclone remote of the footprint's bucket in the model pods (an environment-safe name)
 TLS_SECRET_NAME = "global-host-tls"  # the Gateway's credentialName; cert-manager writes the certificate there (tls.py)
 
@@ -54,6 +55,9 @@ class ModelSpec:
     cold_start_seconds: int | None = None
     """How long a replica takes to serve on a new GPU node of this target (components/cold_start.py); None: not
     worked out. Written on the model's Deployments, where the policy pack judges it against the budget."""
+    routing: str = "canary"
+    """canary: by weight only; ab and blueGreen: also by the caller's VERSION_HEADER (traffic.py); blueGreen's
+    weights are 0 or 100 (stacks/promotion_config.py checks it)."""
 
     @property
     def stable(self) -> ModelVersion:

@@ -26,7 +26,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.serving_stack.contract import HEALTH_PATH, NAMESPACE, Addons, HttpsServer, ModelSpec
+from components.serving_stack.contract import (
+    HEALTH_PATH,
+    NAMESPACE,
+    VERSION_HEADER,
+    Addons,
+    HttpsServer,
+    ModelSpec,
+)
 from components.serving_stack.triton import ADMIN_HEADER, GRPC_PORT, HTTP_PORT, LABEL_APP, LABEL_VERSION, METRICS_PORT
 
 NETWORKING = "networking.istio.io/v1"
@@ -128,20 +135,49 @@ def model_matches(model: ModelSpec) -> tuple[dict[str, Any], dict[str, Any]]:
     return infer, metadata
 
 
-def http_routes(model: ModelSpec, *, health: bool) -> list[dict[str, Any]]:
-    """Inference, metadata and readiness of the model only (not a longer model name sharing its prefix, not
-    Triton's control APIs); the health path if asked."""
-    infer, metadata = model_matches(model)
-    routes: list[dict[str, Any]] = [
+def _served_routes(name: str, matches: list[dict[str, Any]], route: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The inference and metadata routes of `matches` (model_matches' order) to `route`'s destinations."""
+    infer, metadata = matches
+    return [
         {
-            "name": "inference",
+            "name": f"inference{name}",
             "match": [infer],
-            "route": weighted_destinations(model),
+            "route": route,
             "timeout": INFERENCE_TIMEOUT,
             "retries": dict(RETRIES),
         },
-        {"name": "metadata", "match": [metadata], "route": weighted_destinations(model), "timeout": METADATA_TIMEOUT},
+        {"name": f"metadata{name}", "match": [metadata], "route": route, "timeout": METADATA_TIMEOUT},
     ]
+
+
+def version_routes(model: ModelSpec) -> list[dict[str, Any]]:
+    """ab and blueGreen: a caller sending VERSION_HEADER with a served version's name reaches that version alone,
+    whatever the weights (blueGreen's smoke traffic reaches the idle green version this way). Only versions the stack
+    serves have a route; any other value gets 404 here, never the weighted route, so a caller never gets a version
+    it did not ask for. The routes sit in the same VirtualService behind the same Gateway: the gateway's
+    authentication, authorisation and rate limit (filters before the router, matched on the path) apply alike."""
+    if model.routing == "canary":
+        return []
+    routes: list[dict[str, Any]] = []
+    for version in model.versions:
+        asked = {"headers": {VERSION_HEADER: {"exact": version.name}}}
+        matches = [{**match, **asked} for match in model_matches(model)]
+        only = [{"destination": {"host": host(model), "subset": version.name, "port": {"number": HTTP_PORT}}}]
+        routes.extend(_served_routes(f"-{version.name}", matches, only))
+    served = ", ".join(v.name for v in model.versions)
+    unknown = {
+        "name": "unknown-version",
+        "match": [{**match, "headers": {VERSION_HEADER: {"regex": ".*"}}} for match in model_matches(model)],
+        "directResponse": {"status": 404, "body": {"string": f"{model.name} serves {served} ({VERSION_HEADER})\n"}},
+    }
+    return [*routes, unknown]
+
+
+def http_routes(model: ModelSpec, *, health: bool) -> list[dict[str, Any]]:
+    """Inference, metadata and readiness of the model only (not a longer model name sharing its prefix, not
+    Triton's control APIs); a version by header first (ab, blueGreen); the health path if asked."""
+    weighted = _served_routes("", list(model_matches(model)), weighted_destinations(model))
+    routes: list[dict[str, Any]] = [*version_routes(model), *weighted]
     if health:  # GlobalDns probes the gateway here; any ready replica of this model answers
         destination = {"host": host(model), "port": {"number": HTTP_PORT}}
         health_route: dict[str, Any] = {

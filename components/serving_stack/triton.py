@@ -122,6 +122,10 @@ WAIT_CONTAINER = "wait-for-model"
 # LIST per look); then it fails and the kubelet restarts it with its back-off (10 s doubling to 5 minutes).
 MODEL_WAIT_SECONDS = 900
 MODEL_POLL_SECONDS = 15
+# Istio's pod annotation (istio.io, Resource Annotations, read 2026-12; Alpha): "Takes precedence over the
+# ENABLE_NATIVE_SIDECARS environment variable": the proxy is injected as a Kubernetes sidecar container (an init
+# container with restartPolicy Always, GA in Kubernetes 1.33), started before and stopped after the app containers.
+NATIVE_SIDECAR_ANNOTATION = "sidecar.istio.io/nativeSidecar"
 ISTIO_PROXY_UID = 1337  # Istio's sidecar uid: its traffic is never redirected to the proxy
 VERIFY_CONTAINER = "verify-model"
 BACKENDS_CONTAINER = "triton-backends"
@@ -434,8 +438,10 @@ def pod_template(
     return {
         "metadata": {
             "labels": workload.labels(reader),
-            # kubectl logs/exec pick Triton rather than the injected Istio proxy.
-            "annotations": {"kubectl.kubernetes.io/default-container": CONTAINER},
+            # kubectl logs/exec pick Triton rather than the injected Istio proxy. The proxy as a native sidecar
+            # whatever istiod's default: the kubelet stops it only after Triton has exited, so Triton's drain
+            # (--exit-timeout-secs) is never cut short by a classic sidecar's own, shorter, drain.
+            "annotations": {"kubectl.kubernetes.io/default-container": CONTAINER, NATIVE_SIDECAR_ANNOTATION: "true"},
         },
         "spec": {
             "service_account_name": SERVICE_ACCOUNT,

@@ -125,9 +125,11 @@ def _serve(
     """One model: its Service and Deployments, then its routes, scaling and scrape."""
     prefix = f"{name}-{model.name}"
     _service(prefix, model, options.plain)
+    deployments = []
     for version in model.versions:
         workload = Workload(model, version)
         deployment = _deployment(f"{name}-{workload.name}", args, workload, reader, None, options.pods)
+        deployments.append(deployment)
         # KEDA's admission webhook reads the target Deployment's CPU requests (cpu trigger): it must exist first.
         after = pulumi.ResourceOptions.merge(options.custom, pulumi.ResourceOptions(depends_on=[deployment]))
         scaling.scaled_object(f"{name}-{workload.name}", workload, addons, after)
@@ -135,8 +137,13 @@ def _serve(
         floor = Workload(model, model.stable, floor=True)
         _deployment(f"{name}-{floor.name}", args, floor, reader, model.on_demand_floor, options.pods)
 
-    traffic.virtual_service(prefix, model, health=health, opts=options.custom)
-    traffic.destination_rule(prefix, model, options.custom)
+    # The route changes only after what it sends traffic to exists: a new version's Deployment is available (Pulumi
+    # waits for its rollout, readiness = Triton has loaded the model) and its subset is in the DestinationRule. A
+    # version taken out of the stack loses its route first; its Deployment is deleted at the end of `pulumi up`,
+    # after every create and update (docs/OPERATIONS.md, "Zero downtime").
+    rule = traffic.destination_rule(prefix, model, options.custom)
+    routed = pulumi.ResourceOptions.merge(options.custom, pulumi.ResourceOptions(depends_on=[rule, *deployments]))
+    traffic.virtual_service(prefix, model, health=health, opts=routed)
     traffic.metrics_port_mtls(f"{prefix}-metrics", model, options.custom)
     traffic.network_policy(prefix, model, addons, options.plain)
     scaling.disruption_budget(prefix, model, options.plain)
