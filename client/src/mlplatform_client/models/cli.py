@@ -1,4 +1,4 @@
-"""The `mlplatform` console script: `mlplatform models publish|status`.
+"""The `mlplatform` console script: `mlplatform models publish|status|promote|rollback` (moves.py: the last two).
 
 Exit codes: 0 done (or nothing to do); 1 an upload broke part way (no marker written: run again) or, for status, a
 version is not complete on every target; 2 bad input or a refusal, as one line naming what is wrong, nothing written.
@@ -10,11 +10,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from mlplatform_client.models import promotion, stackfile
+from mlplatform_client.models import moves
 from mlplatform_client.models.errors import ModelsError
-from mlplatform_client.models.promotion import Bounds, Decision
 from mlplatform_client.models.publish import UploadFailedError, publish
 from mlplatform_client.models.stack import read_outputs, stack_facts
 from mlplatform_client.models.status import serving, status
@@ -46,51 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     stat = models.add_parser("status", parents=[stack_args], help="per version and target: complete or not")
     stat.add_argument("model", nargs="?", help="one model (default: every model in the buckets)")
     stat.add_argument("--json", action="store_true", help="print JSON: {version: {target: state}}")
-    for verb, what in (
-        ("promote", "step the canary up, promote it or roll it back on its metrics"),
-        ("rollback", "send the canary no traffic"),
-    ):
-        move = models.add_parser(verb, help=what)
-        move.add_argument("model")
-        move.add_argument("--stack-file", required=True, help="Pulumi.<stack>.yaml, edited in place for a pull request")
-        if verb == "promote":
-            move.add_argument("--prometheus", required=True, help="the Prometheus that scrapes the gateways (URL)")
-            move.add_argument("--window", default="10m", help="the evidence window (PromQL duration)")
-            move.add_argument("--max-error-ratio", type=float, default=Bounds.max_error_ratio)
-            move.add_argument("--max-p99-seconds", type=float, default=Bounds.max_p99_seconds)
-            move.add_argument("--min-requests", type=float, default=Bounds.min_requests)
+    moves.add_parsers(models, _Parser)
     return parser
-
-
-def _evidence(url: str, queries: dict[str, str]) -> dict[str, Any]:
-    import httpx
-
-    answers: dict[str, Any] = {}
-    for name, query in queries.items():
-        try:
-            reply = httpx.get(f"{url.rstrip('/')}/api/v1/query", params={"query": query}, timeout=30)
-            answers[name] = reply.json()
-        except (httpx.HTTPError, ValueError) as error:
-            raise ModelsError(f"--prometheus {url}: {name} query failed: {error}") from None
-    return answers
-
-
-def _move(args: argparse.Namespace) -> int:
-    path = Path(args.stack_file)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ModelsError(f"--stack-file {path}: cannot read it: {error.strerror}") from None
-    version, weight = stackfile.canary(text, args.model)
-    if args.command == "rollback":
-        decision = Decision("rollback", 0, "asked for")
-    else:
-        bounds = Bounds(args.max_error_ratio, args.max_p99_seconds, args.min_requests)
-        answers = _evidence(args.prometheus, promotion.queries(args.model, version, args.window))
-        decision = promotion.decide(weight, bounds, answers)
-    path.write_text(stackfile.apply(text, args.model, decision))
-    print(f"{args.model} canary {version}: {decision.action} ({decision.weight}%): {decision.reason}")
-    return 0
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -129,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command in ("promote", "rollback"):
-            return _move(args)
+            return moves.move(args)
         return _publish(args) if args.command == "publish" else _status(args)
     except ModelsError as error:
         print(f"mlplatform: {error}", file=sys.stderr)

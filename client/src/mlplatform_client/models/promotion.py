@@ -1,6 +1,10 @@
 """Whether a canary may take more traffic, take all of it, or must go back to 0: a pure function of Prometheus
 query results, so the rule is tested on worked examples and the queries on a Prometheus separately.
 
+Promotion takes two changes: the last step sends the canary every request while the old stable version keeps
+running with weight 0; the next `promote`, if the evidence at 100% holds, makes the canary stable and drops the old
+version, whose Deployment `pulumi up` deletes only after its route has sent it nothing for a whole deployment.
+
 Evidence is what the gateway saw (Istio's standard metrics, scraped from the ingress gateway: reporter="source",
 the model's Service as `destination_service_name`, the version's pod label `version` as `destination_version`):
 - error ratio: 5xx responses over all responses to the canary in the window;
@@ -18,14 +22,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-STEPS = (10, 25, 50, 100)  # the canary's weight moves up these steps; 100 is promotion
+STEPS = (10, 25, 50, 100)  # the canary's weight moves up these steps; at 100 it carries every request
+BLUE_GREEN_STEPS = (100,)  # blueGreen: from 0 (smoke traffic by header only) to all at once
 
 
 @dataclass(frozen=True)
 class Bounds:
+    """The stack's `promotion` (stacks/promotion_config.py has the same defaults), or command-line options."""
+
     max_error_ratio: float = 0.01  # 1% of responses 5xx
     max_p99_seconds: float = 1.0
     min_requests: float = 100.0  # fewer in the window: not enough evidence, hold
+    window: str = "10m"  # the PromQL range the evidence is read over
+    steps: tuple[int, ...] = STEPS
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,8 @@ def scalar(result: Mapping[str, Any]) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-def next_weight(weight: int) -> int:
-    return next((step for step in STEPS if step > weight), 100)
+def next_weight(weight: int, steps: tuple[int, ...] = STEPS) -> int:
+    return next((step for step in steps if step > weight), 100)
 
 
 def decide(weight: int, bounds: Bounds, results: Mapping[str, Mapping[str, Any]]) -> Decision:
@@ -75,8 +84,10 @@ def decide(weight: int, bounds: Bounds, results: Mapping[str, Mapping[str, Any]]
     if requests is None or requests < bounds.min_requests or errors is None or p99 is None:
         seen = 0 if requests is None else int(requests)
         return Decision("hold", weight, f"not enough evidence: {seen} requests, {bounds.min_requests:.0f} needed")
-    target = next_weight(weight)
     within = f"error ratio {errors:.2%}, p99 {p99:.3f} s over {int(requests)} requests"
-    if target >= 100:
-        return Decision("promote", 100, f"{within}: within bounds at {weight}%, the canary becomes stable")
+    if weight >= 100:
+        return Decision("promote", 100, f"{within}: within bounds with all traffic, the canary becomes stable")
+    target = next_weight(weight, bounds.steps)
+    if target >= 100:  # the old stable stays up, unrouted, until the next promote: rollback is one weight change
+        return Decision("step", 100, f"{within}: within bounds, {weight}% -> 100% (the stable version stays up idle)")
     return Decision("step", target, f"{within}: within bounds, {weight}% -> {target}%")

@@ -13,6 +13,7 @@ from mlplatform_client.models.errors import ModelsError
 from mlplatform_client.models.promotion import Decision
 
 MODELS_KEY = "mlplatform:models"
+PROMOTION_KEY = "mlplatform:promotion"
 
 
 def _yaml() -> Any:
@@ -35,6 +36,20 @@ def _entry(document: Any, model: str) -> Any:
     if entry.get("canary") is None:
         raise ModelsError(f"{MODELS_KEY}: {model} has no canary to promote or roll back")
     return entry
+
+
+def settings(text: str, model: str) -> tuple[dict[str, Any], str]:
+    """The promotion bounds the stack file sets for `model` (`mlplatform:promotion`, then the model's own
+    `promotion`, key by key: unchecked here, see moves.bounds) and its routing mode (default canary)."""
+    document = _yaml().load(text)
+    config = (document or {}).get("config", {})
+    entry = _entry(document, model)
+    found: dict[str, Any] = {}
+    for layer in (config.get(PROMOTION_KEY), entry.get("promotion")):
+        if layer is not None and not isinstance(layer, dict):
+            raise ModelsError(f"{PROMOTION_KEY}: expected a map of bounds for {model}")
+        found.update(layer or {})
+    return found, str(entry.get("routing", "canary"))
 
 
 def canary(text: str, model: str) -> tuple[str, int]:
