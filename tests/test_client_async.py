@@ -24,15 +24,7 @@ from mlplatform_client import (
 )
 
 from tests.client_proxy import Proxy
-from tests.client_servers import MODEL, MLServerMissingError, ServerFarm, shared_farm
-
-
-@pytest.fixture(scope="session")
-def farm() -> ServerFarm:
-    try:
-        return shared_farm()
-    except MLServerMissingError as missing:
-        pytest.fail(str(missing), pytrace=False)
+from tests.client_servers import MODEL, ServerFarm
 
 
 @pytest.fixture

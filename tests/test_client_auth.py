@@ -50,7 +50,7 @@ from mlplatform_client.transport import parse_retry_after
 
 from components.serving_stack.contract import ModelSpec, ModelVersion
 from components.serving_stack.ratelimit import CallerRateLimit
-from tests.client_servers import MODEL, MLServerMissingError, ServerFarm, free_port, shared_farm
+from tests.client_servers import MODEL, ServerFarm, free_port
 from tests.gateway_envoy import Envoy, SigningKey, bootstrap, gateway_listener
 
 TOKEN_URL = "https://login.example.com/oauth2/token"
@@ -358,14 +358,6 @@ def test_async_client_waits_out_a_429() -> None:
 
 
 # --- against the real servers ---
-
-
-@pytest.fixture(scope="module")
-def farm() -> ServerFarm:
-    try:
-        return shared_farm()
-    except MLServerMissingError as missing:
-        pytest.fail(str(missing), pytrace=False)
 
 
 def test_real_mlserver_answers_calls_that_carry_a_token(farm: ServerFarm) -> None:

@@ -41,15 +41,7 @@ from mlplatform_client import (
 )
 
 from tests.client_fixed_server import Fixed, FixedServer
-from tests.client_servers import MODEL, MLServerMissingError, ServerFarm, shared_farm
-
-
-@pytest.fixture(scope="module")
-def farm() -> ServerFarm:
-    try:
-        return shared_farm()
-    except MLServerMissingError as missing:
-        pytest.fail(str(missing), pytrace=False)
+from tests.client_servers import MODEL, ServerFarm
 
 
 @pytest.fixture

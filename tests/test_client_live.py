@@ -35,18 +35,10 @@ from mlplatform_client import (
 )
 
 from tests.client_proxy import Proxy
-from tests.client_servers import MODEL, MLServerMissingError, ServerFarm, free_port, shared_farm
+from tests.client_servers import MODEL, ServerFarm, free_port
 
 # Where each local server "is": the labels the geo strategy ranks by.
 LABELS = {"a": ("aws", "us-east-1"), "b": ("gcp", "europe-west4"), "c": ("azure", "japaneast")}
-
-
-@pytest.fixture(scope="session")
-def farm() -> ServerFarm:
-    try:
-        return shared_farm()
-    except MLServerMissingError as missing:
-        pytest.fail(str(missing), pytrace=False)
 
 
 @pytest.fixture
