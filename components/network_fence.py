@@ -1,10 +1,15 @@
 """Default-deny NetworkPolicies and the allows a namespace needs, as one shape on every cluster.
 
-A neutral module: the cluster baseline fences the namespaces the serving stack and Kyverno make, the model sync
-fences its own namespace, and both write the same two policies per namespace:
-- `default-deny`: selects every pod, allows nothing in either direction (kubernetes.io, "Network Policies":
-  a pod selected by a policy of a type allows only what some policy of that type allows);
-- `mlplatform-allow`: what the namespace's pods need, and nothing else.
+A neutral module: the cluster baseline fences the namespaces the serving stack and Kyverno make, the model sync and
+training fence their own, and all write the same shape per namespace:
+- `mlplatform-allow`: selects every pod of the namespace, for Ingress and Egress, and lists what its pods need. A pod
+  selected by a policy of a type allows only what some policy of that type allows (kubernetes.io, "Network
+  Policies"), so this one policy is the namespace's default deny as well as its allows: nothing it does not list
+  gets in or out.
+- `default-deny` (selects every pod, allows nothing either way) only where the allows leave some pods out
+  (`except_pods`): there it keeps those pods isolated even when no policy of their own selects them. Everywhere
+  else it would add nothing (policies add up), and it would cost a resource per namespace and cluster (~10 ms of
+  preview each).
 
 What every namespace gets: DNS to the cluster's DNS pods (label k8s-app=kube-dns in kube-system on all three:
 CoreDNS on EKS and AKS, kube-dns on GKE), UDP and TCP 53.
@@ -135,7 +140,11 @@ def deny_spec() -> dict[str, Any]:
 def install(
     resource_name: str, fence: Fence, opts: pulumi.ResourceOptions
 ) -> Sequence[k8s.networking.v1.NetworkPolicy]:
-    """The namespace's default-deny and its allows (`opts` must wait for the namespace)."""
+    """The namespace's allows, which deny everything else, and a default-deny only where the allows leave some pods
+    out (`opts` must wait for the namespace)."""
+    policies = [("allow", ALLOW, allow_spec(fence))]
+    if fence.except_pods:
+        policies.insert(0, ("deny", DENY_ALL, deny_spec()))
     return [
         k8s.networking.v1.NetworkPolicy(
             f"{resource_name}-{suffix}",
@@ -143,5 +152,5 @@ def install(
             spec=cast(k8s.networking.v1.NetworkPolicySpecArgsDict, spec),  # camelCase keys, as the plan records them
             opts=opts,
         )
-        for suffix, policy, spec in (("deny", DENY_ALL, deny_spec()), ("allow", ALLOW, allow_spec(fence)))
+        for suffix, policy, spec in policies
     ]

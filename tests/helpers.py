@@ -47,6 +47,18 @@ def nonempty(items: list[Any], what: str) -> list[Any]:
     return items
 
 
+def isolated_namespaces(network_policies: list[PlannedResource]) -> set[str]:
+    """The namespaces whose every pod is isolated both ways: some NetworkPolicy there selects every pod for Ingress and
+    Egress, so only what a policy allows gets in or out (kubernetes.io, "Network Policies"). A default deny, whether
+    it is a policy of its own or the one that also lists the namespace's allows (components/network_fence.py)."""
+    return {
+        r.inputs["metadata"]["namespace"]
+        for r in network_policies
+        if r.inputs["spec"].get("podSelector") == {}
+        and {"Ingress", "Egress"} <= set(r.inputs["spec"].get("policyTypes", []))
+    }
+
+
 def provider_json(plan: Plan, resource: PlannedResource, key: str) -> Any:
     """A provider input the engine receives JSON-encoded (defaultTags, defaultLabels)."""
     assert resource.provider is not None, f"{resource.urn} has no explicit provider"

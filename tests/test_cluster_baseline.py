@@ -16,7 +16,7 @@ from components.kubernetes_support import DEFAULT_VERSION
 from components.target import Cloud
 from preflight.plan import Plan, PlannedResource
 from tests import k8s_schemas
-from tests.helpers import every, nonempty, program_plan
+from tests.helpers import every, isolated_namespaces, nonempty, program_plan
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CLUSTER_POLICY = "kubernetes:kyverno.io/v1:ClusterPolicy"
@@ -86,15 +86,27 @@ def ports_to(spec: dict[str, Any], cidr: str) -> set[int]:
 
 def test_every_namespace_denies_both_ways_by_default_and_allows_dns(plans: dict[Cloud, Plan]) -> None:
     for plan in plans.values():
-        denied = policies(plan, "default-deny")
-        assert set(denied) == {*NAMESPACES, "kyverno"}
-        for spec in denied.values():
-            assert spec == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        assert isolated_namespaces(every(plan, NETWORK_POLICY)) == {*NAMESPACES, "kyverno"}
         allowed = policies(plan, "mlplatform-allow")
-        assert set(allowed) == set(denied)
+        assert set(allowed) == {*NAMESPACES, "kyverno"}
         for namespace, spec in allowed.items():
             if namespace != "monitoring":  # the scraper may reach anything (network_policies.py)
                 assert spec["egress"][0] == DNS_RULE, namespace
+
+
+def test_one_policy_is_a_namespaces_default_deny_and_its_allows(plans: dict[Cloud, Plan]) -> None:
+    """The allows select every pod both ways, so they deny whatever they do not list; a separate default-deny stays
+    only where the allows leave some pods out (monitoring's central Prometheus, fenced by its own policy)."""
+    for plan in plans.values():
+        allowed = policies(plan, "mlplatform-allow")
+        denied = policies(plan, "default-deny")
+        assert set(denied) == {"monitoring"}
+        assert denied["monitoring"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        assert allowed["monitoring"]["podSelector"] != {}
+        for namespace, spec in allowed.items():
+            if namespace != "monitoring":
+                assert spec["podSelector"] == {} and spec["policyTypes"] == ["Ingress", "Egress"], namespace
+                assert "ingress" in spec and "egress" in spec, namespace  # an empty list admits nothing
 
 
 def test_only_the_gateway_is_open_to_the_internet_for_traffic(plans: dict[Cloud, Plan]) -> None:
@@ -205,11 +217,7 @@ def clusters(plan: Plan) -> dict[str, list[PlannedResource]]:
 def test_every_namespace_of_every_cluster_is_fenced(prod_plan: Plan) -> None:
     for provider, objects in nonempty(list(clusters(prod_plan).items()), "cluster"):
         made = {r.inputs["metadata"]["name"] for r in objects if r.type == "kubernetes:core/v1:Namespace"}
-        denied = {
-            r.inputs["metadata"]["namespace"]
-            for r in objects
-            if r.type == NETWORK_POLICY and r.inputs["metadata"]["name"] == "default-deny"
-        }
+        denied = isolated_namespaces([r for r in objects if r.type == NETWORK_POLICY])
         assert made and made == denied, provider
 
 

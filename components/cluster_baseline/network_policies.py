@@ -1,17 +1,19 @@
 """Default-deny NetworkPolicies for every namespace the serving stack and Kyverno make, with each one's allows.
 
-Per namespace (components/network_fence.py writes the two policies; DNS is allowed everywhere). Ports are container
-ports, which is what a policy sees; "outside" means 0.0.0.0/0 on that port only (the API server and the load
-balancers have no pod labels; see network_fence's docstring):
+Per namespace (components/network_fence.py writes one policy that is both the default deny and the allows; DNS is
+allowed everywhere). Ports are container ports, which is what a policy sees; "outside" means 0.0.0.0/0 on that port
+only (the API server and the load balancers have no pod labels; see network_fence's docstring):
 
 - serving: in, per model only the gateway on 8000/8001 and monitoring on 8002 (traffic.py); out, istiod 15012,
-  HTTPS outside (bucket, identity), on GKE the metadata server;
+  HTTPS outside (bucket, identity), on GKE the metadata server, monitoring 4317/4318 (spans to the collector agent);
 - istio-ingress: in, outside on 80, 443 and 15021 (the load balancer and its health checks), monitoring on 15090;
-  out, istiod 15012, serving 8000/8001, monitoring 9090 (the central Prometheus behind the remote-write route);
+  out, istiod 15012, serving 8000/8001, monitoring 9090 (the central Prometheus behind the remote-write route),
+  4317/4318 (its spans to the agent; OTLP spans to the central trace gateway) and 3100 (OTLP logs to the central Loki);
 - istio-system: in, every namespace on 15012 (xDS), outside on 15017 (the injection webhook), monitoring on 15014;
   out, HTTPS outside (the API server, issuers' JWKS);
 - istio-cni: in, monitoring on 15014; out, HTTPS outside (the API server);
-- monitoring: in, itself, keda and istio-ingress on 9090, outside on 10250 (the operator's webhook); out, anywhere
+- monitoring: in, itself, keda and istio-ingress on 9090, istio-ingress on 3100/4317/4318 and serving on 4317/4318
+  (logs and traces, components/observability/otel_contract.py), outside on 10250 (the operator's webhook); out, anywhere
   (it scrapes every pod and node, writes remote, sends alerts);
 - keda: in, outside on 6443 and 9443 (the metrics API and webhooks); out, HTTPS outside, monitoring 9090;
 - nvidia-device-plugin: in, nothing; out, DNS only;
@@ -34,6 +36,7 @@ from components import network_fence as fence
 from components.cluster_baseline.contract import KYVERNO_NAMESPACE, ClusterBaselineArgs
 from components.network_fence import DNS_PORT, HTTPS_PORT, Fence, Rule, from_namespace, outside
 from components.observability.contract import CENTRAL_PROMETHEUS
+from components.observability.otel_contract import LOKI_PORT, OTLP_GRPC_PORT, OTLP_HTTP_PORT
 from components.observability.prometheus import POD_NAME_LABEL
 from components.serving_stack.addons import (
     DEVICE_PLUGIN_NAMESPACE,
@@ -58,6 +61,7 @@ KEDA_WEBHOOK = 9443
 CERT_MANAGER_WEBHOOK = 10250
 KYVERNO_WEBHOOK = 9443
 KYVERNO_METRICS = 8000
+OTLP = (OTLP_GRPC_PORT, OTLP_HTTP_PORT)  # the collector agent (spans from proxies and Triton), the trace gateway
 
 EVERY_NAMESPACE = Rule((fence.Peer(namespace="*"),), fence.tcp(ISTIOD_XDS))
 HTTPS_OUT = outside(HTTPS_PORT)
@@ -65,7 +69,7 @@ HTTPS_OUT = outside(HTTPS_PORT)
 
 def _serving(args: ClusterBaselineArgs) -> Fence:
     """Ingress stays per model (traffic.network_policy): only the gateway and Prometheus, on their ports."""
-    egress = [from_namespace(ISTIO_NAMESPACE, ISTIOD_XDS), HTTPS_OUT]
+    egress = [from_namespace(ISTIO_NAMESPACE, ISTIOD_XDS), HTTPS_OUT, from_namespace(args.monitoring_namespace, *OTLP)]
     if args.cloud == "gcp":
         egress += fence.GKE_METADATA
     return Fence(SERVING_NAMESPACE, egress=tuple(egress))
@@ -81,7 +85,7 @@ def _gateway(args: ClusterBaselineArgs) -> Fence:
         egress=(
             from_namespace(ISTIO_NAMESPACE, ISTIOD_XDS),
             from_namespace(SERVING_NAMESPACE, HTTP_PORT, GRPC_PORT),
-            from_namespace(args.monitoring_namespace, PROMETHEUS_PORT),
+            from_namespace(args.monitoring_namespace, PROMETHEUS_PORT, *OTLP, LOKI_PORT),
         ),
     )
 
@@ -112,7 +116,8 @@ def _monitoring(args: ClusterBaselineArgs) -> Fence:
         ingress=(
             Rule((fence.Peer(namespace=args.monitoring_namespace),)),
             from_namespace(KEDA_NAMESPACE, PROMETHEUS_PORT),
-            from_namespace(args.gateway_namespace, PROMETHEUS_PORT),
+            from_namespace(args.gateway_namespace, PROMETHEUS_PORT, *OTLP, LOKI_PORT),
+            from_namespace(SERVING_NAMESPACE, *OTLP),
             outside(OPERATOR_WEBHOOK),
         ),
         egress_anywhere=True,
