@@ -14,6 +14,12 @@ from __future__ import annotations
 GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_TAINT_VALUE = "present"
 GPU_TAINT_EFFECT = "NoSchedule"  # Kubernetes spelling; EKS's API spells it NO_SCHEDULE
+# Training pools' nodes (mlplatform:trainingPools) carry this taint too: only pods Kueue admits onto a training flavor
+# get its toleration (the ResourceFlavor's spec.tolerations, components/training/kueue.py), so no serving pod lands
+# on a training node, whatever it selects. Node agents that must run everywhere tolerate it (the device plugin).
+TRAINING_TAINT = ("mlplatform.io/training", "true", "NoSchedule")
+# EKS's and GKE's APIs spell taint effects in upper snake case.
+API_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 LABEL_ROLE = "mlplatform.io/role"  # "system" or "gpu"
 LABEL_POOL = "mlplatform.io/pool"  # the pool's name from config
@@ -53,6 +59,13 @@ def gpu_labels(pool: str, accelerator: str, spot: bool, fallback: bool, on_deman
     if on_demand_reason and not spot:
         labels[LABEL_ON_DEMAND_REASON] = on_demand_reason
     return labels
+
+
+def gpu_taints(training: bool) -> tuple[tuple[str, str, str], ...]:
+    """(key, value, effect) of every taint a GPU pool declares, in Kubernetes spelling: the GPU taint, and the training
+    taint on a training pool's nodes (its spot pool and its on-demand fallback alike)."""
+    gpu = (GPU_TAINT_KEY, GPU_TAINT_VALUE, GPU_TAINT_EFFECT)
+    return (gpu, TRAINING_TAINT) if training else (gpu,)
 
 
 def system_labels(spot: bool = False) -> dict[str, str]:

@@ -216,7 +216,7 @@ KEYS: dict[str, KeySpec] = {
     "systemPool": KeySpec("object", "System node pool: {minNodes, maxNodes, machineTypes: {aws, gcp, azure}}."),
     "gpuPools": KeySpec("object", "GPU node pools: a list of {name, accelerator, minNodes, maxNodes, spot, ...}."),
     "trainingPools": KeySpec("object", "Training GPU pools (spot, from zero; Kueue queues): as gpuPools, minNodes 0."),
-    "trainingTeams": KeySpec("object", "Training teams, a namespace and Kueue LocalQueue each: a list of names."),
+    "trainingTeams": KeySpec("object", "Training teams, a namespace and queues each: names or {name, gpus} maps."),
     "registry": KeySpec("object", "Image registry: {keepImages, untaggedDays, acrSku}."),
     "mirrorImages": KeySpec(
         "boolean",

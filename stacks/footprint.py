@@ -194,6 +194,7 @@ class Footprint(pulumi.ComponentResource):
                 namespaces=self.serving.namespaces,
                 gateway_namespace=self.serving.addons.gateway_namespace,
                 monitoring_namespace=self.serving.addons.monitoring_namespace,
+                self_fenced=self.training.namespaces if self.training else {},
                 image_prefixes=(self.registry.image_prefix, *self.registry.mirrors.values(), *images.upstreams()),
                 enforce=env.name == "prod",  # dev only reports what prod would refuse
                 kyverno_replicas=3 if env.name == "prod" else 1,
@@ -288,6 +289,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
     for pool in (*cluster.gpu_pools, *stack.training.pools):  # training pools: the same machinery
         if not pool.runs_on(target.name):
             continue
+        training = pool in stack.training.pools  # its nodes carry the training taint (components/scheduling.py)
         machine_types = pool.machine_types[cloud]
         pools.append(
             GpuPool(
@@ -299,6 +301,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
                 spot=pool.spot,
                 spot_max_price=pool.spot_max_price,
                 on_demand_reason=pool.on_demand_reason,
+                training=training,
             )
         )
         if pool.spot:
@@ -311,6 +314,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
                     max_nodes=pool.fallback_max_nodes,
                     spot=False,
                     fallback=True,
+                    training=training,
                 )
             )
     system = cluster.system_pool

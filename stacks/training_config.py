@@ -19,11 +19,11 @@ from typing import Any
 from components.machine_catalog import machine
 from components.target import Cloud
 from components.training import DEFAULT_TEAMS, SERVICE_ACCOUNT, team_namespace
-from components.training.kueue import TrainingPool
+from components.training.kueue import TrainingPool, TrainingTeam
 from pricing.pricer import Pricer, catalog_hourly
 from pricing.table import PriceTable
 from stacks.cluster_config import GpuPoolConfig, _gpu_pools
-from stacks.validate import ConfigError, string_list
+from stacks.validate import ConfigError, integer, kind, mapping, string
 
 CHECKPOINT_PREFIX = "checkpoints"  # under the target's model bucket: <bucket uri>/checkpoints/<job>
 # A team name becomes a LocalQueue's name and, prefixed, a namespace's (a DNS label of at most 63): lowercase
@@ -34,25 +34,44 @@ _TEAM = re.compile(r"^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$")
 @dataclass(frozen=True)
 class TrainingConfig:
     pools: tuple[GpuPoolConfig, ...] = ()
-    teams: tuple[str, ...] = DEFAULT_TEAMS
-    """One namespace (train-<team>) and LocalQueue (<team>) each in every cluster with training pools."""
+    teams: tuple[TrainingTeam, ...] = DEFAULT_TEAMS
+    """One namespace (train-<team>), LocalQueue (<team>) and ClusterQueue (train-<team>) each in every cluster with
+    training pools, with the GPUs it is guaranteed there."""
 
     def pools_on(self, target: str) -> tuple[GpuPoolConfig, ...]:
         return tuple(pool for pool in self.pools if pool.runs_on(target))
 
 
-def parse_teams(key: str, value: Any) -> tuple[str, ...]:
-    """`mlplatform:trainingTeams`: the teams that get a namespace and LocalQueue (default: one, `ml`)."""
+MAX_TEAM_GPUS = 1024  # far above any pool here; a bound so a typo is caught
+
+
+def _team(key: str, value: Any) -> TrainingTeam:
+    """A name, or `{name: research, gpus: 4}`."""
+    plain = isinstance(value, str)
+    fields = mapping(key, {"name": value} if plain else value, {"name", "gpus"})
+    name_key = key if plain else f"{key}.name"
+    name = string(name_key, fields.get("name"))
+    if not _TEAM.fullmatch(name):
+        raise ConfigError(name_key, f"{name!r} must be 1-30 lowercase letters, digits or '-', a letter first")
+    gpus = integer(f"{key}.gpus", fields.get("gpus", 0), 0, MAX_TEAM_GPUS)
+    return TrainingTeam(name, gpus)
+
+
+def parse_teams(key: str, value: Any) -> tuple[TrainingTeam, ...]:
+    """`mlplatform:trainingTeams`: the teams that get a namespace and queues (default: one, `ml`), each a name or
+    `{name, gpus}` with the GPUs guaranteed to it on each training flavor (components/training/kueue.py)."""
     if value is None:
         return DEFAULT_TEAMS
-    teams = string_list(key, value)
-    if not teams:
+    if not isinstance(value, list):
+        raise ConfigError(key, f"expected a list of team names or {{name, gpus}} maps, got {kind(value)}")
+    if not value:
         raise ConfigError(key, "must name at least one team (leave it out for the one team `ml`)")
-    for i, team in enumerate(teams):
-        if not _TEAM.fullmatch(team):
-            raise ConfigError(f"{key}[{i}]", f"{team!r} must be 1-30 lowercase letters, digits or '-', a letter first")
-        if team in teams[:i]:
-            raise ConfigError(f"{key}[{i}]", f"{team!r} is listed twice")
+    teams: list[TrainingTeam] = []
+    for i, item in enumerate(value):
+        team = _team(f"{key}[{i}]", item)
+        if team.name in {t.name for t in teams}:
+            raise ConfigError(f"{key}[{i}]", f"{team.name!r} is listed twice")
+        teams.append(team)
     return tuple(teams)
 
 
@@ -61,7 +80,7 @@ def parse_training(
     value: Any,
     serving_pools: Sequence[GpuPoolConfig],
     target_clouds: Sequence[tuple[str, Cloud]],
-    teams: tuple[str, ...] = DEFAULT_TEAMS,
+    teams: tuple[TrainingTeam, ...] = DEFAULT_TEAMS,
 ) -> TrainingConfig:
     """`value` is the list under `trainingPools` (None: no training pools, no Kueue)."""
     if value is None:
@@ -77,6 +96,8 @@ def parse_training(
             raise ConfigError(f"{key}[{i}].minNodes", f"training pools scale from zero, got {pool.min_nodes}")
         if pool.spot_max_price is not None:
             raise ConfigError(f"{key}[{i}].spotMaxPrice", "not for training pools: a job's cap is its own")
+        if pool.warm_spares:
+            raise ConfigError(f"{key}[{i}].warmSpares", "not for training pools: they scale from zero for queued jobs")
         clash = {pool.name, pool.fallback_name} & taken
         if clash:
             raise ConfigError(f"{key}[{i}].name", f"{pool.name!r} clashes with gpuPools ({', '.join(sorted(clash))})")
@@ -100,7 +121,7 @@ def training_offers(
         offers[name] = {
             "cloud": cloud,
             "region": region,
-            "teams": {team: {"namespace": team_namespace(team), "queue": team} for team in training.teams},
+            "teams": {t.name: {"namespace": team_namespace(t.name), "queue": t.name} for t in training.teams},
             "serviceAccount": SERVICE_ACCOUNT,
             "pools": [_pool_offer(pool, cloud, pricer) for pool in pools],
         }

@@ -13,9 +13,11 @@ from mlplatform_client.jobs.offers import offers_from_outputs
 from mlplatform_client.jobs.placement import JobRequest, place
 
 from preflight.plan import Plan
+from tests.helpers import isolated_namespaces
 from tests.k8s_schemas import builtin_error, custom_errors
 
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
+TRAINING_TOLERATION = {"key": "mlplatform.io/training", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
 TARGETS = {"aws-us-east-1", "gcp-us-central1", "azure-swedencentral"}  # prod's trainingPools targets (t4t)
 
 
@@ -47,17 +49,25 @@ def test_every_prod_cluster_runs_the_pinned_kueue_chart(prod_plan: Plan) -> None
         assert "waitForPodsReady:" in config and '- "batch/job"' in config
 
 
-def test_the_cluster_queue_tries_every_spot_flavor_before_on_demand(prod_plan: Plan) -> None:
+def test_each_team_queue_tries_every_spot_flavor_before_on_demand_and_borrows_the_cohorts_capacity(
+    prod_plan: Plan,
+) -> None:
     queues = _kueue_objects(prod_plan, "ClusterQueue")
-    assert len(queues) == len(TARGETS)
+    assert len(queues) == len(TARGETS)  # one team, `ml`, per cluster
     # Pulumi.prod.yaml: t4t on three targets (2 spot nodes, 1 on demand), l4t also on gcp-us-central1.
     flavors = sorted([f["name"] for f in q["spec"]["resourceGroups"][0]["flavors"]] for q in queues)
     assert flavors == sorted(
         [["t4t-spot", "t4t-on-demand"]] * 2 + [["t4t-spot", "l4t-spot", "t4t-on-demand", "l4t-on-demand"]]
     )
+    for queue in queues:
+        assert queue["metadata"]["name"] == "train-ml" and queue["spec"]["cohortName"] == "training"
+        assert queue["spec"]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "train-ml"}}
+    cohorts = _kueue_objects(prod_plan, "Cohort")
+    assert len(cohorts) == len(TARGETS)
+    # `ml` is guaranteed nothing (no gpus in prod's trainingTeams): the pools' whole capacity is the Cohort's to lend.
     quotas = {
         flavor["name"]: {r["name"]: r["nominalQuota"] for r in flavor["resources"]}
-        for flavor in queues[0]["spec"]["resourceGroups"][0]["flavors"]
+        for flavor in cohorts[0]["spec"]["resourceGroups"][0]["flavors"]
     }
     assert quotas["t4t-spot"]["nvidia.com/gpu"] == 2 and quotas["t4t-on-demand"]["nvidia.com/gpu"] == 1
 
@@ -73,9 +83,10 @@ def test_each_flavor_selects_a_training_pool_the_cluster_has(prod_plan: Plan) ->
 
 
 def test_every_kueue_object_validates_against_its_crd_at_the_pinned_version(prod_plan: Plan) -> None:
-    objects = [o for kind in ("ResourceFlavor", "ClusterQueue", "LocalQueue") for o in _kueue_objects(prod_plan, kind)]
-    # 2 flavors per pool (t4t on 3 targets, l4t on 1), a ClusterQueue and a LocalQueue per target
-    assert len(objects) == 2 * 4 + 2 * len(TARGETS)
+    kinds = ("ResourceFlavor", "Cohort", "ClusterQueue", "LocalQueue")
+    objects = [o for kind in kinds for o in _kueue_objects(prod_plan, kind)]
+    # 2 flavors per pool (t4t on 3 targets, l4t on 1), a Cohort, a ClusterQueue and a LocalQueue per target
+    assert len(objects) == 2 * 4 + 3 * len(TARGETS)
     assert custom_errors(objects) == []
 
 
@@ -87,11 +98,13 @@ def test_the_training_namespaces_are_restricted_and_fenced(prod_plan: Plan) -> N
         assert len(found) == len(TARGETS)
         assert all(r.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted" for r in found)
         policies = [
-            r.inputs["metadata"]["name"]
+            r
             for r in prod_plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
             if r.inputs["metadata"].get("namespace") == namespace
         ]
-        assert sorted(policies) == sorted(["default-deny", "mlplatform-allow"] * len(TARGETS))
+        # every cluster's copy of the namespace denies both ways by default (network_fence: one policy, its allows)
+        isolating = {r.provider for r in policies if isolated_namespaces([r]) == {namespace}}
+        assert isolating == {r.provider for r in found}
 
 
 def test_the_stack_outputs_place_a_spot_job_on_the_cheapest_cloud(prod_plan: Plan) -> None:
@@ -129,16 +142,32 @@ def _taints(value: Any) -> Iterator[dict[str, Any]]:
             yield from _taints(inner)
 
 
-def test_a_job_tolerates_every_taint_of_the_training_pools(prod_plan: Plan) -> None:
+def test_an_admitted_job_tolerates_every_taint_of_the_training_pools_and_serving_tolerates_none_of_theirs(
+    prod_plan: Plan,
+) -> None:
     training = [r for r in prod_plan.resources if any(p in r.name for p in ("-t4t", "-l4t"))]
     taints = {(t["key"], str(t.get("effect", ""))) for r in training for t in _taints(r.inputs)}
-    assert taints, "the training pools declare their GPU taints"
+    assert ("mlplatform.io/training", "NoSchedule") in taints or ("mlplatform.io/training", "NO_SCHEDULE") in taints
     offers = offers_from_outputs(json.loads(json.dumps(prod_plan.outputs)))
     request = JobRequest("trainer:1", 1, "T4", 1, ("train",), use_spot=True)
     placement = place(request, offers)
     job = render_job(request, placement, "j", placement.offer.teams[0])
-    tolerated = {t["key"] for t in job["spec"]["template"]["spec"]["tolerations"]}
+    # Kueue adds the admitting flavor's tolerations to the pod (the training taint's): the Job itself does not carry it.
+    flavors = _kueue_objects(prod_plan, "ResourceFlavor")
+    assert all(f["spec"]["tolerations"] == [TRAINING_TOLERATION] for f in flavors)
+    tolerated = {t["key"] for t in job["spec"]["template"]["spec"]["tolerations"]} | {TRAINING_TOLERATION["key"]}
     assert {key for key, _ in taints} <= tolerated
+    assert "mlplatform.io/training" not in json.dumps(job)
+    # No serving pod tolerates it; the device plugin (which advertises the training nodes' GPUs) does.
+    for deployment in prod_plan.of_type("kubernetes:apps/v1:Deployment"):
+        tolerations = deployment.inputs["spec"]["template"]["spec"].get("tolerations") or []
+        assert all(t.get("key") != "mlplatform.io/training" and t.get("key") for t in tolerations if t), deployment.name
+    plugins = [r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release") if "device-plugin" in r.inputs["chart"]]
+    assert plugins
+    for plugin in plugins:
+        assert {"key": "mlplatform.io/training", "operator": "Exists", "effect": "NoSchedule"} in plugin.inputs[
+            "values"
+        ]["tolerations"]
 
 
 def test_the_gke_control_plane_reaches_kueues_webhook_and_visibility_api(prod_plan: Plan) -> None:
@@ -147,3 +176,20 @@ def test_the_gke_control_plane_reaches_kueues_webhook_and_visibility_api(prod_pl
     [firewall] = [r for r in prod_plan.of_type("gcp:compute/firewall:Firewall") if "webhooks" in r.name]
     ports = {port for allow in firewall.inputs["allows"] for port in allow["ports"]}
     assert {"9443", "8082"} <= ports
+
+
+def test_kyvernos_image_and_pod_security_policies_cover_the_training_namespaces(prod_plan: Plan) -> None:
+    policies = [
+        p
+        for p in prod_plan.of_type("kubernetes:kyverno.io/v1:ClusterPolicy")
+        if p.name.split("-baseline-")[0] in TARGETS
+    ]
+    assert len(policies) == 2 * len(TARGETS)
+    for policy in policies:
+        covered = {
+            namespace
+            for rule in policy.inputs["spec"]["rules"]
+            for match in rule["match"]["any"]
+            for namespace in match["resources"]["namespaces"]
+        }
+        assert {"kueue-system", "train-ml"} <= covered, policy.name

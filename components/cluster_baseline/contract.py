@@ -35,5 +35,8 @@ class ClusterBaselineArgs:
     """Kyverno refuses (Enforce) or only reports (Audit) what its policies do not admit: Enforce in prod."""
     kyverno_replicas: int = 3
     """Kyverno's admission controller: 3 for high availability (Kyverno's docs), 1 where an outage may block deploys."""
+    self_fenced: Mapping[str, Level] = field(default_factory=dict)
+    """Namespaces made and fenced by another component (components/training: Kueue's and the teams'), with their Pod
+    Security level: Kyverno's policies cover them too; their NetworkPolicies stay their maker's."""
     after: Sequence[pulumi.Resource] = field(default_factory=list)
     """What made the namespaces (the ServingStack): the policies wait for it."""

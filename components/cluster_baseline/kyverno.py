@@ -136,7 +136,7 @@ def install(name: str, args: ClusterBaselineArgs, opts: pulumi.ResourceOptions) 
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
     )
     after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[release]))
-    levels = {**args.namespaces, KYVERNO_NAMESPACE: pod_security.BASELINE}
+    levels = {**args.namespaces, **args.self_fenced, KYVERNO_NAMESPACE: pod_security.BASELINE}
     pattern = pulumi.Output.all(*args.image_prefixes).apply(lambda prefixes: image_pattern([str(p) for p in prefixes]))
     k8s.apiextensions.CustomResource(
         f"{name}-image-policy",

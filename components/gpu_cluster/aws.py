@@ -44,11 +44,10 @@ from components.gpu_cluster.contract import (
     GpuPool,
     WorkloadIdentity,
 )
-from components.scheduling import GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
+from components.scheduling import API_EFFECTS, system_labels
 
 GPU_AMI = "AL2023_x86_64_NVIDIA"  # EKS AMI type with the NVIDIA driver and container toolkit
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
-EKS_NO_SCHEDULE = "NO_SCHEDULE"  # the EKS API's spelling of NoSchedule
 GPU_DISK_GIB = 100  # inference images (CUDA, Triton) do not fit the 20 GiB default
 IMDS_HOP_LIMIT = 1  # pods cannot reach the instance metadata service (_launch_template)
 ROOT_DEVICE = "/dev/xvda"  # AL2023's root volume
@@ -342,7 +341,7 @@ def _gpu_spec(pool: GpuPool) -> _GroupSpec:
         labels=autoscaler.aws_gpu_labels(pool),
         min_nodes=pool.min_nodes,
         max_nodes=pool.max_nodes,
-        taints=[{"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": EKS_NO_SCHEDULE}],
+        taints=[{"key": key, "value": value, "effect": API_EFFECTS[effect]} for key, value, effect in pool.taints],
         disk_size=GPU_DISK_GIB,
     )
 

@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 
 from components.gpu_cluster.contract import GpuClusterArgs, GpuPool
 from components.irsa import trust_policy
-from components.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, LABEL_ROLE
+from components.scheduling import LABEL_ROLE
 
 CHART = "cluster-autoscaler"
 CHART_REPO = "https://kubernetes.github.io/autoscaler"
@@ -92,7 +92,8 @@ def aws_gpu_labels(pool: GpuPool) -> dict[str, str]:
 def node_template_tags(pool: GpuPool, gpus_per_node: int) -> dict[str, str]:
     """The ASG tags that describe a node of this pool to the autoscaler before one exists."""
     tags = {f"{NODE_TEMPLATE}/label/{key}": value for key, value in aws_gpu_labels(pool).items()}
-    tags[f"{NODE_TEMPLATE}/taint/{GPU_TAINT_KEY}"] = f"{GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
+    for key, value, effect in pool.taints:  # the training taint too: a serving pod must not scale a training group
+        tags[f"{NODE_TEMPLATE}/taint/{key}"] = f"{value}:{effect}"
     tags[f"{NODE_TEMPLATE}/resources/{GPU_RESOURCE}"] = str(gpus_per_node)
     return tags
 

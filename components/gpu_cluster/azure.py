@@ -42,10 +42,9 @@ from components.gpu_cluster.contract import (
     WorkloadIdentity,
     spot_max_price_problem,
 )
-from components.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, system_labels
+from components.scheduling import system_labels
 
 SYSTEM_POOL_NAME = "system"
-GPU_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
 # Keeps user workloads off the system pool; AKS's own add-ons tolerate it, and the platform's
 # add-ons (Prometheus, the gateway) must tolerate it too. Source: learn.microsoft.com/azure/aks/use-system-pools
 CRITICAL_ADDONS_TAINT = "CriticalAddonsOnly=true:NoSchedule"
@@ -291,7 +290,7 @@ def _gpu_pool(
         availability_zones=_zones(args),
         vnet_subnet_id=nodes.id,
         node_labels=pool.labels,
-        node_taints=[GPU_TAINT],
+        node_taints=[f"{key}={value}:{effect}" for key, value, effect in pool.taints],
         # Eviction policy and max price may only be sent for Spot pools: None leaves them out.
         scale_set_priority=(
             containerservice.ScaleSetPriority.SPOT if pool.spot else containerservice.ScaleSetPriority.REGULAR

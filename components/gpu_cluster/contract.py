@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.maintenance import MaintenanceWindow
-from components.scheduling import gpu_labels
+from components.scheduling import gpu_labels, gpu_taints
 from components.target import Target
 
 
@@ -57,10 +57,18 @@ class GpuPool:
     """The on-demand pool the autoscaler turns to only when no spot pool can grow; min 0."""
     on_demand_reason: str = ""
     """Why an on-demand pool that is no fallback runs on demand (a label value); the policy pack requires it."""
+    training: bool = False
+    """A training pool (or its fallback): its nodes carry the training taint, which only Kueue-admitted jobs
+    tolerate."""
 
     @property
     def labels(self) -> dict[str, str]:
         return gpu_labels(self.name, self.accelerator, self.spot, self.fallback, self.on_demand_reason)
+
+    @property
+    def taints(self) -> tuple[tuple[str, str, str], ...]:
+        """(key, value, Kubernetes effect) of each taint on the pool's nodes; each cloud spells the effect its way."""
+        return gpu_taints(self.training)
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,8 @@ from components.gpu_cluster.contract import (
 from components.gpu_cluster.gcp_network import NodeNetwork, build_network, gcp_name
 from components.maintenance import MaintenanceWindow
 from components.scheduling import (
+    API_EFFECTS,
     COMPUTE_CLASS_LABEL,
-    GPU_TAINT_KEY,
-    GPU_TAINT_VALUE,
     compute_class_name,
     system_labels,
 )
@@ -51,7 +50,6 @@ from components.scheduling import (
 SYSTEM_POOL = "system"
 RELEASE_CHANNEL = "REGULAR"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"  # access is decided by IAM roles
-GKE_NO_SCHEDULE = "NO_SCHEDULE"  # the GKE API's spelling of NoSchedule
 GPU_DRIVER_VERSION = "DEFAULT"  # GKE installs its default driver for the node version (COS and Ubuntu)
 NODE_ROLES = (
     # GKE's least-privilege node role (docs "Configure GKE node service accounts"; CIS GKE 2.0
@@ -437,13 +435,14 @@ def _gpu_pool(
             "gpu_driver_installation_config": {"gpu_driver_version": GPU_DRIVER_VERSION},
         }
     ]
-    node_config["taints"] = [
-        # GKE adds this taint itself only when a non-GPU pool already exists, which pools created
-        # in parallel cannot promise; declaring it too is accepted (terraform-provider-google#7928).
-        {"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GKE_NO_SCHEDULE},
-        # GKE schedules a ComputeClass's pods only on pools carrying its label and this taint.
-        {"key": COMPUTE_CLASS_LABEL, "value": class_name, "effect": GKE_NO_SCHEDULE},
+    # GKE adds the GPU taint itself only when a non-GPU pool already exists, which pools created in parallel cannot
+    # promise; declaring it too is accepted (terraform-provider-google#7928). Training pools add the training taint.
+    taints: list[gcp.container.NodePoolNodeConfigTaintArgsDict] = [
+        {"key": key, "value": value, "effect": API_EFFECTS[effect]} for key, value, effect in pool.taints
     ]
+    # GKE schedules a ComputeClass's pods only on pools carrying its label and this taint.
+    taints.append({"key": COMPUTE_CLASS_LABEL, "value": class_name, "effect": API_EFFECTS["NoSchedule"]})
+    node_config["taints"] = taints
     if args.gke_image_cache_disk:  # the Triton image read from a disk made beside the node, not pulled
         node_config["gcfs_config"] = {"enabled": True}  # secondary boot disks need image streaming on
         cache: gcp.container.NodePoolNodeConfigSecondaryBootDiskArgsDict = {

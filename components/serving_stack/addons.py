@@ -25,7 +25,7 @@ import pulumi_kubernetes as k8s
 
 from components import pod_security
 from components.images import chart_values, merged
-from components.scheduling import AKS_SPOT_TAINT, GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_ROLE
+from components.scheduling import AKS_SPOT_TAINT, GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_ROLE, TRAINING_TAINT
 from components.serving_stack.contract import Addons, ServingStackArgs
 from components.target import Cloud
 
@@ -265,6 +265,8 @@ def device_plugin_values() -> dict[str, Any]:
         "tolerations": [
             {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": GPU_TAINT_EFFECT},
             {"key": spot_key, "operator": "Equal", "value": spot_value, "effect": spot_effect},
+            # training nodes' GPUs are advertised by the same plugin (components/scheduling.py, TRAINING_TAINT)
+            {"key": TRAINING_TAINT[0], "operator": "Exists", "effect": TRAINING_TAINT[2]},
         ],
     }
 

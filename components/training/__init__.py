@@ -3,7 +3,8 @@
 What it makes (on the cluster's kubernetes provider, after the serving stack):
 - the `kueue-system` namespace (Pod Security restricted: the chart's manager runs as non-root with a read-only root
   file system and every capability dropped) and the official Kueue chart, pinned (kueue.py);
-- per training pool a spot and an on-demand ResourceFlavor, one ClusterQueue trying spot first (kueue.py);
+- per training pool a spot and an on-demand ResourceFlavor, the Cohort `training` holding the capacity no team is
+  guaranteed, and per team a ClusterQueue trying spot first with the team's guaranteed quota (kueue.py);
 - per team a namespace `train-<team>` (restricted) with the team's LocalQueue `<team>` and the `trainer` service
   account jobs run as (one team, `ml`, unless the stack lists its teams);
 - each namespace fenced like the baseline's (components/network_fence.py): default deny, then what it needs.
@@ -23,9 +24,9 @@ from components import images, network_fence, pod_security
 from components.network_fence import GKE_METADATA, Fence, Peer, Rule, outside
 from components.target import Cloud
 from components.training import kueue
-from components.training.kueue import TrainingPool
+from components.training.kueue import TrainingPool, TrainingTeam
 
-DEFAULT_TEAMS = ("ml",)
+DEFAULT_TEAMS = (TrainingTeam("ml"),)
 SERVICE_ACCOUNT = "trainer"
 
 
@@ -42,8 +43,8 @@ class TrainingArgs:
     cloud: Cloud
     k8s_provider: k8s.Provider
     pools: tuple[TrainingPool, ...]
-    teams: tuple[str, ...]
-    """One namespace and LocalQueue each; every team's queue shares the ClusterQueue's quota."""
+    teams: tuple[TrainingTeam, ...]
+    """One namespace, LocalQueue and ClusterQueue each, with the GPUs it is guaranteed; all share the Cohort."""
     image_mirrors: images.Mirrors
     """Kueue's image pulls through the target's registry where it mirrors registry.k8s.io (components/images.py)."""
     after: Sequence[pulumi.Resource] = ()
@@ -103,23 +104,35 @@ class Training(pulumi.ComponentResource):
             for pool in args.pools
             for spot in (True, False)
         ]
-        queue = k8s.apiextensions.CustomResource(
-            f"{name}-cluster-queue",
-            **_custom(kueue.cluster_queue(args.pools)),
+        shared = k8s.apiextensions.CustomResource(
+            f"{name}-cohort",
+            **_custom(kueue.cohort(args.pools, args.teams)),
             opts=pulumi.ResourceOptions.merge(after_chart, pulumi.ResourceOptions(depends_on=flavors)),
         )
         for team in args.teams:
-            self._team(f"{name}-{team}", args.cloud, team, queue, inside)
-        self.register_outputs({"teams": list(args.teams)})
+            self._team(f"{name}-{team.name}", args, team.name, shared, inside)
+        self.namespaces: dict[str, pod_security.Level] = {
+            kueue.NAMESPACE: pod_security.RESTRICTED,
+            **{team_namespace(team.name): pod_security.RESTRICTED for team in args.teams},
+        }
+        """What Kyverno's policies cover here as well (ClusterBaselineArgs.self_fenced): images and Pod Security."""
+        self.register_outputs({"teams": [team.name for team in args.teams]})
 
-    def _team(self, name: str, cloud: Cloud, team: str, queue: pulumi.Resource, inside: pulumi.ResourceOptions) -> None:
-        """The team's namespace, fence, service account and LocalQueue."""
+    def _team(
+        self, name: str, args: TrainingArgs, team: str, shared: pulumi.Resource, inside: pulumi.ResourceOptions
+    ) -> None:
+        """The team's namespace, fence, service account, ClusterQueue and LocalQueue."""
         namespace = team_namespace(team)
         made = pod_security.namespace(f"{name}-ns", namespace, pod_security.RESTRICTED, inside)
         after_namespace = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[made]))
-        network_fence.install(f"{name}-fence", team_fence(cloud, namespace), after_namespace)
+        network_fence.install(f"{name}-fence", team_fence(args.cloud, namespace), after_namespace)
         k8s.core.v1.ServiceAccount(
             f"{name}-trainer", metadata={"name": SERVICE_ACCOUNT, "namespace": namespace}, opts=after_namespace
+        )
+        queue = k8s.apiextensions.CustomResource(
+            f"{name}-cluster-queue",
+            **_custom(kueue.cluster_queue(args.pools, args.teams, team, namespace)),
+            opts=pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[shared])),
         )
         k8s.apiextensions.CustomResource(
             f"{name}-local-queue",
