@@ -167,6 +167,8 @@ class Footprint(pulumi.ComponentResource):
             needs_device_plugin=config.cloud in ("aws", "azure"),
             tls=tls,
             monitoring_values=self.monitoring.prometheus_values,
+            mesh_config=self.monitoring.mesh_config,
+            triton_trace_args=self.monitoring.triton_trace_args,
             model_public_key=stack.publishing.public_key,
             triton_backends=stack.publishing.backends,
             auth=gateway_auth(stack.auth, _guarded_hosts(config.name, stack)),

@@ -46,9 +46,15 @@ from components.target import Cloud, Target
 from pricing.pricer import Pricer, catalog_hourly
 from pricing.table import PriceTable, load_price_table
 from stacks.dns_config import DnsConfig
+from stacks.telemetry_config import (
+    TELEMETRY_KEYS,
+    TelemetryConfig,
+    parse_telemetry,
+    telemetry_settings,
+)
 from stacks.validate import ConfigError, integer, mapping, string
 
-OBSERVABILITY_KEYS = {"central", "retentionDays", "recordName", "remoteWriteTokenGeneration"}
+OBSERVABILITY_KEYS = {"central", "retentionDays", "recordName", "remoteWriteTokenGeneration", *TELEMETRY_KEYS}
 DEFAULT_RETENTION_DAYS = 15  # kube-prometheus-stack's own default retention is 10d; a fortnight covers two weekends
 DEFAULT_RECORD_NAME = "metrics"
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -61,6 +67,8 @@ class ObservabilityConfig:
     record_name: str = DEFAULT_RECORD_NAME
     token_generation: int = 1
     """The remote-write tokens' generation: a new number replaces them all (components/observability/endpoint.py)."""
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    """Logs and traces: retention, disk, sampling (stacks/telemetry_config.py)."""
 
     def host(self, dns: DnsConfig | None) -> str | None:
         """The central endpoint's name under the zone; None without GlobalDns."""
@@ -86,6 +94,7 @@ def parse_observability(
         central=central,
         retention_days=integer(f"{key}.retentionDays", fields.get("retentionDays", DEFAULT_RETENTION_DAYS), 1, 365),
         record_name=record,
+        telemetry=parse_telemetry(key, fields),
         token_generation=integer(
             f"{key}.remoteWriteTokenGeneration", fields.get("remoteWriteTokenGeneration", 1), 1, 1_000_000
         ),
@@ -153,6 +162,9 @@ class FleetPlan:
             remote_write=remote_write,
             central=central,
             alerting=self.alerting,
+            telemetry=telemetry_settings(
+                self.config.telemetry, central=is_central, host=host, token=self.tokens.get(target.name)
+            ),
         )
 
 

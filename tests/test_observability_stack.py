@@ -18,6 +18,7 @@ from components.observability.contract import (
     TOKEN_SECRET,
 )
 from components.observability.dashboards import DASHBOARDS_DIR
+from components.observability.otel_contract import LOKI_DATASOURCE_UID, TEMPO_DATASOURCE_UID
 from components.observability.values import DASHBOARD_LABEL, KSM_ALLOWLIST
 from preflight.edges import (
     REMOTE_WRITE_TOKEN,
@@ -118,7 +119,12 @@ def test_the_central_footprint_runs_grafana_the_receiver_and_the_dashboard(stack
         "searchNamespace": None,  # Grafana's own namespace (the chart's null), not ALL
         "resource": "configmap",
     }
-    assert [source["uid"] for source in grafana["additionalDataSources"]] == [DATASOURCE_UID]
+    # the central Prometheus, then the logs and traces stores (tests/test_observability_logs_traces.py)
+    assert [source["uid"] for source in grafana["additionalDataSources"]] == [
+        DATASOURCE_UID,
+        LOKI_DATASOURCE_UID,
+        TEMPO_DATASOURCE_UID,
+    ]
     assert {t: v["grafana"]["enabled"] for t, v in values.items() if t != hub} == dict.fromkeys(
         targets(stack_plan) - {hub}, False
     )
@@ -193,7 +199,8 @@ def test_the_metrics_name_points_at_the_central_gateway_which_serves_it_over_tls
     assert certificates[hub] == [f"api.{zone}", host]
     assert all(names == [f"api.{zone}"] for target, names in certificates.items() if target != hub)
 
-    (route,) = monitored(prod_plan, VIRTUAL_SERVICE)[hub]
+    routes = monitored(prod_plan, VIRTUAL_SERVICE)[hub]
+    (route,) = [r for r in routes if r.inputs["metadata"]["name"] == CENTRAL_PROMETHEUS]  # beside the OTLP route
     assert route.inputs["spec"]["hosts"] == [host]
     (http,) = route.inputs["spec"]["http"]
     assert http["match"] == [{"uri": {"exact": REMOTE_WRITE_PATH}, "method": {"exact": "POST"}}]

@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_random as random
 
-from components.observability import alerting, central, endpoint, rules, scrape
+from components.observability import alerting, central, endpoint, logs_traces, mesh_tracing, rules, scrape, stores
 from components.observability.contract import (
     AlertGrouping,
     AlertingSettings,
@@ -36,6 +36,7 @@ from components.observability.contract import (
     RemoteWrite,
 )
 from components.observability.values import prometheus_values
+from components.serving_stack.addons import MONITORING_NAMESPACE
 from components.serving_stack.contract import Addons
 
 __all__ = [
@@ -60,6 +61,10 @@ GRAFANA_PASSWORD_LENGTH = 32
 class Monitoring(pulumi.ComponentResource):
     prometheus_values: dict[str, Any]
     grafana_password: pulumi.Output[str] | None
+    mesh_config: dict[str, Any]
+    """istiod's meshConfig additions (the tracing and access-log providers); empty without logs and traces."""
+    triton_trace_args: tuple[str, ...]
+    """Triton's --trace-config flags; empty without logs and traces."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplatform:observability:Monitoring", name, None, opts)
@@ -75,6 +80,12 @@ class Monitoring(pulumi.ComponentResource):
             )
             self.grafana_password = pulumi.Output.secret(password.result)
         self.prometheus_values = prometheus_values(args, self.grafana_password)
+        self.mesh_config, self.triton_trace_args = {}, ()
+        if args.telemetry is not None:
+            self.mesh_config = mesh_tracing.mesh_config(MONITORING_NAMESPACE)
+            self.triton_trace_args = mesh_tracing.triton_trace_args(args.telemetry.sampling, MONITORING_NAMESPACE)
+            if args.telemetry.stores is not None:
+                self.prometheus_values["grafana"]["additionalDataSources"] += stores.data_sources()
 
     def install(self, addons: Addons) -> None:
         """The objects that need the add-ons' CRDs and namespaces; waits for `addons.ready`."""
@@ -90,8 +101,11 @@ class Monitoring(pulumi.ComponentResource):
         )
         scrape.gateway_pod_monitor(f"{name}-gateway-metrics", addons, opts)
         alerting.receivers_secret(f"{name}-alert-receivers", namespace, args.alerting, opts)
+        token: list[pulumi.Resource] = []
         if args.remote_write is not None and args.remote_write.token is not None:
-            endpoint.token_secret(f"{name}-remote-write-token", namespace, args.remote_write.token, opts)
+            token.append(endpoint.token_secret(f"{name}-remote-write-token", namespace, args.remote_write.token, opts))
+        if args.telemetry is not None:
+            logs_traces.install(name, args.target, args.telemetry, addons, opts, after=token)
         if args.central is not None:
             central.install(self, name, args.target.cloud, args.central, addons, opts)
         self.register_outputs(

@@ -16,6 +16,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.observability.otel_contract import TelemetrySettings
 from components.target import Cloud, Target
 
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -162,6 +163,8 @@ class MonitoringArgs:
     """Set on the central footprint only."""
     alerting: AlertingSettings = field(default_factory=AlertingSettings)
     """Receivers and routes for this footprint's Alertmanager (every footprint gets the stack's)."""
+    telemetry: TelemetrySettings | None = None
+    """Logs and traces (otel_contract.py); None where the footprint has nowhere to send them (dev's non-central)."""
 
     @property
     def external_labels(self) -> dict[str, str]:

@@ -248,6 +248,11 @@ class ServingStackArgs:
     triton_backends: tuple[str, ...] | None = None
     """The only Triton backends the model pods may load (triton.py, --backend-directory); None: every backend the
     image ships, the Python backend included."""
+    mesh_config: Mapping[str, Any] = field(default_factory=dict)
+    """istiod `meshConfig` keys merged over addons.istiod_values': the footprint's tracing and access-log providers
+    (components/observability/mesh_tracing.py)."""
+    triton_trace_args: tuple[str, ...] = ()
+    """Triton's --trace-config flags (components/observability/mesh_tracing.py); empty: Triton traces nothing."""
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,7 @@ def server_args(args: ServingStackArgs, version: ModelVersion) -> list[pulumi.In
         "--strict-readiness=true",  # ready only once every model is loaded
         f"--exit-timeout-secs={args.drain_seconds}",  # in-flight requests finish after SIGTERM
         *restricted_api_args(),
+        *args.triton_trace_args,
         *backends,
     ]
 
