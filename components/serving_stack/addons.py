@@ -147,7 +147,7 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> Addon
         args,
         ISTIOD,
         ISTIO_NAMESPACE,
-        istiod_values(cloud),
+        merged_values(istiod_values(cloud), {"meshConfig": dict(args.mesh_config)}),
         depends_on=[base, cni],
         namespace_resource=istio,
     )
