@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +132,36 @@ ROUTER = {
 }
 
 
-def envoy_routes(http_routes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A VirtualService's `http` routes (traffic.py) as Istio compiles them into Envoy routes, to the one MLServer:
-    route name, uri regex (RE2, whole path) or exact path, method as a `:method` header, timeout, removed headers."""
+def _string_match(istio: Mapping[str, str]) -> dict[str, Any]:
+    """An Istio StringMatch (exact, prefix or regex) as Envoy's StringMatcher."""
+    if "regex" in istio:
+        return {"safe_regex": {"regex": istio["regex"]}}
+    return dict(istio)
+
+
+def _action(route: Mapping[str, Any], cluster_of: Callable[[Mapping[str, Any]], str] | None) -> dict[str, Any]:
+    """What a route does: a direct response, or its destinations as one cluster or weighted clusters (`cluster_of`
+    names a destination's cluster; None: everything to the one MLServer)."""
+    if "directResponse" in route:
+        reply = route["directResponse"]
+        return {"direct_response": {"status": reply["status"], "body": {"inline_string": reply["body"]["string"]}}}
+    destinations = route["route"]
+    if cluster_of is None:
+        target: dict[str, Any] = {"cluster": "mlserver"}
+    elif len(destinations) == 1:
+        target = {"cluster": cluster_of(destinations[0]["destination"])}
+    else:
+        clusters = [{"name": cluster_of(d["destination"]), "weight": d["weight"]} for d in destinations]
+        target = {"weighted_clusters": {"clusters": clusters}}
+    return {"route": {**target, "timeout": route["timeout"]}}
+
+
+def envoy_routes(
+    http_routes: Sequence[Mapping[str, Any]], cluster_of: Callable[[Mapping[str, Any]], str] | None = None
+) -> list[dict[str, Any]]:
+    """A VirtualService's `http` routes (traffic.py) as Istio compiles them into Envoy routes: route name, uri regex
+    (RE2, whole path) or exact path, method as a `:method` header and the route's header matches, timeout, removed
+    headers, and a direct response or the destinations (see _action). Retries are left out."""
     routes = []
     for route in http_routes:
         for match in route["match"]:
@@ -142,13 +169,17 @@ def envoy_routes(http_routes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
             envoy_match: dict[str, Any] = (
                 {"safe_regex": {"regex": uri["regex"]}} if "regex" in uri else {"path": uri["exact"]}
             )
-            if "method" in match:
-                envoy_match["headers"] = [{"name": ":method", "string_match": {"exact": match["method"]["exact"]}}]
+            headers = (
+                [{"name": ":method", "string_match": {"exact": match["method"]["exact"]}}] if "method" in match else []
+            )
+            headers += [{"name": k, "string_match": _string_match(v)} for k, v in match.get("headers", {}).items()]
+            if headers:
+                envoy_match["headers"] = headers
             routes.append(
                 {
                     "name": route["name"],
                     "match": envoy_match,
-                    "route": {"cluster": "mlserver", "timeout": route["timeout"]},
+                    **_action(route, cluster_of),
                     "request_headers_to_remove": list(route.get("headers", {}).get("request", {}).get("remove", [])),
                 }
             )

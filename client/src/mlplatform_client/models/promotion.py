@@ -10,9 +10,11 @@ the model's Service as `destination_service_name`, the version's pod label `vers
 - error ratio: 5xx responses over all responses to the canary in the window;
 - p99 latency: histogram_quantile(0.99) over istio_request_duration_milliseconds' classic buckets;
 - requests: how many the canary answered in the window (too few prove nothing: hold).
-The queries use only instant vectors of rate()/increase() over a range, sum by, a regex on the response code and
-histogram_quantile over classic buckets, which Prometheus 2.42 (Debian's) and 3.x evaluate alike; 3.x normalises
-`le` label values at scrape ("1.0" -> "1"), which histogram_quantile reads as numbers either way.
+The queries use only instant vectors of rate()/increase() over a range, sum by, a regex on the response code,
+`or vector(0)` and histogram_quantile over classic buckets, which Prometheus 2.42 (Debian's) and 3.x evaluate alike;
+3.x normalises `le` label values at scrape ("1.0" -> "1"), which histogram_quantile reads as numbers either way.
+The evidence is what callers got: with the route's retries, a 5xx that a retry turned into a 200 is not an error
+here (Istio reports one request with its final code), so a canary failing a third of its attempts shows about 1/27.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ def queries(model: str, version: str, window: str = "10m") -> dict[str, str]:
     """The three PromQL queries for one canary version."""
     where = f'reporter="source",destination_service_name="{model}",destination_version="{version}"'
     return {
-        "error_ratio": f'sum(rate(istio_requests_total{{{where},response_code=~"5.."}}[{window}]))'
+        # A version that never failed has no 5xx series at all (Istio, like Envoy, makes a series per response code
+        # on its first use): `or vector(0)` makes that 0 errors rather than no answer, which would hold forever.
+        "error_ratio": f'(sum(rate(istio_requests_total{{{where},response_code=~"5.."}}[{window}])) or vector(0))'
         f" / sum(rate(istio_requests_total{{{where}}}[{window}]))",
         "p99_seconds": "histogram_quantile(0.99, sum by (le) "
         f"(rate(istio_request_duration_milliseconds_bucket{{{where}}}[{window}]))) / 1000",
