@@ -25,9 +25,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from rules.environments import current_stack, protected_environments, protected_environments_schema
+from rules.environments import protected_environments_schema, protected_in_stack
 from rules.props import is_false, items, mapping
-from rules.tags import environment_of
 
 EKS_CLUSTERS = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
 EKS_AUDIT_LOGS = ("audit", "authenticator")
@@ -142,9 +141,7 @@ def _problems(resource: PolicyResource, resources: list[PolicyResource], gcs_pro
 
 
 def _check(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    protected = protected_environments(args)
-    environments = {environment_of(r.resource_type, r.props, r.provider) for r in args.resources} | {current_stack()}
-    prod = sorted(environments & set(protected))
+    prod = protected_in_stack(args)
     if not prod:
         return
     gcs_projects = _gcs_audited_projects(args.resources)

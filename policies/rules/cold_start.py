@@ -20,9 +20,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from rules.environments import current_stack, protected_environments, protected_environments_schema
+from rules.environments import protected_environments_schema, protected_in_stack
 from rules.props import field, mapping
-from rules.tags import environment_of
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 COLD_START = "mlplatform.io/cold-start-seconds"
@@ -38,10 +37,7 @@ def _seconds(value: object) -> int | None:
 
 def _checker(protected_only: bool) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def check(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        protected = set(protected_environments(args))
-        environments = {environment_of(r.resource_type, r.props, r.provider) for r in args.resources}
-        environments.add(current_stack())
-        if bool(environments & protected) != protected_only:
+        if bool(protected_in_stack(args)) != protected_only:
             return
         for resource in args.resources:
             if resource.resource_type != DEPLOYMENT:

@@ -12,6 +12,7 @@ import pulumi
 from pulumi_policy import PolicyConfigSchema, StackValidationArgs
 
 from rules.props import items
+from rules.tags import environment_of
 
 DEFAULT_PROTECTED = ["prod", "production"]
 
@@ -25,6 +26,12 @@ def current_stack() -> str:
 
 def protected_environments(args: StackValidationArgs) -> list[str]:
     return [str(env) for env in items(args.get_config().get("protectedEnvironments"))] or list(DEFAULT_PROTECTED)
+
+
+def protected_in_stack(args: StackValidationArgs) -> list[str]:
+    """The guarded environments this stack is in, through its resources' tags or its name; empty for dev."""
+    environments = {environment_of(r.resource_type, r.props, r.provider) for r in args.resources} | {current_stack()}
+    return sorted(environments & set(protected_environments(args)))
 
 
 def protected_environments_schema(what: str) -> PolicyConfigSchema:

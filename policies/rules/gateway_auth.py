@@ -22,9 +22,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from rules.environments import current_stack, protected_environments, protected_environments_schema
+from rules.environments import protected_environments_schema, protected_in_stack
 from rules.props import field, items, mapping
-from rules.tags import environment_of
 
 _VERSIONS = ("v1", "v1beta1", "v1alpha3")
 _GATEWAYS = {f"kubernetes:networking.istio.io/{v}:Gateway" for v in _VERSIONS}
@@ -68,9 +67,7 @@ def _missing(gateway: PolicyResource, resources: list[PolicyResource]) -> list[s
 
 
 def _check(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    protected = protected_environments(args)
-    environments = {environment_of(r.resource_type, r.props, r.provider) for r in args.resources} | {current_stack()}
-    prod = sorted(environments & set(protected))
+    prod = protected_in_stack(args)
     if not prod:
         return
     for gateway in args.resources:

@@ -18,9 +18,8 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, ReportViolation, StackValidationArgs, StackValidationPolicy
 
-from rules.environments import current_stack, protected_environments, protected_environments_schema
+from rules.environments import protected_environments_schema, protected_in_stack
 from rules.props import field, items, mapping
-from rules.tags import environment_of
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
@@ -65,9 +64,7 @@ def images(resource_type: str, props: Mapping[str, Any]) -> list[str]:
 
 
 def _check(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    protected = protected_environments(args)
-    environments = {environment_of(r.resource_type, r.props, r.provider) for r in args.resources} | {current_stack()}
-    prod = sorted(environments & set(protected))
+    prod = protected_in_stack(args)
     if not prod:
         return
     for resource in args.resources:
