@@ -147,7 +147,7 @@ class Footprint(pulumi.ComponentResource):
         # Monitoring's Helm values go into the ServingStack's kube-prometheus-stack; its objects follow the add-ons.
         self.monitoring = Monitoring(
             f"{config.name}-monitoring",
-            fleet.monitoring_args(self.target, self.cluster.k8s_provider, clusters),
+            fleet.monitoring_args(self.target, self.cluster.k8s_provider, clusters, self.registry.mirrors),
             pulumi.ResourceOptions(parent=self),
         )
         self.serving_args = ServingStackArgs(
@@ -367,6 +367,7 @@ def _model_spec(model: ModelConfig, config: TargetConfig, stack: StackConfig) ->
         min_replicas=model.min_replicas,
         max_replicas=model.max_replicas,
         on_demand_floor=model.on_demand_floor,
+        team=model.team,
         cold_start_seconds=start.total_seconds if start else None,
         routing=model.routing,
     )

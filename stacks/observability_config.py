@@ -5,6 +5,7 @@
       retentionDays: 15        # how long the central Prometheus keeps the fleet's series
       recordName: metrics      # with GlobalDns, remote writes arrive at https://<recordName>.<zone>/api/v1/write
       remoteWriteTokenGeneration: 1   # change it (e.g. +1) to replace every target's remote-write token
+      monthlyBudgetUsd: 2500   # the fleet's node spend a month; above it at a day's pace, SpendAboveBudgetPace fires
 
 Without GlobalDns (dev) no name under a zone exists for the central gateway, and a gateway address is known only
 after its cluster is up, so no other target could be given a URL without waiting on the central one (an edge
@@ -13,14 +14,15 @@ other footprint keeps its metrics and alerts in its own cluster.
 
 The stacks layer also turns the config into the figures the alert rules join against: each pool's maximum and the
 hourly list price of each machine a target runs (pricing/data/prices.yaml, at the target's region; GCP N1
-machines plus their attached GPUs), so the component never reads config or the price table itself.
+machines plus their attached GPUs), and OpenCost's per-unit prices derived from the same table (pricing/units.py),
+so the component never reads config or the price table itself.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pulumi
@@ -40,11 +42,13 @@ from components.observability import (
     RemoteWrite,
 )
 from components.observability.endpoint import write_url
+from components.observability.opencost import OpenCostSettings
 from components.observability.prometheus import central_write_url
 from components.serving_stack.contract import HEALTH_PATH
 from components.target import Cloud, Target
 from pricing.pricer import Pricer, catalog_hourly
 from pricing.table import PriceTable, load_price_table
+from pricing.units import unit_prices
 from stacks.dns_config import DnsConfig
 from stacks.telemetry_config import (
     TELEMETRY_KEYS,
@@ -52,9 +56,17 @@ from stacks.telemetry_config import (
     parse_telemetry,
     telemetry_settings,
 )
-from stacks.validate import ConfigError, integer, mapping, string
+from stacks.validate import ConfigError, integer, mapping, number, string
 
-OBSERVABILITY_KEYS = {"central", "retentionDays", "recordName", "remoteWriteTokenGeneration", *TELEMETRY_KEYS}
+OBSERVABILITY_KEYS = {
+    "central",
+    "retentionDays",
+    "recordName",
+    "remoteWriteTokenGeneration",
+    "monthlyBudgetUsd",
+    *TELEMETRY_KEYS,
+}
+MAX_BUDGET_USD = 100_000_000.0
 DEFAULT_RETENTION_DAYS = 15  # kube-prometheus-stack's own default retention is 10d; a fortnight covers two weekends
 DEFAULT_RECORD_NAME = "metrics"
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -69,6 +81,8 @@ class ObservabilityConfig:
     """The remote-write tokens' generation: a new number replaces them all (components/observability/endpoint.py)."""
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     """Logs and traces: retention, disk, sampling (stacks/telemetry_config.py)."""
+    monthly_budget_usd: float | None = None
+    """The fleet's node spend a month, for SpendAboveBudgetPace (rules/cost_fleet.yaml); None: no budget."""
 
     def host(self, dns: DnsConfig | None) -> str | None:
         """The central endpoint's name under the zone; None without GlobalDns."""
@@ -90,8 +104,12 @@ def parse_observability(
         raise ConfigError(
             f"{key}.recordName", f"{record!r} is already a name in the zone (a target or the global host)"
         )
+    budget = fields.get("monthlyBudgetUsd")
     return ObservabilityConfig(
         central=central,
+        monthly_budget_usd=None
+        if budget is None
+        else number(f"{key}.monthlyBudgetUsd", budget, 0, MAX_BUDGET_USD, above=True),
         retention_days=integer(f"{key}.retentionDays", fields.get("retentionDays", DEFAULT_RETENTION_DAYS), 1, 365),
         record_name=record,
         telemetry=parse_telemetry(key, fields),
@@ -129,6 +147,21 @@ def node_prices(cluster: GpuClusterArgs, table: PriceTable | None = None) -> tup
     return tuple(prices)
 
 
+def opencost_settings(
+    cluster: GpuClusterArgs, mirrors: Mapping[str, pulumi.Input[str]], table: PriceTable | None = None
+) -> OpenCostSettings | None:
+    """OpenCost's units for this target's machines; None when the table cannot price its system machine."""
+    target = cluster.target
+    pricer = Pricer(table or load_price_table(), target.cloud, target.region)
+    system = machine(target.cloud, cluster.system_pool.machine_type)
+    names = sorted({name for pool in cluster.gpu_pools for name in pool.machine_types})
+    gpu_machines = [m for name in names if (m := machine(target.cloud, name)) is not None]
+    units = unit_prices(pricer, system, gpu_machines) if system else None
+    if units is None:
+        return None
+    return OpenCostSettings(target.name, **asdict(units), image_mirrors=dict(mirrors))
+
+
 @dataclass(frozen=True)
 class FleetPlan:
     """What the whole stack's observability looks like: computed once, read per footprint."""
@@ -139,7 +172,14 @@ class FleetPlan:
     tokens: Mapping[str, pulumi.Output[str]]  # each sending target's remote-write token (with GlobalDns only)
     alerting: AlertingSettings = field(default_factory=AlertingSettings)  # every footprint's Alertmanager routes
 
-    def monitoring_args(self, target: Target, k8s_provider: k8s.Provider, cluster: GpuClusterArgs) -> MonitoringArgs:
+    def monitoring_args(
+        self,
+        target: Target,
+        k8s_provider: k8s.Provider,
+        cluster: GpuClusterArgs,
+        mirrors: Mapping[str, pulumi.Input[str]] | None = None,
+    ) -> MonitoringArgs:
+        """`mirrors`: the footprint's registry mirrors, through which OpenCost's image is pulled where they are on."""
         host = self.config.host(self.dns)
         is_central = target.name == self.config.central
         remote_write = None
@@ -153,7 +193,12 @@ class FleetPlan:
             if host is not None and self.dns is not None:
                 tokens = tuple(self.tokens[name] for name in sorted(self.tokens))
                 ingress = CentralIngress(host=host, global_host=self.dns.global_host, tokens=tokens)
-            central = CentralSettings(fleet=self.fleet, retention_days=self.config.retention_days, ingress=ingress)
+            central = CentralSettings(
+                fleet=self.fleet,
+                retention_days=self.config.retention_days,
+                ingress=ingress,
+                budget_monthly_usd=self.config.monthly_budget_usd,
+            )
         return MonitoringArgs(
             target=target,
             k8s_provider=k8s_provider,
@@ -162,6 +207,7 @@ class FleetPlan:
             remote_write=remote_write,
             central=central,
             alerting=self.alerting,
+            opencost=opencost_settings(cluster, mirrors or {}),
             telemetry=telemetry_settings(
                 self.config.telemetry, central=is_central, host=host, token=self.tokens.get(target.name)
             ),

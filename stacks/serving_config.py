@@ -31,6 +31,7 @@ MODEL_KEYS = {
     "stable",
     "canary",
     "sizeGiB",
+    "team",
     "routing",
     "promotion",
 }
@@ -38,6 +39,9 @@ VERSION_KEYS = {"name", "path", "weight"}
 # Object names: "<model>-<version>-floor" must stay a 63-character DNS label.
 _MODEL_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 _VERSION_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
+# The team a model's cost goes to (rules/cost.yaml, `preflight chargeback`): a Kubernetes label value.
+_TEAM = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DEFAULT_TEAM = "ml"
 _PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 MAX_REPLICAS = 100
 MAX_MODEL_GIB = 2048  # larger than any GPU node's memory the catalog holds
@@ -66,6 +70,8 @@ class ModelConfig:
     """canary | ab | blueGreen (stacks/promotion_config.py): how callers reach the versions."""
     promotion: PromotionConfig = DEFAULT_PROMOTION
     """The bounds and steps `mlplatform models promote` judges the canary by (the stack's, then the model's)."""
+    team: str = DEFAULT_TEAM
+    """Who pays for it: the serving pods' mlplatform.io/team label, by which cost is recorded and charged back."""
 
 
 @dataclass(frozen=True)
@@ -142,13 +148,16 @@ def _model(
             f"{key}.canary.name", f"{canary.name!r} clashes with the stable version {stable.name!r} or its floor"
         )
     size = number(f"{key}.sizeGiB", fields.get("sizeGiB", DEFAULT_MODEL_GIB), 0, MAX_MODEL_GIB, above=True)
+    team = string(f"{key}.team", fields.get("team", DEFAULT_TEAM))
+    if not _TEAM.fullmatch(team):
+        raise ConfigError(f"{key}.team", f"{team!r} must be a DNS label (lower case, digits, '-')")
     routing = parse_routing(f"{key}.routing", fields.get("routing", "canary"))
     if routing == "blueGreen" and canary and canary.weight not in (0, 100):
         raise ConfigError(
             f"{key}.canary.weight", f"blueGreen switches all traffic at once: 0 or 100, got {canary.weight}"
         )
     bounds = parse_promotion(f"{key}.promotion", fields.get("promotion"), promotion)
-    return ModelConfig(name, accelerator, gpus, low, high, floor, stable, canary, size, routing, bounds)
+    return ModelConfig(name, accelerator, gpus, low, high, floor, stable, canary, size, routing, bounds, team)
 
 
 def _version(key: str, value: Any, default_weight: int) -> VersionConfig:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from components.observability.contract import EVALUATED_BY, REMOTE_WRITE_KEEP
+from components.observability.cost_rules import COST_FLEET_RULES, COST_RULES
 from components.observability.rules import CENTRAL_RULES, CONFIG_GROUP, RULES_DIR, SERVING_RULES, rule_groups
 from preflight.plan import Plan, PlannedResource
 
@@ -43,7 +44,7 @@ def records(groups: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> set[st
 
 
 def test_promtool_finds_every_rule_file_valid() -> None:
-    assert [path.name for path in RULE_FILES] == ["central.yaml", "serving.yaml"]
+    assert [path.name for path in RULE_FILES] == ["central.yaml", "cost.yaml", "cost_fleet.yaml", "serving.yaml"]
     result = promtool("check", "rules", *RULE_FILES)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(RULE_FILES)
@@ -81,7 +82,7 @@ def test_every_alert_is_tested_firing_and_quiet() -> None:
         for case in yaml.safe_load(path.read_text())["tests"]:
             for check in case.get("alert_rule_test", []):
                 (fired if check["exp_alerts"] else quiet).add(check["alertname"])
-    every_alert = alerts(SERVING_RULES) | alerts(CENTRAL_RULES)
+    every_alert = alerts(SERVING_RULES) | alerts(CENTRAL_RULES) | alerts(COST_RULES) | alerts(COST_FLEET_RULES)
     assert every_alert == fired == quiet
 
 
@@ -100,7 +101,8 @@ def test_the_issue_thresholds_are_the_ones_alerted_on() -> None:
 def test_every_recorded_series_the_rules_read_is_recorded_somewhere() -> None:
     """`mlplatform:*` names in expressions are recorded by the files or by the generated groups."""
     generated = {"mlplatform:gpu_pool_max_nodes", "mlplatform:node_hourly_price_dollars", "mlplatform:target_expected"}
-    known = records(rule_groups(SERVING_RULES)) | records(rule_groups(CENTRAL_RULES)) | generated
+    generated |= {"mlplatform:egress_assumption_bytes", "mlplatform:cost_budget_monthly_dollars"}  # cost_rules.py
+    known = {name for path in RULE_FILES for name in records(rule_groups(path))} | generated
     for path in RULE_FILES:
         for group in rule_groups(path):
             for rule in group["rules"]:

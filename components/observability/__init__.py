@@ -20,7 +20,18 @@ from typing import Any
 import pulumi
 import pulumi_random as random
 
-from components.observability import alerting, central, endpoint, logs_traces, mesh_tracing, rules, scrape, stores
+from components.observability import (
+    alerting,
+    central,
+    cost_rules,
+    endpoint,
+    logs_traces,
+    mesh_tracing,
+    opencost,
+    rules,
+    scrape,
+    stores,
+)
 from components.observability.contract import (
     AlertGrouping,
     AlertingSettings,
@@ -96,9 +107,11 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-serving-rules",
             "mlplatform-serving",
             namespace,
-            rules.serving_rules_spec(args.pool_limits, args.node_prices),
+            cost_rules.with_cost_rules(rules.serving_rules_spec(args.pool_limits, args.node_prices), args),
             opts,
         )
+        if args.opencost is not None:
+            opencost.opencost_release(f"{name}-opencost", args.opencost, addons.pod_monitor_labels, opts)
         scrape.gateway_pod_monitor(f"{name}-gateway-metrics", addons, opts)
         alerting.receivers_secret(f"{name}-alert-receivers", namespace, args.alerting, opts)
         token: list[pulumi.Resource] = []

@@ -39,7 +39,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.observability import dashboards, prometheus, rules
+from components.observability import cost_rules, dashboards, prometheus, rules
 from components.observability.contract import (
     CENTRAL_PORT,
     CENTRAL_PROMETHEUS,
@@ -91,7 +91,7 @@ def install(
         f"{name}-fleet-rules",
         "mlplatform-fleet",
         namespace,
-        rules.central_rules_spec(settings.fleet),
+        cost_rules.with_fleet_cost_rules(rules.central_rules_spec(settings.fleet), settings.budget_monthly_usd),
         opts,
         central=True,
     )

@@ -16,6 +16,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.observability.opencost import OpenCostSettings
 from components.observability.otel_contract import TelemetrySettings
 from components.target import Cloud, Target
 
@@ -82,6 +83,8 @@ class CentralSettings:
     fleet: tuple[FleetTarget, ...]  # every target whose metrics arrive, the central one included
     retention_days: int
     ingress: CentralIngress | None = None  # None without GlobalDns: only the central cluster writes here
+    budget_monthly_usd: float | None = None
+    """mlplatform:observability.monthlyBudgetUsd: the fleet's node spend a month (rules/cost_fleet.yaml); None: none."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,10 @@ class MonitoringArgs:
     """Receivers and routes for this footprint's Alertmanager (every footprint gets the stack's)."""
     telemetry: TelemetrySettings | None = None
     """Logs and traces (otel_contract.py); None where the footprint has nowhere to send them (dev's non-central)."""
+    opencost: OpenCostSettings | None = None
+    """OpenCost in this cluster (opencost.py); None where the table cannot price the system machine."""
+    egress_assumption_gb: float = 100.0
+    """The internet egress a month that `preflight cost` assumes per target (rules/cost.yaml alerts above it)."""
 
     @property
     def external_labels(self) -> dict[str, str]:

@@ -42,7 +42,7 @@ from components.observability.contract import (
 from components.observability.prometheus import central_url
 from components.scheduling import LABEL_ACCELERATOR, LABEL_CAPACITY, LABEL_POOL, LABEL_ROLE
 from components.serving_stack.addons import system_placement
-from components.serving_stack.triton import LABEL_APP
+from components.serving_stack.triton import LABEL_APP, LABEL_TEAM, LABEL_VERSION
 
 # The well-known label every cloud's kubelet sets from the machine (kubernetes.io, "Well-Known Labels").
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
@@ -50,6 +50,7 @@ INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 KSM_ALLOWLIST = [
     f"nodes=[{LABEL_ROLE},{LABEL_POOL},{LABEL_CAPACITY},{LABEL_ACCELERATOR},{INSTANCE_TYPE_LABEL}]",
     f"deployments=[{LABEL_APP}]",
+    f"pods=[{LABEL_APP},{LABEL_VERSION},{LABEL_TEAM}]",  # cost per model, version and team (rules/cost.yaml)
 ]
 DASHBOARD_LABEL = ("grafana_dashboard", "1")  # the sidecar's label and value (chart defaults)
 GRAFANA_ROLE = "mlplatform-grafana-sidecar"  # ConfigMaps only, in the monitoring namespace (central.py)

@@ -52,6 +52,7 @@ class ModelSpec:
     min_replicas: int = 1  # per version
     max_replicas: int = 4  # per version
     on_demand_floor: int = 0  # stable replicas that always run on on-demand GPU nodes
+    team: str = "ml"  # whose cost it is: the pods' mlplatform.io/team label (components/observability/rules/cost.yaml)
     cold_start_seconds: int | None = None
     """How long a replica takes to serve on a new GPU node of this target (components/cold_start.py); None: not
     worked out. Written on the model's Deployments, where the policy pack judges it against the budget."""

@@ -102,6 +102,7 @@ LIVE_PATH = "/v2/health/live"
 # pod belongs to, which the PodMonitor copies onto Triton's metrics for the autoscaler's query.
 LABEL_APP = "app"
 LABEL_VERSION = "version"
+LABEL_TEAM = "mlplatform.io/team"  # the model's team from config: cost per team (observability/rules/cost.yaml)
 LABEL_DEPLOYMENT = "mlplatform.io/deployment"
 
 # Per GPU, sized so one replica fits the smallest catalogued GPU machine (4 vCPUs, 15 GiB: GCP's
@@ -158,7 +159,7 @@ class Workload:
         return {LABEL_APP: self.model.name, LABEL_DEPLOYMENT: self.name}
 
     def labels(self, reader: ReaderIdentity) -> dict[str, str]:
-        return {**reader.pod_labels, **self.selector, LABEL_VERSION: self.version.name}
+        return {**reader.pod_labels, **self.selector, LABEL_VERSION: self.version.name, LABEL_TEAM: self.model.team}
 
 
 def image(args: ServingStackArgs) -> pulumi.Input[str]:

@@ -14,7 +14,6 @@ from pathlib import Path
 from mlplatform_client.models import moves
 from mlplatform_client.models.errors import ModelsError
 from mlplatform_client.models.publish import UploadFailedError, publish
-from mlplatform_client.models.recording import record_version, registry_target
 from mlplatform_client.models.stack import read_outputs, stack_facts
 from mlplatform_client.models.status import serving, status
 
@@ -42,8 +41,6 @@ def _parser() -> argparse.ArgumentParser:
         "--new-model", action="store_true", help="the first version of a model the stack does not serve yet"
     )
     pub.add_argument("--unsigned", action="store_true", help="publish without a signature (a stack with no publicKey)")
-    pub.add_argument("--no-registry", action="store_true", help="do not record the version in the model registry")
-    pub.add_argument("--registry-url", help="the model registry (default: the stack output modelRegistry.url)")
     stat = models.add_parser("status", parents=[stack_args], help="per version and target: complete or not")
     stat.add_argument("model", nargs="?", help="one model (default: every model in the buckets)")
     stat.add_argument("--json", action="store_true", help="print JSON: {version: {target: state}}")
@@ -52,9 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    outputs = read_outputs(args.outputs, args.stack)
-    stack = stack_facts(outputs)
-    registry = None if args.no_registry else registry_target(outputs, args.registry_url)
+    stack = stack_facts(read_outputs(args.outputs, args.stack))
     try:
         done = publish(stack, Path(args.directory), args.model, args.version, args.key, args.unsigned, args.new_model)
     except UploadFailedError as error:
@@ -67,7 +62,7 @@ def _publish(args: argparse.Namespace) -> int:
         if stack.replicas:
             replicas = ", ".join(b.target for b in stack.replicas)
             print(f"the model sync copies it to {replicas}; `mlplatform models status {args.model}` shows where it is")
-    return record_version(registry, stack, done, args.no_registry)
+    return 0
 
 
 def _status(args: argparse.Namespace) -> int:
