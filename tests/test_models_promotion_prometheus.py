@@ -17,6 +17,8 @@ rename Envoy's standard per-cluster stats to them, `envoy_cluster_upstream_rq{en
 cluster stats count upstream attempts where Istio counts requests; the test routes carry no retries, so the two
 agree here (in a cluster a retried 503 is one request with the final code: docs/OPERATIONS.md).
 
+`models status`'s readiness is asked through the same gateway: per version by header, per model by weight.
+
 The stack file sets the bounds (`mlplatform:promotion`: a 20 s window, at least 40 requests), so the test also
 walks the bounds-from-the-stack path.
 """
@@ -37,6 +39,7 @@ import httpx
 import pytest
 import yaml
 from mlplatform_client.commands import main
+from mlplatform_client.models import readiness
 
 from components.serving_stack.contract import VERSION_HEADER, ModelSpec, ModelVersion
 from components.serving_stack.traffic import http_routes
@@ -104,6 +107,7 @@ def spec(model: str, routing: str = "canary") -> ModelSpec:
 
 
 SPECS = {"fraud-detection": spec("fraud-detection", "ab"), "churn": spec("churn"), "search": spec("search")}
+GHOST = spec("ghost", "blueGreen")  # routed by the gateway, served by no MLServer: Triton's 404
 
 
 def repository(root: Path, trained: Path, models: Mapping[str, str | None]) -> Path:
@@ -163,7 +167,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         def cluster_of(destination: Mapping[str, Any]) -> str:
             return f"{destination['host'].split('.')[0]}|{destination['subset']}"
 
-        routes = [r for model in MODELS for r in envoy_routes(http_routes(SPECS[model], health=False), cluster_of)]
+        ports.update({"ghost|v1": servers["healthy"].http_port, "ghost|v2": servers["healthy"].http_port})
+        specs = [*SPECS.values(), GHOST]
+        routes = [r for model in specs for r in envoy_routes(http_routes(model, health=False), cluster_of)]
         port, admin = free_port(), free_port()
         config = {
             "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
@@ -280,3 +286,34 @@ def test_a_healthy_canary_steps_up_and_failing_or_slow_ones_roll_back(
     weights = {name: (m["stable"]["weight"], m["canary"]["weight"]) for name, m in models.items()}
     assert weights == {"fraud-detection": (0, 100), "churn": (100, 0), "search": (100, 0)}
     assert stack.read_text().count("#") == STACK.count("#")
+
+
+def test_status_asks_each_version_through_the_gateway(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`models status`'s readiness: per version where the header routes it (ab, blueGreen), once per model where only
+    weights do; a gateway that does not answer is unreachable."""
+    monkeypatch.setenv("MLPLATFORM_TOKEN", "a-token")
+    host = gateway.url.removeprefix("http://")
+    endpoints = {
+        "here": {"cloud": "aws", "region": "us-east-1", "address": host},
+        "gone": {"cloud": "gcp", "region": "us-central1", "address": f"127.0.0.1:{free_port()}"},
+    }
+    served = {
+        "fraud-detection": {"stable": {"name": "v1"}, "canary": {"name": "v2"}, "routing": "ab"},
+        "churn": {"stable": {"name": "v1"}, "canary": {"name": "v2"}, "routing": "canary"},
+        "ghost": {"stable": {"name": "v1"}, "canary": {"name": "v2"}, "routing": "blueGreen"},
+    }
+    started = time.monotonic()
+    lines = readiness.report({"endpoints": endpoints}, served, timeout=2.0)
+    assert time.monotonic() - started < 10
+    assert lines == {
+        "fraud-detection": [
+            "ready?  version v1  here: ready  gone: unreachable",
+            "ready?  version v2  here: ready  gone: unreachable",
+        ],
+        "churn": ["ready?  any version (routing canary: by weight only)  here: ready  gone: unreachable"],
+        "ghost": [
+            "ready?  version v1  here: not ready (HTTP 404)  gone: unreachable",
+            "ready?  version v2  here: not ready (HTTP 404)  gone: unreachable",
+        ],
+    }
+    assert readiness.report({}, served, timeout=2.0) == {}  # no endpoints in the outputs: nothing asked

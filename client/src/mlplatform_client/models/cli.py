@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from mlplatform_client.models import moves
+from mlplatform_client.models import moves, readiness
 from mlplatform_client.models.errors import ModelsError
 from mlplatform_client.models.publish import UploadFailedError, publish
 from mlplatform_client.models.stack import read_outputs, stack_facts
@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     stat = models.add_parser("status", parents=[stack_args], help="per version and target: complete or not")
     stat.add_argument("model", nargs="?", help="one model (default: every model in the buckets)")
     stat.add_argument("--json", action="store_true", help="print JSON: {version: {target: state}}")
+    stat.add_argument("--no-ready", action="store_true", help="do not ask the gateways whether versions are ready")
+    stat.add_argument("--timeout", type=float, default=readiness.TIMEOUT_SECONDS, help="per readiness request (s)")
     moves.add_parsers(models, _Parser)
     return parser
 
@@ -66,17 +68,22 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    stack = stack_facts(read_outputs(args.outputs, args.stack))
+    outputs = read_outputs(args.outputs, args.stack)
+    stack = stack_facts(outputs)
     found = status(stack, args.model)
     if args.json:
         print(json.dumps({v.path: dict(v.states) for v in found}, indent=2, sort_keys=True))
     else:
         models = sorted({v.path.split("/", 1)[0] for v in found} | ({args.model} if args.model else set()))
+        served = {m: stack.models[m] for m in models if isinstance(stack.models.get(m), dict)}
+        ready = {} if args.no_ready else readiness.report(outputs, served, args.timeout)
         for model in models:
             print(f"{model}: serves {serving(stack, model) or 'nothing (not in the stack outputs)'}")
             for version in (v for v in found if v.path.split("/", 1)[0] == model):
                 states = "  ".join(f"{target}: {state}" for target, state in version.states)
                 print(f"  {version.path}  {states}")
+            for line in ready.get(model, []):
+                print(f"  {line}")
     return 0 if all(v.complete for v in found) else 1
 
 
