@@ -27,7 +27,7 @@ SCHEMA_VERSION = 42
 @pytest.fixture(scope="module")
 def dashboard() -> dict[str, Any]:
     found = dashboards()
-    assert list(found) == ["serving.json"]
+    assert "serving.json" in found  # cost.json: tests/test_cost_dashboard.py
     return found["serving.json"]
 
 
