@@ -2,7 +2,9 @@
 
 from pulumi_policy import PolicyPack
 
-from rules import audit, cold_start, cost, gateway_auth, images, security, spot, tagging
+from rules import audit, cold_start, convert_once, cost, gateway_auth, images, security, spot, tagging
+
+convert_once.install()  # each resource's properties converted once, not once per policy (rules/convert_once.py)
 
 PolicyPack(
     name="mlplatform",

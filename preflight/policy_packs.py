@@ -15,7 +15,8 @@ import select
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ from preflight.plan import Plan, PlannedResource
 from preflight.policy_report import PolicyReport, Violation
 
 START_TIMEOUT_SECONDS = 60.0
+CALL_TIMEOUT = START_TIMEOUT_SECONDS
+# Analyze calls outstanding at once: the pack's gRPC server answers on 4 threads (pulumi-policy 1.21.0); a few more
+# in flight keep it busy while this process builds the next requests (benchmarks/policy.py: 8 was the knee).
+IN_FLIGHT = 8
 LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY, "disabled": analyzer_pb2.DISABLED}
 LEVEL_NAMES = {
     analyzer_pb2.ADVISORY: "advisory",
@@ -120,13 +125,32 @@ class RunningPolicyPack:
         self._call(self._stub.Configure, request)
 
     def analyze(self, plan: Plan) -> list[Violation]:
-        """Analyze per resource with its provider, then AnalyzeStack once, as a preview does."""
+        """Analyze per resource with its provider, then AnalyzeStack once, as a preview does.
+
+        Up to IN_FLIGHT Analyze calls are outstanding at once, as the engine sends them while resources register:
+        the pack works on one while this process builds and sends the next, instead of each side waiting for the
+        other's round trip. Answers are read in the plan's order, so the report's order does not change.
+        """
         requests = _Requests(plan)
         found: list[tuple[str, Any]] = []
-        for resource in plan.resources:
+        pending: deque[tuple[PlannedResource, Any]] = deque()
+
+        def settle() -> None:
+            resource, call = pending.popleft()
+            response = self._answer(call.result)
             # A violation reported without a URN is about the resource analyzed, as the engine reads it.
-            response = self._call(self._stub.Analyze, requests.analyze(resource))
-            found += [(d.urn or resource.urn, d) for d in response.diagnostics]
+            found.extend((d.urn or resource.urn, d) for d in response.diagnostics)
+
+        try:
+            for resource in plan.resources:
+                pending.append((resource, self._stub.Analyze.future(requests.analyze(resource), timeout=CALL_TIMEOUT)))
+                if len(pending) >= IN_FLIGHT:
+                    settle()
+            while pending:
+                settle()
+        finally:
+            for _, call in pending:  # after a failure: the rest are not waited for
+                call.cancel()
         response = self._call(self._stub.AnalyzeStack, requests.analyze_stack())
         found += [(d.urn, d) for d in response.diagnostics]
         return [
@@ -141,8 +165,12 @@ class RunningPolicyPack:
         ]
 
     def _call(self, method: Any, request: Any) -> Any:
+        return self._answer(lambda: method(request, timeout=CALL_TIMEOUT))
+
+    def _answer(self, call: Callable[[], Any]) -> Any:
+        """What `call` returns (a gRPC call, or a future's result), or the pack's failure as one line."""
         try:
-            return method(request, timeout=START_TIMEOUT_SECONDS)
+            return call()
         except grpc.RpcError as error:
             raise PolicyPackError(f"{self._pack_dir}: the policy pack failed: {_rpc_message(error)}") from None
 
