@@ -20,6 +20,8 @@ class Assumptions:
     nat_model_gb: float = 50.0  # of nat_data_gb, model pulls from the target's bucket (S3 gateway endpoint: free)
     load_balancer_capacity_units: float = 1.0  # NLB capacity units in use per hour
     dns_queries_millions: float = 10.0  # per month, for the global host name
+    log_gb_per_node_day: float = 0.05  # logs a node's collector sends a day, gzipped (about 0.5 GB raw)
+    trace_gb_per_target_day: float = 0.02  # spans a target sends a day after the mesh's head sampling
 
     def lines(self) -> list[str]:
         return [
@@ -31,7 +33,10 @@ class Assumptions:
             f"({self.nat_model_gb:g} GB of it model pulls, which an S3 gateway endpoint takes off NAT)",
             f"{self.load_balancer_capacity_units:g} load balancer capacity unit(s) in use; "
             f"{self.dns_queries_millions:g} million DNS queries a month",
-            "node boot disks, logs, metrics storage, support plans and taxes are not priced",
+            f"logs and traces: {self.log_gb_per_node_day:g} GB of logs a node and {self.trace_gb_per_target_day:g} GB "
+            "of spans a target send a day (compressed); the collectors' and stores' pods at their requests' share of a "
+            "system node",
+            "node boot disks, metrics storage, support plans and taxes are not priced",
         ]
 
 

@@ -34,6 +34,7 @@ from components.observability.otel_contract import (
 )
 from components.serving_stack.request_limits import HCM_TYPE
 from components.serving_stack.triton import CONTAINER
+from preflight.cost import price_plan
 from preflight.plan import Plan, PlannedResource
 from stacks.config import ConfigError
 from stacks.telemetry_config import TelemetryConfig
@@ -424,3 +425,25 @@ def test_bad_values_name_their_key(observability: dict[str, Any], key: str, mess
         parse(observability=observability)
     assert error.value.key == f"mlplatform:observability.{key}"
     assert "\n" not in str(error.value)
+
+
+# --- cost -----------------------------------------------------------------------------------------------------------
+
+
+def test_preflight_cost_prices_collection_storage_and_egress_with_the_assumption_printed(prod_plan: Plan) -> None:
+    report = price_plan(prod_plan)
+    hub = central(prod_plan)
+    for target in report.targets:
+        if target.name not in targets(prod_plan):
+            continue
+        lines = {item.what.split(":")[0]: item for item in target.items}
+        agent = lines["collector agent on every node"]
+        assert 0 < agent.idle < agent.peak  # more nodes at peak, each with its agent
+        if target.name == hub:
+            assert {"loki", "tempo", "loki disk", "tempo disk", "trace gateway"} <= set(lines)
+            assert lines["loki disk"].idle == pytest.approx(TelemetryConfig().log_volume_gib * 0.10)  # pd-balanced
+            assert "logs and traces to the central footprint" not in lines  # in-cluster
+        else:
+            egress = lines["logs and traces to the central footprint"]
+            assert 0 < egress.idle < egress.peak and not egress.unpriced
+    assert any("GB of logs a node" in line for line in report.assumptions.lines())
