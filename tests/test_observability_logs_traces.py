@@ -20,6 +20,7 @@ import pytest
 
 from components.observability import collector, mesh_tracing, stores
 from components.observability.contract import TOKEN_KEY, TOKEN_SECRET
+from components.observability.dashboards import dashboards
 from components.observability.otel_contract import (
     AGENT,
     LOKI_DATASOURCE_UID,
@@ -447,3 +448,15 @@ def test_preflight_cost_prices_collection_storage_and_egress_with_the_assumption
             egress = lines["logs and traces to the central footprint"]
             assert 0 < egress.idle < egress.peak and not egress.unpriced
     assert any("GB of logs a node" in line for line in report.assumptions.lines())
+
+
+def test_the_serving_dashboard_has_a_log_panel_and_trace_links_on_the_stores_grafana_is_given() -> None:
+    dashboard = dashboards()["serving.json"]
+    given = {(source["uid"], source["type"]) for source in stores.data_sources()}
+    row = next(i for i, panel in enumerate(dashboard["panels"]) if panel["title"] == "Logs and traces")
+    logs, traces = dashboard["panels"][row + 1 :]
+    assert logs["type"] == "logs" and (logs["datasource"]["uid"], logs["datasource"]["type"]) in given
+    (query,) = logs["targets"]
+    assert "trace_id" in query["expr"] and "response_code >= 500" in query["expr"]
+    assert (traces["datasource"]["uid"], traces["datasource"]["type"]) in given
+    assert traces["targets"][0]["query"] == "{ status = error }"
