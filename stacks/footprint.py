@@ -26,6 +26,7 @@ from components.serving_stack.contract import BucketAccess, TlsSettings
 from components.tags import azure_tags_transform, gcp_labels
 from components.target import Target
 from components.training import Training, TrainingArgs
+from components.training.identity import TrainerAccess, role_pattern
 from pricing.credits import GKE_FREE_TIER_LABEL
 from stacks.auth_config import gateway_auth
 from stacks.cold_starts import replica_cold_start
@@ -50,6 +51,8 @@ def publishing_args(config: TargetConfig, stack: StackConfig) -> dict[str, Any]:
     }
     if publishing.publishers and not published and config.cloud == "aws":
         fields["sync_writers"] = [f"arn:aws:iam::*:role{writer_role_path(config.name)}*"]
+    if config.cloud == "aws" and stack.training.pools_on(config.name):  # its trainers write checkpoints/ only
+        fields["checkpoint_writers"] = (role_pattern(config.name),)
     return fields
 
 
@@ -185,6 +188,7 @@ class Footprint(pulumi.ComponentResource):
                 pools,
                 stack.training.teams,
                 self.registry.mirrors,
+                TrainerAccess(self.target, self.cluster.identity, self.serving_args.bucket),
                 after=[self.serving],
             )
             self.training = Training(f"{config.name}-training", args, pulumi.ResourceOptions(parent=self))

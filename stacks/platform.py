@@ -26,7 +26,7 @@ from stacks.observability_config import FleetPlan, fleet_plan
 from stacks.serving_config import ModelConfig
 from stacks.sync_config import SyncConfig
 from stacks.tls import issue_certificates, tls_settings
-from stacks.training_config import CHECKPOINT_PREFIX, training_offers
+from stacks.training_config import job_offer, training_offers
 
 
 def read_stack_config() -> StackConfig:
@@ -108,7 +108,7 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     pulumi.export(
         "trainingOffers",
         {
-            name: {**offer, "checkpointUri": pulumi.Output.concat(footprints[name].bucket.uri, f"/{CHECKPOINT_PREFIX}")}
+            name: job_offer(offer, footprints[name].bucket.uri, footprints[name].training)
             for name, offer in offers.items()
         },
     )

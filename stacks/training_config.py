@@ -16,16 +16,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
+
 from components.machine_catalog import machine
 from components.target import Cloud
-from components.training import DEFAULT_TEAMS, SERVICE_ACCOUNT, team_namespace
+from components.training import DEFAULT_TEAMS, SERVICE_ACCOUNT, Training, team_namespace
+from components.training.identity import CHECKPOINT_PREFIX
 from components.training.kueue import TrainingPool, TrainingTeam
 from pricing.pricer import Pricer, catalog_hourly
 from pricing.table import PriceTable
 from stacks.cluster_config import GpuPoolConfig, _gpu_pools
 from stacks.validate import ConfigError, integer, kind, mapping, string
 
-CHECKPOINT_PREFIX = "checkpoints"  # under the target's model bucket: <bucket uri>/checkpoints/<job>
 # A team name becomes a LocalQueue's name and, prefixed, a namespace's (a DNS label of at most 63): lowercase
 # letters, digits and '-', a letter first, at most 30 characters.
 _TEAM = re.compile(r"^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$")
@@ -167,3 +169,17 @@ def training_pools(training: TrainingConfig, target: str, cloud: Cloud) -> tuple
             )
         )
     return tuple(found)
+
+
+def job_offer(offer: Mapping[str, Any], bucket_uri: pulumi.Output[str], training: Training | None) -> dict[str, Any]:
+    """A target's offer as the stack output has it: where its teams' checkpoints go (`<bucket>/checkpoints`, each
+    team under its own prefix) and what each team's pods carry for its cloud identity (labels, environment)."""
+    teams = {
+        name: {
+            **team,
+            "podLabels": dict(training.identities[name].pod_labels) if training else {},
+            "env": dict(training.identities[name].env) if training else {},
+        }
+        for name, team in offer["teams"].items()
+    }
+    return {**offer, "teams": teams, "checkpointUri": pulumi.Output.concat(bucket_uri, f"/{CHECKPOINT_PREFIX}")}

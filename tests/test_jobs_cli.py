@@ -84,7 +84,7 @@ def test_dry_run_prints_the_kueue_job_for_the_cheapest_target(
     assert container["command"] == ["python", "train.py", "--epochs", "3"]
     assert container["resources"]["limits"] == {"nvidia.com/gpu": 1}
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["MLPLATFORM_CHECKPOINT_URI"] == f"gs://gcp-cent-models/checkpoints/{job['metadata']['name']}"
+    assert env["MLPLATFORM_CHECKPOINT_URI"] == f"gs://gcp-cent-models/checkpoints/ml/{job['metadata']['name']}"
     # A reclaim does not count as a failure: the Job makes a new pod, which resumes from the checkpoint.
     assert spec["podFailurePolicy"]["rules"][0] == {
         "action": "Ignore",

@@ -43,10 +43,16 @@ def bucket_policy(plan: Plan, target: str) -> list[dict[str, Any]]:
 
 
 def may_write(statements: list[dict[str, Any]], principal_arn: str) -> bool:
-    """Whether a principal with an IAM Allow gets PutObject through the bucket policy's Deny statements."""
+    """Whether a principal with an IAM Allow gets PutObject of a model version through the bucket policy's Deny
+    statements (a Deny naming whom it applies to, ArnLike, is the training roles' outside checkpoints/)."""
     for statement in statements:
         actions = set(statement["Action"]) if isinstance(statement["Action"], list) else {statement["Action"]}
         if statement["Effect"] != "Deny" or not actions >= WRITES or "aws:SecureTransport" in json.dumps(statement):
+            continue
+        applies_to = statement.get("Condition", {}).get("ArnLike", {}).get("aws:PrincipalArn")
+        if applies_to is not None:
+            if any(fnmatch.fnmatchcase(principal_arn, pattern) for pattern in applies_to):
+                return False
             continue
         exempt = statement.get("Condition", {}).get("ArnNotLike", {}).get("aws:PrincipalArn", [])
         if not any(fnmatch.fnmatchcase(principal_arn, pattern) for pattern in exempt):
@@ -67,6 +73,8 @@ def test_only_the_publisher_writes_the_primary_bucket_and_only_the_sync_writes_a
     assert may_write(primary_policy, PUBLISHER)
     assert not may_write(primary_policy, intruder)
     assert not may_write(primary_policy, sync_arn)  # the sync only reads the primary
+    trainer = f"arn:aws:iam::111122223333:role/mlplatform/training/{primary}/{primary}-training-ml-trainer-abc"
+    assert not may_write(primary_policy, trainer)  # a trainer writes checkpoints/ only (tests/test_training_identity.py)
 
     replica_policy = bucket_policy(prod_plan, replica)
     assert may_write(replica_policy, sync_arn)

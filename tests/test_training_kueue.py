@@ -120,7 +120,7 @@ def test_the_stack_outputs_place_a_spot_job_on_the_cheapest_cloud(prod_plan: Pla
     assert builtin_error(job) is None
     env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["MLPLATFORM_CHECKPOINT_URI"].startswith("gs://") and env["MLPLATFORM_CHECKPOINT_URI"].endswith(
-        "/checkpoints/train-example"
+        "/checkpoints/ml/train-example"
     )
 
 

@@ -3,7 +3,8 @@
 Writes fenced (with `restrict_writes`): the bucket policy denies PutObject, DeleteObject and every other
 object-changing action to any principal whose `aws:PrincipalArn` (a role's ARN, also for its sessions; IAM User
 Guide, "AWS global condition context keys") is not a publisher or the model sync's writer: an explicit Deny in a
-resource policy wins over any Allow in the account. Lifecycle expiration is S3's own and is not affected.
+resource policy wins over any Allow in the account. Training roles (`checkpoint_writers`) pass that Deny and meet a
+second one everywhere outside `checkpoints/`. Lifecycle expiration is S3's own and is not affected.
 
 Object Lock (`lock_days`): default retention in GOVERNANCE mode through PutObjectLockConfiguration, which S3 allows
 on an existing versioned bucket since 2023-11 (S3 User Guide, "Configuring S3 Object Lock": "enable Object Lock on
@@ -101,7 +102,9 @@ def build(parent: pulumi.ComponentResource, name: str, args: ModelBucketArgs) ->
     aws.s3.BucketPolicy(
         f"{name}-tls-only",
         bucket=bucket.id,
-        policy=pulumi.Output.all(bucket.arn, writers).apply(lambda v: bucket_policy(v[0], v[1])),
+        policy=pulumi.Output.all(bucket.arn, writers).apply(
+            lambda v: bucket_policy(v[0], v[1], args.checkpoint_writers, args.checkpoint_prefix)
+        ),
         # The public access block must exist first, or S3 may judge the policy public.
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[public_access])),
     )
@@ -129,8 +132,11 @@ WRITE_ACTIONS = [
 ]
 
 
-def bucket_policy(bucket_arn: str, writers: Sequence[str] | None) -> str:
-    """TLS only; with `writers`, object writes only by those principals (an empty list: by nobody)."""
+def bucket_policy(
+    bucket_arn: str, writers: Sequence[str] | None, trainers: Sequence[str] = (), checkpoints: str = "checkpoints"
+) -> str:
+    """TLS only; with `writers`, object writes only by those principals (an empty list: by nobody), and by the
+    `trainers` under `<checkpoints>/` only: a second Deny refuses them every write anywhere else in the bucket."""
     statements: list[dict[str, object]] = [
         {
             "Sid": "DenyInsecureTransport",
@@ -149,7 +155,18 @@ def bucket_policy(bucket_arn: str, writers: Sequence[str] | None) -> str:
             "Action": WRITE_ACTIONS,
             "Resource": f"{bucket_arn}/*",
         }
-        if writers:
-            statement["Condition"] = {"ArnNotLike": {"aws:PrincipalArn": list(writers)}}
+        if writers or trainers:
+            statement["Condition"] = {"ArnNotLike": {"aws:PrincipalArn": [*writers, *trainers]}}
         statements.append(statement)
+        if trainers:
+            statements.append(
+                {
+                    "Sid": "DenyTrainersOutsideCheckpoints",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": WRITE_ACTIONS,
+                    "NotResource": f"{bucket_arn}/{checkpoints}/*",
+                    "Condition": {"ArnLike": {"aws:PrincipalArn": list(trainers)}},
+                }
+            )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -32,6 +32,10 @@ class ModelBucketArgs:
     the identities granted here and by the model sync may write (docs/SECURITY.md, "Model integrity")."""
     sync_writers: pulumi.Input[Sequence[str]] | None = None
     """AWS: the model sync's writer role(s) for this bucket (a replica), exempt from the Deny."""
+    checkpoint_writers: tuple[str, ...] = ()
+    """AWS: role ARN patterns (the training roles' path, components/training/identity.py) the write fence lets write
+    under `checkpoint_prefix` and nowhere else. GCP and Azure grant the trainers on the prefix themselves."""
+    checkpoint_prefix: str = "checkpoints"
     lock_days: int = 0
     """AWS: S3 Object Lock default retention in GOVERNANCE mode; 0: no lock. Every object version written stays
     undeletable for that long (a new version may still be put over it; the old one stays)."""

@@ -6,7 +6,8 @@ What it makes (on the cluster's kubernetes provider, after the serving stack):
 - per training pool a spot and an on-demand ResourceFlavor, the Cohort `training` holding the capacity no team is
   guaranteed, and per team a ClusterQueue trying spot first with the team's guaranteed quota (kueue.py);
 - per team a namespace `train-<team>` (restricted) with the team's LocalQueue `<team>` and the `trainer` service
-  account jobs run as (one team, `ml`, unless the stack lists its teams);
+  account jobs run as (one team, `ml`, unless the stack lists its teams), federated to a cloud identity that writes
+  the team's checkpoints under `checkpoints/<team>/` of the target's bucket and nothing else (identity.py);
 - each namespace fenced like the baseline's (components/network_fence.py): default deny, then what it needs.
 Nothing here is per job: `mlplatform jobs submit` (the client) renders the Job for the LocalQueue.
 """
@@ -23,11 +24,11 @@ import pulumi_kubernetes as k8s
 from components import images, network_fence, pod_security
 from components.network_fence import GKE_METADATA, Fence, Peer, Rule, outside
 from components.target import Cloud
-from components.training import kueue
+from components.training import identity, kueue
+from components.training.identity import SERVICE_ACCOUNT, TrainerAccess
 from components.training.kueue import TrainingPool, TrainingTeam
 
 DEFAULT_TEAMS = (TrainingTeam("ml"),)
-SERVICE_ACCOUNT = "trainer"
 
 
 def team_namespace(team: str) -> str:
@@ -46,6 +47,8 @@ class TrainingArgs:
     teams: tuple[TrainingTeam, ...]
     """One namespace, LocalQueue and ClusterQueue each, with the GPUs it is guaranteed; all share the Cohort."""
     image_mirrors: images.Mirrors
+    access: TrainerAccess
+    """The target, the cluster's workload identity and the bucket: each team's identity writes its checkpoints."""
     """Kueue's image pulls through the target's registry where it mirrors registry.k8s.io (components/images.py)."""
     after: Sequence[pulumi.Resource] = ()
     """What must exist first (the serving stack: its add-ons include the device plugin GPU requests need)."""
@@ -104,6 +107,8 @@ class Training(pulumi.ComponentResource):
             for pool in args.pools
             for spot in (True, False)
         ]
+        self.identities: dict[str, identity.TrainerIdentity] = {}
+        """Each team's cloud identity: its jobs' pods carry its labels and environment (the trainingOffers output)."""
         shared = k8s.apiextensions.CustomResource(
             f"{name}-cohort",
             **_custom(kueue.cohort(args.pools, args.teams)),
@@ -126,8 +131,18 @@ class Training(pulumi.ComponentResource):
         made = pod_security.namespace(f"{name}-ns", namespace, pod_security.RESTRICTED, inside)
         after_namespace = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[made]))
         network_fence.install(f"{name}-fence", team_fence(args.cloud, namespace), after_namespace)
+        trainer = identity.bind(self, name, args.access, team, namespace)
+        self.identities[team] = trainer
         k8s.core.v1.ServiceAccount(
-            f"{name}-trainer", metadata={"name": SERVICE_ACCOUNT, "namespace": namespace}, opts=after_namespace
+            f"{name}-trainer",
+            metadata={
+                "name": SERVICE_ACCOUNT,
+                "namespace": namespace,
+                "annotations": dict(trainer.service_account_annotations),
+            },
+            opts=pulumi.ResourceOptions.merge(
+                after_namespace, pulumi.ResourceOptions(depends_on=list(trainer.resources))
+            ),
         )
         queue = k8s.apiextensions.CustomResource(
             f"{name}-cluster-queue",

@@ -62,12 +62,13 @@ def render_job(request: JobRequest, placement: Placement, name: str, team: Team)
         "mlplatform.io/fallback-to-on-demand": str(placement.fallback).lower(),
         "mlplatform.io/expected-cost-usd": f"{placement.cost(request.hours, request.gpus):.2f}",
     }
-    checkpoint = f"{offer.checkpoint_uri}/{name}"
+    checkpoint = f"{offer.checkpoint_uri}/{team.name}/{name}"  # the team's identity writes under its own prefix
     env = [
         {"name": "MLPLATFORM_JOB_NAME", "value": name},
         {"name": "MLPLATFORM_CHECKPOINT_URI", "value": checkpoint},
         {"name": "MLPLATFORM_CHECKPOINT_INTERVAL_SECONDS", "value": str(CHECKPOINT_INTERVAL_SECONDS)},
         {"name": "MLPLATFORM_GPUS", "value": str(request.gpus)},
+        *({"name": key, "value": value} for key, value in team.env),
     ]
     spec: dict[str, Any] = {
         "suspend": True,
@@ -78,7 +79,7 @@ def render_job(request: JobRequest, placement: Placement, name: str, team: Team)
         "parallelism": placement.nodes,
         "completions": placement.nodes,
         "template": {
-            "metadata": {"labels": {"app.kubernetes.io/name": name}},
+            "metadata": {"labels": {"app.kubernetes.io/name": name, **dict(team.pod_labels)}},
             "spec": {
                 "serviceAccountName": offer.service_account,
                 "restartPolicy": "Never",

@@ -3,7 +3,7 @@
 Shape (one entry per target, written by the program's stacks/training_config.py):
 
     {"aws-us-east-1": {"cloud": "aws", "region": "us-east-1", "serviceAccount": "trainer",
-                       "teams": {"ml": {"namespace": "train-ml", "queue": "ml"}},
+                       "teams": {"ml": {"namespace": "train-ml", "queue": "ml", "podLabels": {}, "env": {}}},
                        "checkpointUri": "s3://<bucket>/checkpoints",
                        "pools": [{"pool": "l4t", "accelerator": "L4", "machineType": "g6.xlarge",
                                   "gpusPerNode": 1, "maxNodes": 4, "fallbackMaxNodes": 2,
@@ -48,6 +48,10 @@ class Team:
     namespace: str
     queue: str
     """The LocalQueue in `namespace` the Job is labelled with (kueue.x-k8s.io/queue-name)."""
+    pod_labels: tuple[tuple[str, str], ...] = ()
+    """What the team's cloud identity needs on each pod (AKS: azure.workload.identity/use)."""
+    env: tuple[tuple[str, str], ...] = ()
+    """What the cloud SDKs need beside it (AWS: the region)."""
 
 
 @dataclass(frozen=True)
@@ -85,10 +89,24 @@ def _pool(where: str, entry: Any) -> PoolOffer:
     )
 
 
+def _strings(where: str, entry: Mapping[str, Any], key: str) -> tuple[tuple[str, str], ...]:
+    """An optional map of strings (absent in outputs written before the training identity)."""
+    value = entry.get(key, {})
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise OffersError(f"trainingOffers.{where}.{key}: expected an object of strings")
+    return tuple(sorted((str(k), v) for k, v in value.items()))
+
+
 def _team(where: str, name: str, entry: Any) -> Team:
     if not isinstance(entry, Mapping):
         raise OffersError(f"trainingOffers.{where}: expected an object")
-    return Team(name, _field(where, entry, "namespace", str), _field(where, entry, "queue", str))
+    return Team(
+        name,
+        _field(where, entry, "namespace", str),
+        _field(where, entry, "queue", str),
+        _strings(where, entry, "podLabels"),
+        _strings(where, entry, "env"),
+    )
 
 
 def offers_from_outputs(outputs: Mapping[str, Any]) -> tuple[TargetOffer, ...]:
