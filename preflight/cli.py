@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from preflight.arguments import positive_number, positive_whole
+from preflight.chargeback import add_chargeback_command
 from preflight.coldstart import build_report as build_coldstart
 from preflight.coldstart import load_config as load_coldstart_config
 from preflight.coldstart import render_text as render_coldstart
@@ -137,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     diagram.set_defaults(handler=_diagram_command)
 
     add_doctor_command(commands, plan_stack)
+    add_chargeback_command(commands)
     return parser
 
 
