@@ -125,31 +125,59 @@ def cold_start(
     table: ColdStartTable | None = None,
     *,
     image_cached: bool = False,
+    warm_spare: bool = False,
 ) -> ColdStart:
     """The phases of a replica's start on a new `machine_type` node of `cloud`, for a model of `model_gib`;
-    `image_cached`: the node already holds the Triton image (stacks/image_cache_config.py)."""
+    `image_cached`: the node already holds the Triton image (stacks/image_cache_config.py); `warm_spare`: the replica
+    takes a warm spare's place (a Ready node whose placeholder pod pulled the image, stacks/cluster_config.py
+    warmSpares), so only the model's copy and load remain."""
     if cloud not in _CLOUDS:
         raise ValueError(f"unknown cloud {cloud!r}; expected one of {', '.join(_CLOUDS)}")
     table = load_table() if table is None else table
+    if warm_spare:
+        return _on_warm_spare(table, cloud, machine_type, model_gib)
     node = table.fact("node-seconds", cloud, machine_type)
     driver = table.fact("driver-seconds", cloud, machine_type)
     image, pull = table.fact("triton-image-gib"), table.fact("pull-seconds-per-gib")
-    bandwidth = table.fact("bandwidth-gbps", cloud, machine_type)
-    load = table.fact("load-seconds-per-gib")
-    copy_seconds = model_gib * GIGABITS_PER_GIB / bandwidth.value
     phases = (
         Phase("node", node.value, f"{node.value:g} s", (node,)),
         Phase("driver", driver.value, f"{driver.value:g} s", (driver,)),
         _cached_image(table, cloud)
         if image_cached
         else Phase("image", image.value * pull.value, f"{image.value:g} GiB x {pull.value:g} s/GiB", (image, pull)),
+        *_model_phases(table, cloud, machine_type, model_gib),
+    )
+    return ColdStart(cloud, machine_type, model_gib, phases)
+
+
+def _model_phases(table: ColdStartTable, cloud: str, machine_type: str, model_gib: float) -> tuple[Phase, Phase]:
+    """Copying the model from the bucket at the node's bandwidth, then Triton loading it."""
+    bandwidth = table.fact("bandwidth-gbps", cloud, machine_type)
+    load = table.fact("load-seconds-per-gib")
+    return (
         Phase(
             "model copy",
-            copy_seconds,
+            model_gib * GIGABITS_PER_GIB / bandwidth.value,
             f"{model_gib:g} GiB x {GIGABITS_PER_GIB:.2f} Gb/GiB / {bandwidth.value:g} Gbps",
             (bandwidth,),
         ),
         Phase("model load", model_gib * load.value, f"{model_gib:g} GiB x {load.value:g} s/GiB", (load,)),
+    )
+
+
+def _on_warm_spare(table: ColdStartTable, cloud: str, machine_type: str, model_gib: float) -> ColdStart:
+    """A warm spare is a Ready node with the GPU offered and the Triton image pulled by its placeholder pod: the
+    scheduler preempts the placeholder and the replica starts there, so the node, driver and image phases are the
+    table's `warm-spare-seconds`."""
+    spare = table.facts.get("warm-spare-seconds")
+    if spare is None:
+        raise ValueError("no figure for a start on a warm spare (warm-spare-seconds is not in the table)")
+    how = f"{spare.value:g} s, on a warm spare"
+    phases = (
+        Phase("node", spare.value, how, (spare,)),
+        Phase("driver", 0.0, "0 s, the spare offers the GPU already", (spare,)),
+        Phase("image", 0.0, "0 s, pulled by the spare's placeholder pod", (spare,)),
+        *_model_phases(table, cloud, machine_type, model_gib),
     )
     return ColdStart(cloud, machine_type, model_gib, phases)
 

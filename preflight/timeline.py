@@ -150,8 +150,16 @@ def variant_of(resource: PlannedResource) -> str | None:
         mode = availability.get("mode") if isinstance(availability, dict) else None
         return "ha" if mode in ("ZoneRedundant", "SameZone") else None
     if resource.type == "kubernetes:apps/v1:Deployment":
+        if _skips_await(inputs):  # Pulumi does not wait for it (warm spare placeholders)
+            return "unawaited"
         return "gpu" if _requests_gpu(inputs) else None
     return None
+
+
+def _skips_await(inputs: Mapping[str, Any]) -> bool:
+    metadata = inputs.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    return isinstance(annotations, dict) and annotations.get("pulumi.com/skipAwait") == "true"
 
 
 @cache

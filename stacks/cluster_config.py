@@ -50,6 +50,7 @@ GPU_POOL_KEYS = {
     "targets",
     "fallbackMaxNodes",
     "onDemandReason",
+    "warmSpares",
 }
 SYSTEM_POOL_KEYS = {"minNodes", "maxNodes", "machineTypes"}
 
@@ -76,6 +77,10 @@ class GpuPoolConfig:
     """The targets the pool is built on: every target of its clouds, or those the pool names."""
     on_demand_reason: str = ""
     """Why a `spot: false` pool runs on demand: required with it, carried as a node label the policy pack reads."""
+    warm_spares: int = 0
+    """Spot nodes kept Ready beyond the replicas' need, each held by a placeholder pod that pulled the Triton image,
+    so the first replicas of a scale-up start without waiting for a node (components/serving_stack/warm_spares.py).
+    They are part of the pool's minimum (GpuPool min_nodes), so the cost report prices them as idle nodes."""
 
     @property
     def fallback_name(self) -> str:
@@ -203,6 +208,7 @@ def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -
     spot = boolean(f"{key}.spot", fields.get("spot", True))
     reason = _on_demand_reason(f"{key}.onDemandReason", fields.get("onDemandReason"), spot)
     fallback_max = integer(f"{key}.fallbackMaxNodes", fields.get("fallbackMaxNodes", high), 1, MAX_NODES)
+    spares = _warm_spares(f"{key}.warmSpares", fields.get("warmSpares"), spot=spot, low=low, high=high)
 
     clouds = _pool_clouds(f"{key}.clouds", fields.get("clouds"), target_clouds)
     targets = _pool_targets(f"{key}.targets", fields.get("targets"), clouds, target_clouds)
@@ -246,7 +252,20 @@ def _gpu_pool(key: str, item: Any, target_clouds: Sequence[tuple[str, Cloud]]) -
         fallback_max_nodes=fallback_max,
         targets=targets,
         on_demand_reason=reason,
+        warm_spares=spares,
     )
+
+
+def _warm_spares(key: str, value: Any, *, spot: bool, low: int, high: int) -> int:
+    """Spares are spot nodes on top of the pool's minimum, and the minimum with them must fit under the maximum."""
+    if value is None:
+        return 0
+    spares = integer(key, value, 0, MAX_NODES)
+    if spares and not spot:
+        raise ConfigError(key, "warm spares are spot nodes: this pool has spot: false")
+    if low + spares > high:
+        raise ConfigError(key, f"minNodes {low} plus {spares} warm spare(s) is above maxNodes ({high})")
+    return spares
 
 
 def _on_demand_reason(key: str, value: Any, spot: bool) -> str:

@@ -35,6 +35,7 @@ from stacks.observability_config import FleetPlan
 from stacks.regions import AZURE_REGIONS_WITHOUT_ZONES
 from stacks.serving_config import ModelConfig
 from stacks.training_config import training_pools
+from stacks.warm_spares import serving_warm_spares
 
 
 def publishing_args(config: TargetConfig, stack: StackConfig) -> dict[str, Any]:
@@ -174,6 +175,7 @@ class Footprint(pulumi.ComponentResource):
             triton_trace_args=self.monitoring.triton_trace_args,
             model_public_key=stack.publishing.public_key,
             triton_backends=stack.publishing.backends,
+            warm_spares=serving_warm_spares(stack.cluster.gpu_pools, config.name, config.cloud),
             auth=gateway_auth(stack.auth, _guarded_hosts(config.name, stack)),
             request_limits=stack.gateway,
         )
@@ -302,7 +304,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
                 name=pool.name,
                 accelerator=pool.accelerator,
                 machine_types=machine_types,
-                min_nodes=pool.min_nodes,
+                min_nodes=pool.min_nodes + pool.warm_spares,  # spares are kept nodes (stacks/warm_spares.py)
                 max_nodes=pool.max_nodes,
                 spot=pool.spot,
                 spot_max_price=pool.spot_max_price,
@@ -361,7 +363,9 @@ def network_cidr(index: int) -> str:
 
 def _model_spec(model: ModelConfig, config: TargetConfig, stack: StackConfig) -> ModelSpec:
     cached = stack.image_cache.cached(config.cloud)
-    start = replica_cold_start(model, config.name, config.cloud, stack.cluster.gpu_pools, image_cached=cached)
+    start = replica_cold_start(
+        model, config.name, config.cloud, stack.cluster.gpu_pools, image_cached=cached, warm=True
+    )
     versions = [model.stable, *([model.canary] if model.canary else [])]
     return ModelSpec(
         name=model.name,

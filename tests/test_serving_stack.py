@@ -6,7 +6,7 @@ from typing import Any, get_type_hints
 
 import pytest
 
-from components.serving_stack.contract import ServingStackArgs, TlsSettings
+from components.serving_stack.contract import NAMESPACE, ServingStackArgs, TlsSettings
 from preflight.plan import Plan
 from tests import k8s_schemas
 
@@ -14,7 +14,12 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
 def deployments(plan: Plan, target: str) -> dict[str, dict[str, Any]]:
-    return {d.inputs["metadata"]["name"]: d.inputs for d in plan.of_type(DEPLOYMENT) if plan.target_of(d) == target}
+    """The model Deployments of a target: those in the serving namespace (warm spares live in kube-system)."""
+    return {
+        d.inputs["metadata"]["name"]: d.inputs
+        for d in plan.of_type(DEPLOYMENT)
+        if plan.target_of(d) == target and d.inputs["metadata"].get("namespace") == NAMESPACE
+    }
 
 
 def test_one_serving_stack_and_endpoint_per_target(stack_plan: Plan) -> None:

@@ -13,7 +13,7 @@ import pulumi
 
 from components.per_cloud import implementation
 from components.pod_security import BASELINE, RESTRICTED, Level
-from components.serving_stack import addons, gateway_auth, ratelimit, request_limits, tls, workloads
+from components.serving_stack import addons, gateway_auth, ratelimit, request_limits, tls, warm_spares, workloads
 from components.serving_stack.contract import (
     HEALTH_PATH,
     NAMESPACE,
@@ -58,6 +58,7 @@ class ServingStack(pulumi.ComponentResource):
         bind: BindReader = implementation("ServingStack", READER_IDENTITIES, args.target.cloud).bind
         reader = bind(self, name, args)
         workloads.deploy_models(self, name, args, reader, installed)
+        warm_spares.install(self, name, args)  # spot nodes kept Ready with the Triton image, for the first replicas
         self.namespaces = {**addons.namespace_levels(args), NAMESPACE: RESTRICTED}
         if args.tls is not None:
             self.namespaces[tls.CERT_MANAGER_NAMESPACE] = BASELINE

@@ -70,6 +70,17 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class WarmSpare:
+    """Spot nodes of one GPU pool kept Ready and holding the Triton image (warm_spares.py): `count` placeholder pods,
+    each taking a node's GPU at a priority below every model pod's, so a replica preempts one and starts at once."""
+
+    pool: str  # the pool's mlplatform.io/pool label
+    accelerator: str
+    count: int
+    gpus_per_node: int = 1
+
+
+@dataclass(frozen=True)
 class BucketAccess:
     """The footprint's ModelBucket, as the model reader's grant needs it."""
 
@@ -249,6 +260,8 @@ class ServingStackArgs:
     triton_backends: tuple[str, ...] | None = None
     """The only Triton backends the model pods may load (triton.py, --backend-directory); None: every backend the
     image ships, the Python backend included."""
+    warm_spares: tuple[WarmSpare, ...] = ()
+    """Warm spare nodes per spot GPU pool on this target (`warmSpares`); empty: none, no PriorityClass either."""
     mesh_config: Mapping[str, Any] = field(default_factory=dict)
     """istiod `meshConfig` keys merged over addons.istiod_values': the footprint's tracing and access-log providers
     (components/observability/mesh_tracing.py)."""
