@@ -11,6 +11,8 @@ from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse
 from mlserver_sklearn import SKLearnModel
 
+__all__ = ["FailingModel", "SlowModel"]  # named by model-settings.json, not imported
+
 SLOW_SECONDS = 1.2  # above the promotion test's 1 s p99 bound
 
 

@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     stat.add_argument("--json", action="store_true", help="print JSON: {version: {target: state}}")
     stat.add_argument("--no-ready", action="store_true", help="do not ask the gateways whether versions are ready")
     stat.add_argument("--timeout", type=float, default=readiness.TIMEOUT_SECONDS, help="per readiness request (s)")
-    moves.add_parsers(models, _Parser)
+    moves.add_parsers(models)  # the subparsers' parser_class (_Parser) makes each one
     return parser
 
 

@@ -31,7 +31,7 @@ BOUND_KEYS = {
 _WINDOW = re.compile(r"^[1-9][0-9]*(s|m|h)$")  # what stacks/promotion_config.py accepts
 
 
-def add_parsers(models: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+def add_parsers(models: Any) -> None:
     """The promote and rollback subcommands under `mlplatform models`."""
     for verb, what in (
         ("promote", "step the canary up, promote it or roll it back on its metrics"),
