@@ -124,6 +124,8 @@ def test_submit_applies_the_job_with_the_targets_kubeconfig(outputs: Path, capsy
         (["--target", "azure-west"], "--target: unknown target 'azure-west' (targets: aws-east, gcp-cent)"),
         (["--gpus", "two"], "argument --gpus: invalid int value: 'two'"),
         (["--team", "vision"], "--team: unknown team 'vision' (teams: ml)"),
+        (["--max-reclaims", "-1"], "--max-reclaims: must be between 0 and 100, got -1"),
+        (["--max-wait-minutes", "nan"], "--max-wait-minutes: must be between 0 and 10080 (a week), got nan"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_submitted(

@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 from components import images, network_fence, pod_security
 from components.network_fence import GKE_METADATA, Fence, Peer, Rule, outside
 from components.target import Cloud
-from components.training import identity, kueue
+from components.training import fallback_controller, identity, kueue
 from components.training.identity import SERVICE_ACCOUNT, TrainerAccess
 from components.training.kueue import TrainingPool, TrainingTeam
 
@@ -107,6 +107,7 @@ class Training(pulumi.ComponentResource):
             for pool in args.pools
             for spot in (True, False)
         ]
+        self._made: list[pulumi.Resource] = []
         self.identities: dict[str, identity.TrainerIdentity] = {}
         """Each team's cloud identity: its jobs' pods carry its labels and environment (the trainingOffers output)."""
         shared = k8s.apiextensions.CustomResource(
@@ -116,6 +117,13 @@ class Training(pulumi.ComponentResource):
         )
         for team in args.teams:
             self._team(f"{name}-{team.name}", args, team.name, shared, inside)
+        # After the teams' namespaces (its RoleBindings live there) and Kueue's CRDs (the Workloads it reads).
+        fallback_controller.install(
+            name,
+            kueue.NAMESPACE,
+            [team_namespace(team.name) for team in args.teams],
+            pulumi.ResourceOptions.merge(after_chart, pulumi.ResourceOptions(depends_on=list(self._made))),
+        )
         self.namespaces: dict[str, pod_security.Level] = {
             kueue.NAMESPACE: pod_security.RESTRICTED,
             **{team_namespace(team.name): pod_security.RESTRICTED for team in args.teams},
@@ -129,6 +137,7 @@ class Training(pulumi.ComponentResource):
         """The team's namespace, fence, service account, ClusterQueue and LocalQueue."""
         namespace = team_namespace(team)
         made = pod_security.namespace(f"{name}-ns", namespace, pod_security.RESTRICTED, inside)
+        self._made.append(made)
         after_namespace = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[made]))
         network_fence.install(f"{name}-fence", team_fence(args.cloud, namespace), after_namespace)
         trainer = identity.bind(self, name, args.access, team, namespace)

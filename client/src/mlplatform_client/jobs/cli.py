@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--use-spot", action="store_true")
     submit.add_argument("--max-price-per-hour", type=float, help="USD per GPU-hour the job may pay at most")
     submit.add_argument("--fallback-to-on-demand", action="store_true")
+    submit.add_argument(
+        "--max-reclaims", type=int, default=2, help="with fallback: spot evictions before moving to on demand (0: off)"
+    )
+    submit.add_argument(
+        "--max-wait-minutes", type=float, default=60, help="with fallback: minutes unadmitted before on demand (0: off)"
+    )
     submit.add_argument("--target", help="run on this target only")
     submit.add_argument("--team", help="the team whose namespace and queue the job uses (needed with several)")
     submit.add_argument("--name", help="the Job's name (default: derived from the image, command and GPUs)")
@@ -119,6 +125,8 @@ def _submit(args: argparse.Namespace, command: Sequence[str], run: Runner) -> in
         max_price_per_gpu_hour=args.max_price_per_hour,
         fallback_to_on_demand=args.fallback_to_on_demand,
         target=args.target,
+        max_reclaims=args.max_reclaims,
+        max_wait_minutes=args.max_wait_minutes,
     )
     outputs = _outputs(args, run)
     placement = place(request, offers_from_outputs(outputs))

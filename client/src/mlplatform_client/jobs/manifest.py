@@ -62,6 +62,9 @@ def render_job(request: JobRequest, placement: Placement, name: str, team: Team)
         "mlplatform.io/fallback-to-on-demand": str(placement.fallback).lower(),
         "mlplatform.io/expected-cost-usd": f"{placement.cost(request.hours, request.gpus):.2f}",
     }
+    if placement.fallback:  # read by the cluster's fallback controller (components/training/fallback.py)
+        annotations["mlplatform.io/max-reclaims"] = str(request.max_reclaims)
+        annotations["mlplatform.io/max-wait-minutes"] = f"{request.max_wait_minutes:g}"
     checkpoint = f"{offer.checkpoint_uri}/{team.name}/{name}"  # the team's identity writes under its own prefix
     env = [
         {"name": "MLPLATFORM_JOB_NAME", "value": name},

@@ -33,6 +33,10 @@ class JobRequest:
     max_price_per_gpu_hour: float | None = None
     fallback_to_on_demand: bool = False
     target: str | None = None
+    max_reclaims: int = 2
+    """With fallback: evictions waiting for spot nodes (Kueue's requeue count) before the job moves to on demand."""
+    max_wait_minutes: float = 60
+    """With fallback: minutes unadmitted before the job moves to on demand."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,12 @@ def check_request(request: JobRequest, offers: tuple[TargetOffer, ...]) -> None:
     cap = request.max_price_per_gpu_hour
     if cap is not None and not cap > 0:
         raise PlacementError(f"--max-price-per-hour: must be above 0, got {cap}")
+    if not 0 <= request.max_reclaims <= 100:
+        raise PlacementError(f"--max-reclaims: must be between 0 and 100, got {request.max_reclaims}")
+    if not 0 <= request.max_wait_minutes <= 10080:
+        raise PlacementError(
+            f"--max-wait-minutes: must be between 0 and 10080 (a week), got {request.max_wait_minutes}"
+        )
     if request.fallback_to_on_demand and not request.use_spot:
         raise PlacementError("--fallback-to-on-demand: needs --use-spot (without it the job runs on demand already)")
     names = [offer.target for offer in offers]
