@@ -20,6 +20,7 @@ from typing import Any
 from components.machine_catalog import CATALOG, gpus_priced_apart
 from preflight.cost_coverage import no_charge_reason, unpriced_reason
 from preflight.cost_model import STACK_WIDE, Assumptions, CostReport, LineItem, RightSizing, TargetCost
+from preflight.cost_opencost import opencost_items
 from preflight.cost_telemetry import telemetry_items
 from preflight.extended_support import in_extended_support
 from preflight.node_pools import NodePool, pools_of
@@ -464,6 +465,7 @@ def _target_items(plan: Plan, p: TargetPricer, members: list[PlannedResource]) -
     footprint = next(r for r in members if r.type == FOOTPRINT_TYPE)
     items += _node_addresses(p, footprint, nat)
     items += telemetry_items(p, members)  # logs and traces (preflight/cost_telemetry.py)
+    items += opencost_items(p, members)  # OpenCost's pod (preflight/cost_opencost.py)
     egress = p.monthly("egress", "internet", p.assumptions.egress_gb)
     what = f"{p.assumptions.egress_gb:g} GB internet egress"
     items.append(p.fixed(footprint, what, egress, "egress/internet", "internet egress (assumed traffic)"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from components.observability.contract import MonitoringArgs
-from components.observability.rules import CONSTANT_INTERVAL, RULES_DIR, rule_groups
+from components.observability.rules import CONFIG_GROUP, CONSTANT_INTERVAL, FLEET_GROUP, RULES_DIR, rule_groups
 
 COST_RULES = RULES_DIR / "cost.yaml"
 COST_FLEET_RULES = RULES_DIR / "cost_fleet.yaml"
@@ -27,8 +27,11 @@ def _constants(name: str, figures: dict[str, float]) -> dict[str, Any]:
 
 
 def _with(spec: dict[str, Any], path: Path, constants: dict[str, Any] | None) -> dict[str, Any]:
-    groups = [*spec["groups"], *rule_groups(path)]
-    return {"groups": [*groups, constants] if constants is not None else groups}
+    """The spec's static groups, then the cost groups, then the generated groups (rules.py's stay last)."""
+    groups = list(spec["groups"])
+    generated = [group for group in groups if group["name"] in (CONFIG_GROUP, FLEET_GROUP)]
+    static = [group for group in groups if group not in generated]
+    return {"groups": [*static, *rule_groups(path), *([constants] if constants is not None else []), *generated]}
 
 
 def with_cost_rules(spec: dict[str, Any], args: MonitoringArgs) -> dict[str, Any]:

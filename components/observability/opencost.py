@@ -45,11 +45,10 @@ API_PORT = 9003  # the chart's opencost.exporter.apiPort: /metrics and the alloc
 PROMETHEUS_PORT = 9090  # kube-prometheus-stack's Prometheus Service port
 HOURS_PER_MONTH = 730  # what OpenCost divides the per-month units by (ProviderConfig.UpdateFromMap)
 TIMEOUT_SECONDS = 600
-# What OpenCost asks of the system node it runs on (the chart asks 10m and 55Mi; it holds its query windows in memory).
-REQUESTS = {"cpu": "50m", "memory": "256Mi"}
+# What OpenCost asks of the system node it runs on: the chart asks 10m and 55Mi; it holds its query windows in memory,
+# so more memory, and the 1Gi limit the chart sets. preflight prices the request as a share of a system node.
+REQUESTS = {"cpu": "25m", "memory": "128Mi"}
 LIMITS = {"memory": "1Gi"}
-REQUEST_VCPU = 0.05
-REQUEST_GIB = 0.25
 # The image's user is numeric (ghcr.io/opencost/opencost, USER 1001), so restricted Pod Security holds.
 SECURITY_CONTEXT = {
     "allowPrivilegeEscalation": False,
