@@ -1,7 +1,9 @@
-"""`mlplatform jobs submit`: place a training job on the cheapest allowed target and hand it to that cluster's Kueue.
+"""`mlplatform jobs submit`: place a training job on the cheapest allowed target and hand it to that cluster's Kueue;
+`status`, `logs` and `cancel` for a job by name, through the target's Kubernetes API (kube.py, no kubectl).
 
     mlplatform jobs submit --image IMG --gpus 1 --accelerator L4 --hours 6 --use-spot \
         --max-price-per-hour 0.50 --fallback-to-on-demand [--target T] [--dry-run] -- python train.py
+    mlplatform jobs status|logs|cancel NAME [--target T] [--team TEAM]
 
 The reasons and the expected cost go to stderr, the Job (JSON) to stdout with --dry-run, so `> job.json` keeps only
 the Job. Bad input or no target that may run the job: one line on stderr, exit 2, nothing submitted.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -19,9 +22,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import httpx
+
+from mlplatform_client.jobs import kube
 from mlplatform_client.jobs.manifest import dump, job_name, render_job
-from mlplatform_client.jobs.offers import OffersError, Team, offers_from_outputs
+from mlplatform_client.jobs.offers import OffersError, TargetOffer, Team, offers_from_outputs
 from mlplatform_client.jobs.placement import JobRequest, PlacementError, place
+from mlplatform_client.jobs.status import describe, newest_pod
 
 USAGE_ERROR = 2
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
@@ -60,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--stack", help="the Pulumi stack whose outputs to read (default: the selected one)")
     submit.add_argument("--stack-outputs", type=Path, help="`pulumi stack output --json --show-secrets`, saved")
     submit.add_argument("--dry-run", action="store_true", help="print the Job instead of applying it")
+    for verb, text in (
+        ("status", "the job's state, Kueue's admission and evictions, its pods"),
+        ("logs", "the logs of the job's newest pod"),
+        ("cancel", "delete the job and its pods"),
+    ):
+        command = jobs.add_parser(verb, help=text)
+        command.add_argument("name", help="the Job's name (what submit printed)")
+        command.add_argument("--target", help="the target it runs on (default: every training target, in order)")
+        command.add_argument("--team", help="the team whose namespace it is in (needed with several)")
+        command.add_argument("--stack", help="the Pulumi stack whose outputs to read (default: the selected one)")
+        command.add_argument("--stack-outputs", type=Path, help="`pulumi stack output --json --show-secrets`, saved")
     return parser
 
 
@@ -114,6 +132,71 @@ def _team(teams: tuple[Team, ...], wanted: str | None) -> Team:
     raise _InputError(f"--team: unknown team {wanted!r} (teams: {names})")
 
 
+_JOB_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # a DNS label, as a Job's name must be
+
+
+def _kubeconfig(outputs: dict[str, Any], target: str) -> str:
+    kubeconfig = (outputs.get("kubeconfigs") or {}).get(target)
+    if not isinstance(kubeconfig, str) or not kubeconfig or kubeconfig == "[secret]":
+        raise _InputError(f"the stack outputs have no kubeconfig for {target} (need --show-secrets)")
+    return kubeconfig
+
+
+def _find(api: Any, namespace: str, name: str) -> dict[str, Any] | None:
+    response = api.get(kube.job_path(namespace, name))
+    return None if response.status_code == 404 else kube.checked(response)
+
+
+def _manage(args: argparse.Namespace, run: Runner) -> int:
+    """status, logs or cancel: the first target (in order, or --target) whose team namespace has the Job."""
+    if not _JOB_NAME.fullmatch(args.name):
+        raise _InputError(f"NAME: {args.name!r} is not a Job name (lowercase letters, digits and '-', at most 63)")
+    outputs = _outputs(args, run)
+    offers: tuple[TargetOffer, ...] = offers_from_outputs(outputs)
+    names = [offer.target for offer in offers]
+    if args.target is not None and args.target not in names:
+        raise _InputError(f"--target: unknown target {args.target!r} (training targets: {', '.join(names)})")
+    for offer in offers:
+        if args.target not in (None, offer.target):
+            continue
+        namespace = _team(offer.teams, args.team).namespace
+        cluster = kube.parse(_kubeconfig(outputs, offer.target))
+        with kube.client(cluster, kube.credentials(cluster, run)) as api:
+            job = _find(api, namespace, args.name)
+            if job is None:
+                continue
+            _act(args.verb, api, namespace, job, offer.target)
+            return 0
+    where = args.target or ", ".join(names)
+    raise _InputError(f"no job {args.name!r} in the team's namespace on {where}")
+
+
+def _act(verb: str, api: Any, namespace: str, job: dict[str, Any], target: str) -> None:
+    name = job["metadata"]["name"]
+    pods = kube.checked(api.get(kube.pods_path(namespace), params=kube.pods_of(name)))["items"]
+    if verb == "cancel":
+        kube.checked(api.request("DELETE", kube.job_path(namespace, name), json=kube.DELETE_BACKGROUND))
+        print(f"cancelled {namespace}/{name} on {target} ({len(pods)} pods stopping)", file=sys.stderr)
+        return
+    if verb == "logs":
+        pod = newest_pod(pods)
+        if pod is None:
+            raise _InputError(f"{namespace}/{name} has no pod yet (see `mlplatform jobs status {name}`)")
+        response = api.get(f"{kube.pods_path(namespace)}/{pod}/log", params={"container": "train"})
+        if response.status_code >= 400:
+            kube.checked(response)
+        sys.stdout.write(response.text)
+        return
+    workloads = kube.checked(api.get(kube.workloads_path(namespace)))["items"]
+    owned = [
+        w
+        for w in workloads
+        if any(ref.get("kind") == "Job" and ref.get("name") == name for ref in w["metadata"].get("ownerReferences", []))
+    ]
+    print(f"target: {target}")
+    print("\n".join(describe(job, owned[0] if owned else None, pods)))
+
+
 def _submit(args: argparse.Namespace, command: Sequence[str], run: Runner) -> int:
     request = JobRequest(
         image=args.image,
@@ -142,10 +225,7 @@ def _submit(args: argparse.Namespace, command: Sequence[str], run: Runner) -> in
     if args.dry_run:
         sys.stdout.write(manifest)
         return 0
-    kubeconfig = (outputs.get("kubeconfigs") or {}).get(placement.offer.target)
-    if not isinstance(kubeconfig, str) or not kubeconfig or kubeconfig == "[secret]":
-        raise _InputError(f"the stack outputs have no kubeconfig for {placement.offer.target} (need --show-secrets)")
-    _apply(manifest, kubeconfig, run)
+    _apply(manifest, _kubeconfig(outputs, placement.offer.target), run)
     print(f"submitted {team.namespace}/{name} to {placement.offer.target}", file=sys.stderr)
     return 0
 
@@ -159,10 +239,17 @@ def main(argv: Sequence[str] | None = None, run: Runner = subprocess.run) -> int
         argv, command = argv[:at], argv[at + 1 :]
     try:
         args = _parser().parse_args(argv)
-        return _submit(args, command, run)
+        if args.verb == "submit":
+            return _submit(args, command, run)
+        if command:
+            raise _InputError(f"{args.verb} takes no command after --")
+        return _manage(args, run)
     except (_InputError, PlacementError, OffersError) as error:
         print(f"mlplatform: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except (kube.KubeError, httpx.HTTPError) as error:  # the cluster, not the input: exit 1
+        print(f"mlplatform: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
