@@ -6,8 +6,10 @@
       spotSystemNodes: true     # EKS and GKE system nodes on spot (AKS system pools cannot be spot)
       publicNodes: true         # EKS nodes with public addresses, no NAT gateway
 
-Dev puts its database on the primary target only (the model sync's primary, else the first target);
-prod keeps one on every target and refuses spot system nodes and public nodes.
+Both environments put the database on the primary target only (the model sync's primary, else the first target):
+the model registry there is its one consumer (components/model_registry; docs/ARCHITECTURE.md, "The metadata
+databases"); `every-target` stays a choice for a stack with consumers of its own. Prod refuses spot system nodes and
+public nodes.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class CostDefaults:
     """Prod keeps its nodes off the internet, behind NAT."""
 
 
-PROD_COST = CostDefaults(databases="every-target", spot_system_allowed=False)
+PROD_COST = CostDefaults(databases="primary", spot_system_allowed=False)
 DEV_COST = CostDefaults(databases="primary", spot_system_allowed=True, public_nodes_allowed=True)
 
 

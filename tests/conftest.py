@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sysconfig
 from collections.abc import Iterator
@@ -11,7 +13,8 @@ import pytest
 from preflight.cli import plan_stack
 from preflight.plan import Plan
 from preflight.policy_packs import RunningPolicyPack
-from preflight.synthesize import PROJECT_DIR
+from preflight.stack_files import load_stack
+from preflight.synthesize import PROJECT_DIR, synthesize
 from tests.client_servers import MLServerMissingError, ServerFarm, shared_farm
 from tests.policy_helpers import PACK_DIR, STACK
 
@@ -29,6 +32,16 @@ def dev_plan() -> Plan:
 @pytest.fixture(scope="session")
 def prod_plan() -> Plan:
     return plan_stack(PROJECT_DIR, "prod")
+
+
+@pytest.fixture(scope="session")
+def prod_every_database_plan() -> Plan:
+    """Prod with `costSavings.databases: every-target`: a database on every target, Cloud SQL and Azure's included
+    (the shipped prod keeps one, on the primary, for the model registry)."""
+    stack = load_stack(PROJECT_DIR, "prod")
+    key = f"{stack.project}:costSavings"
+    savings = {**json.loads(stack.config.get(key, "{}")), "databases": "every-target"}
+    return synthesize(dataclasses.replace(stack, config={**stack.config, key: json.dumps(savings)}), PROJECT_DIR)
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])

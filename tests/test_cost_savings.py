@@ -39,12 +39,13 @@ def dev(**changes: Any) -> Any:
 # --- config -------------------------------------------------------------------------------------------------------
 
 
-def test_dev_keeps_the_database_on_the_primary_target_and_prod_on_every_target() -> None:
+def test_dev_and_prod_keep_the_database_on_the_primary_target_unless_every_target_is_chosen() -> None:
     assert dev().cost.database_targets == ("aws-us-east-1",)  # no model sync: the first target is the primary
     assert [t for t in ("aws-us-east-1", "gcp-us-central1") if dev().cost.has_database(t)] == ["aws-us-east-1"]
     every = dev(costSavings={"databases": "every-target"}).cost
     assert every.has_database("gcp-us-central1") and every.has_database("azure-eastus")
-    assert parse().cost.has_database("aws-us-east-1") and parse().cost.database_targets == ()
+    assert len(parse().cost.database_targets) == 1 and parse().cost.has_database(parse().targets[0].name)
+    assert parse(costSavings={"databases": "every-target"}).cost.database_targets == ()
 
 
 def test_spot_system_nodes_stop_at_aks() -> None:
@@ -129,7 +130,7 @@ def test_dev_plan_declares_the_gke_credit_and_gives_eks_nodes_their_own_addresse
     assert routes and all(r[0]["gatewayId"].startswith("igw-") for r in routes)
 
 
-def test_prod_plan_keeps_nat_private_nodes_on_demand_system_pools_and_every_database(prod_plan: Plan) -> None:
+def test_prod_plan_keeps_nat_private_nodes_on_demand_system_pools_and_the_primarys_database(prod_plan: Plan) -> None:
     assert len(_of(prod_plan, "aws:ec2/natGateway:NatGateway")) == 6  # three zones, two AWS targets
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in _of(prod_plan, "aws:ec2/subnet:Subnet"))
     groups = [
@@ -140,8 +141,7 @@ def test_prod_plan_keeps_nat_private_nodes_on_demand_system_pools_and_every_data
         "resourceLabels" not in c.inputs or not c.inputs["resourceLabels"]
         for c in _of(prod_plan, "gcp:container/cluster:Cluster")
     )
-    footprints = {r.name for r in prod_plan.of_type("mlplatform:platform:Footprint")}
-    assert set(prod_plan.outputs["databases"]) == footprints
+    assert set(prod_plan.outputs["databases"]) == {prod_plan.outputs["modelSync"]["primary"]}
 
 
 # --- preflight cost ------------------------------------------------------------------------------------------------

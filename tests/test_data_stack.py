@@ -21,10 +21,9 @@ def targets(plan: Plan) -> list[str]:
 
 def test_a_registry_and_a_database_per_target(stack_plan: Plan) -> None:
     assert per_target(stack_plan, "mlplatform:registry:Registry") == targets(stack_plan)
-    # prod: a database per target; dev: one, on the primary (mlplatform:costSavings.databases)
+    # one database, on the primary: the model registry's (mlplatform:costSavings.databases)
     databases = per_target(stack_plan, "mlplatform:database:MetadataDb")
-    assert databases == sorted(stack_plan.outputs["databases"])
-    assert databases == targets(stack_plan) if stack_plan.stack == "prod" else len(databases) == 1
+    assert databases == sorted(stack_plan.outputs["databases"]) == [stack_plan.outputs["modelRegistry"]["target"]]
     assert sorted(stack_plan.outputs["imagePrefixes"]) == targets(stack_plan)
     for name, database in stack_plan.outputs["databases"].items():
         assert database["port"] == 5432 and database["database"] == "metadata", name
@@ -67,23 +66,23 @@ def test_every_cluster_can_pull_from_its_registry(stack_plan: Plan) -> None:
             assert registry.inputs["adminUserEnabled"] is False
 
 
-def test_databases_are_private_and_encrypted(prod_plan: Plan) -> None:
-    for rds in every(prod_plan, "aws:rds/instance:Instance"):
+def test_databases_are_private_and_encrypted(prod_every_database_plan: Plan) -> None:
+    for rds in every(prod_every_database_plan, "aws:rds/instance:Instance"):
         assert rds.inputs["publiclyAccessible"] is False and rds.inputs["storageEncrypted"] is True
-    for sql in every(prod_plan, "gcp:sql/databaseInstance:DatabaseInstance"):
+    for sql in every(prod_every_database_plan, "gcp:sql/databaseInstance:DatabaseInstance"):
         ip = sql.inputs["settings"]["ipConfiguration"]
         assert ip["ipv4Enabled"] is False and ip["sslMode"] == "ENCRYPTED_ONLY"
-    for server in every(prod_plan, "azure-native:dbforpostgresql:Server"):
+    for server in every(prod_every_database_plan, "azure-native:dbforpostgresql:Server"):
         assert server.inputs["network"]["publicNetworkAccess"] == "Disabled"
 
 
-def test_prod_databases_are_highly_available_and_protected(prod_plan: Plan) -> None:
-    for rds in every(prod_plan, "aws:rds/instance:Instance"):
+def test_prod_databases_are_highly_available_and_protected(prod_every_database_plan: Plan) -> None:
+    for rds in every(prod_every_database_plan, "aws:rds/instance:Instance"):
         assert rds.inputs["multiAz"] and rds.inputs["deletionProtection"] and rds.protect
-    for sql in every(prod_plan, "gcp:sql/databaseInstance:DatabaseInstance"):
+    for sql in every(prod_every_database_plan, "gcp:sql/databaseInstance:DatabaseInstance"):
         assert sql.inputs["settings"]["availabilityType"] == "REGIONAL" and sql.protect
         assert sql.inputs["settings"]["deletionProtectionEnabled"] and sql.inputs["deletionProtection"]
-    for server in every(prod_plan, "azure-native:dbforpostgresql:Server"):
+    for server in every(prod_every_database_plan, "azure-native:dbforpostgresql:Server"):
         assert server.inputs["highAvailability"]["mode"] == "ZoneRedundant" and server.protect
         assert server.inputs["backup"]["geoRedundantBackup"] == "Enabled"  # swedencentral allows both
 

@@ -121,10 +121,11 @@ def test_every_target_is_a_box_in_its_clouds_colour(prod_plan: Plan, drawing: Dr
 def test_every_component_is_drawn_inside_its_target_and_global_dns_outside(prod_plan: Plan, drawing: Drawing) -> None:
     components = top_components(prod_plan)
     assert {node_id(c) for c in components} == set(drawing.groups["node"])
-    core = ("GpuCluster", "ModelBucket", "Registry", "MetadataDb", "ServingStack")
+    core = ("GpuCluster", "ModelBucket", "Registry", "ServingStack")
     for footprint in footprints(prod_plan):
         drawn = {c.type.rsplit(":", 1)[-1] for c in components if prod_plan.target_of(c) == footprint.name}
         assert set(core) <= drawn, footprint.name
+        assert ("MetadataDb" in drawn) == (footprint.name in prod_plan.outputs["databases"]), footprint.name
     for component in components:
         target = prod_plan.target_of(component)
         title = node_id(component)
@@ -174,15 +175,13 @@ def test_edges_are_every_reference_between_components_once(prod_plan: Plan, diag
 def test_in_target_edges_follow_the_data_flow(prod_plan: Plan, drawing: Drawing) -> None:
     """docs/ARCHITECTURE.md, Data flow: serving reads the cluster and the bucket; the database the cluster's network."""
     for footprint in footprints(prod_plan):
-        ids = {
-            kind: node_id(in_target(prod_plan, f"mlplatform:{kind}", footprint.name))
-            for kind in ("compute:GpuCluster", "storage:ModelBucket", "database:MetadataDb", "serving:ServingStack")
-        }
-        for source, sink in [
-            ("compute:GpuCluster", "serving:ServingStack"),
-            ("storage:ModelBucket", "serving:ServingStack"),
-            ("compute:GpuCluster", "database:MetadataDb"),
-        ]:
+        kinds = ["compute:GpuCluster", "storage:ModelBucket", "serving:ServingStack"]
+        edges = [("compute:GpuCluster", "serving:ServingStack"), ("storage:ModelBucket", "serving:ServingStack")]
+        if footprint.name in prod_plan.outputs["databases"]:  # the primary's (mlplatform:costSavings.databases)
+            kinds.append("database:MetadataDb")
+            edges.append(("compute:GpuCluster", "database:MetadataDb"))
+        ids = {kind: node_id(in_target(prod_plan, f"mlplatform:{kind}", footprint.name)) for kind in kinds}
+        for source, sink in edges:
             assert f"{ids[source]}->{ids[sink]}" in drawing.groups["edge"]
 
 
@@ -203,8 +202,9 @@ def test_labels_state_pools_capacity_ha_and_storage(prod_plan: Plan, diagram: Di
             line = next(f for f in cluster.facts if f.startswith(f"{pool.labels['mlplatform.io/pool']}: "))
             assert ("spot" if pool.spot else "on-demand") in line and pool.machine_types[0] in line
             assert line.endswith("(fallback)") == pool.marked_fallback()
-        database = by_id[node_id(in_target(prod_plan, "mlplatform:database:MetadataDb", footprint.name))]
-        assert any(f.endswith("(HA)") for f in database.facts), "prod databases are highly available"
+        if footprint.name in prod_plan.outputs["databases"]:
+            database = by_id[node_id(in_target(prod_plan, "mlplatform:database:MetadataDb", footprint.name))]
+            assert any(f.endswith("(HA)") for f in database.facts), "prod databases are highly available"
         bucket = by_id[node_id(in_target(prod_plan, "mlplatform:storage:ModelBucket", footprint.name))]
         assert bucket.facts[0].startswith(BUCKET_KINDS[cloud])
     dns = by_id[node_id(only(prod_plan, GLOBAL_DNS_TYPE))]

@@ -40,6 +40,12 @@ def prod_file(prod_plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> Path
     return _write(prod_plan, tmp_path_factory.mktemp("doctor") / "prod.json")
 
 
+@pytest.fixture(scope="module")
+def prod_databases_file(prod_every_database_plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Prod with a database on every target (costSavings.databases: every-target): Cloud SQL and Azure's too."""
+    return _write(prod_every_database_plan, tmp_path_factory.mktemp("doctor") / "prod-databases.json")
+
+
 def test_prod_lists_each_aws_quota_by_name_code_region_and_capacity_type(
     prod_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -209,9 +215,9 @@ def test_a_real_network_is_left_to_check_not_warned(tmp_path: Path, capsys: pyte
 
 
 def test_gcp_apis_the_program_enables_are_ok_and_others_are_named_with_the_command(
-    prod_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    prod_databases_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, document = _doctor_json(capsys, "--plan", str(prod_file), "--cloud", "gcp")
+    _, document = _doctor_json(capsys, "--plan", str(prod_databases_file), "--cloud", "gcp")
     apis = {f["item"]: f["verdict"] for f in document["findings"] if f["item"].startswith("API ")}
     assert apis["API container.googleapis.com"] == "ok" and apis["API sqladmin.googleapis.com"] == "ok"
     assert set(apis.values()) == {"ok"}
@@ -225,9 +231,9 @@ def test_gcp_apis_the_program_enables_are_ok_and_others_are_named_with_the_comma
 
 
 def test_prod_names_the_azure_providers_aws_roles_and_the_existing_hosted_zone(
-    prod_file: Path, capsys: pytest.CaptureFixture[str]
+    prod_databases_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, document = _doctor_json(capsys, "--plan", str(prod_file))
+    _, document = _doctor_json(capsys, "--plan", str(prod_databases_file))
     items = {f["item"]: f for f in document["findings"]}
     assert items["provider Microsoft.ContainerService"]["verdict"] == "check"
     assert items["provider Microsoft.DBforPostgreSQL"]["verdict"] == "check"

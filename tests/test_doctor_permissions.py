@@ -64,8 +64,8 @@ def test_the_azure_deploy_role_can_lock_and_the_preview_role_only_reads(prod_pla
     assert azure["deploy"]["IsCustom"] is True and azure["deploy"]["AssignableScopes"]
 
 
-def test_the_gcp_identities_are_predefined_roles(prod_plan: Plan) -> None:
-    gcp = identities(prod_plan).documents["gcp"]
+def test_the_gcp_identities_are_predefined_roles(prod_every_database_plan: Plan) -> None:
+    gcp = identities(prod_every_database_plan).documents["gcp"]  # with Cloud SQL (costSavings.databases: every-target)
     assert "roles/container.admin" in gcp["deploy"]["roles"] and "roles/cloudsql.admin" in gcp["deploy"]["roles"]
     assert "roles/container.viewer" in gcp["preview"]["roles"]
     assert not [role for role in gcp["preview"]["roles"] if role.endswith("admin") or role.endswith("Admin")]

@@ -72,9 +72,10 @@ def test_every_gcp_resource_waits_for_the_apis(stack_plan: Plan) -> None:
         ("gcp:projects/iAMMember:IAMMember", "cloudresourcemanager.googleapis.com"),
     ],
 )
-def test_each_resource_waits_for_its_own_api(prod_plan: Plan, type_token: str, api: str) -> None:
-    service = services_by_api(prod_plan)[api]
-    for resource in every(prod_plan, type_token):
+def test_each_resource_waits_for_its_own_api(prod_every_database_plan: Plan, type_token: str, api: str) -> None:
+    plan = prod_every_database_plan  # prod with a database on the GCP target too (costSavings.databases: every-target)
+    service = services_by_api(plan)[api]
+    for resource in every(plan, type_token):
         assert service.urn in resource.dependencies, resource.name
 
 
@@ -93,14 +94,14 @@ def test_grants_to_the_workload_pool_wait_for_the_cluster_that_makes_the_pool(st
 
 
 def test_prod_has_maintenance_windows_on_the_cluster_and_cloud_sql_and_dev_none(
-    dev_plan: Plan, prod_plan: Plan
+    dev_plan: Plan, prod_plan: Plan, prod_every_database_plan: Plan
 ) -> None:
     [dev_cluster], [prod_cluster] = dev_plan.of_type(CLUSTER), prod_plan.of_type(CLUSTER)
     assert "maintenancePolicy" not in dev_cluster.inputs
     window = prod_cluster.inputs["maintenancePolicy"]["recurringWindow"]
     assert window["recurrence"] == "FREQ=WEEKLY;BYDAY=SA,SU"
     assert (window["startTime"], window["endTime"]) == ("2026-01-10T02:00:00Z", "2026-01-10T10:00:00Z")
-    [prod_sql] = prod_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance")
+    [prod_sql] = prod_every_database_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance")
     for dev_sql in dev_plan.of_type("gcp:sql/databaseInstance:DatabaseInstance"):  # dev: a database on the primary only
         assert "maintenanceWindow" not in dev_sql.inputs["settings"]
     assert prod_sql.inputs["settings"]["maintenanceWindow"] == {"day": 6, "hour": 2, "updateTrack": "stable"}

@@ -14,11 +14,14 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
 def deployments(plan: Plan, target: str) -> dict[str, dict[str, Any]]:
-    """The model Deployments of a target: those in the serving namespace (warm spares live in kube-system)."""
+    """The model Deployments of a target: those in the serving namespace (warm spares live in kube-system), but the
+    model registry's (components/model_registry, on the primary target)."""
     return {
         d.inputs["metadata"]["name"]: d.inputs
         for d in plan.of_type(DEPLOYMENT)
-        if plan.target_of(d) == target and d.inputs["metadata"].get("namespace") == NAMESPACE
+        if plan.target_of(d) == target
+        and d.inputs["metadata"].get("namespace") == NAMESPACE
+        and "mlplatform:models:ModelRegistry$" not in d.urn
     }
 
 
