@@ -460,3 +460,34 @@ def test_the_serving_dashboard_has_a_log_panel_and_trace_links_on_the_stores_gra
     assert "trace_id" in query["expr"] and "response_code >= 500" in query["expr"]
     assert (traces["datasource"]["uid"], traces["datasource"]["type"]) in given
     assert traces["targets"][0]["query"] == "{ status = error }"
+
+
+def _allowed(rules: list[dict[str, Any]], namespace: str, port: int) -> bool:
+    """Whether a rule lets pods of `namespace` (by the API server's name label) through on `port`."""
+    for rule in rules:
+        peers = rule.get("from", rule.get("to", []))
+        names = {
+            p.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") for p in peers
+        }
+        ports = {p.get("port") for p in rule.get("ports", [])}
+        if namespace in names and port in ports:
+            return True
+    return False
+
+
+def test_the_fences_open_exactly_the_otlp_and_loki_ports(prod_plan: Plan) -> None:
+    """serving and the gateway reach the agent (4317/4318); the gateway reaches Loki (3100) and the trace gateway."""
+    hub = central(prod_plan)
+    allows = {
+        policy.inputs["metadata"]["namespace"]: policy.inputs["spec"]
+        for policy in prod_plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if policy.inputs["metadata"]["name"] == "mlplatform-allow" and prod_plan.target_of(policy) == hub
+    }
+    for port in (4317, 4318):
+        assert _allowed(allows["serving"]["egress"], "monitoring", port)
+        assert _allowed(allows["istio-ingress"]["egress"], "monitoring", port)
+        assert _allowed(allows["monitoring"]["ingress"], "serving", port)
+        assert _allowed(allows["monitoring"]["ingress"], "istio-ingress", port)
+    assert _allowed(allows["istio-ingress"]["egress"], "monitoring", 3100)
+    assert _allowed(allows["monitoring"]["ingress"], "istio-ingress", 3100)
+    assert not _allowed(allows["monitoring"]["ingress"], "serving", 3100)  # models write no logs to Loki directly
