@@ -108,7 +108,8 @@ def chargeback(prometheus: str, month: str) -> Chargeback:
         if not math.isfinite(value):
             raise InputError(f"--prometheus {prometheus}: {SERIES} holds {value}")
         key = _by(item["metric"])
-        charges.append(Charge(*key, dollars=value, hours=seen.get(key, 0)))
+        team, model, version, target, cloud = key
+        charges.append(Charge(team, model, version, target, cloud, dollars=value, hours=seen.get(key, 0)))
     charges.sort(key=lambda c: (c.team, c.model, c.version, c.target))
     return Chargeback(month, start.isoformat(), end.isoformat(), tuple(charges))
 

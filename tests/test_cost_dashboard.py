@@ -12,8 +12,8 @@ from components.observability.contract import DATASOURCE_UID, REMOTE_WRITE_KEEP
 from components.observability.cost_rules import COST_FLEET_RULES, COST_RULES
 from components.observability.dashboards import dashboards
 from components.observability.rules import SERVING_RULES, rule_groups
+from tests.test_observability_dashboard import test_panels_sit_on_the_grid_without_overlapping as on_the_grid
 
-GRID_COLUMNS = 24
 SCHEMA_VERSION = 42  # as the serving dashboard (tests/test_observability_dashboard.py says why)
 CLOUD_FILTER = 'cloud=~"$cloud"'
 CENTRAL_ONLY = {"mlplatform:cost_budget_monthly_dollars"}  # generated on the central Prometheus, no cloud label
@@ -32,15 +32,7 @@ def test_the_classic_model_on_the_grid(dashboard: dict[str, Any]) -> None:
     assert dashboard["schemaVersion"] == SCHEMA_VERSION and len(dashboard["uid"]) <= 40
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
-    taken: set[tuple[int, int]] = set()
-    for panel in dashboard["panels"]:
-        grid = panel["gridPos"]
-        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= GRID_COLUMNS
-        cells = {
-            (x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])
-        }
-        assert not cells & taken, panel["title"]
-        taken |= cells
+    on_the_grid(dashboard)
 
 
 def test_one_cloud_or_the_fleet(dashboard: dict[str, Any]) -> None:

@@ -41,7 +41,6 @@ CHART = "opencost"
 VERSION = "2.5.17"
 REPO = "https://opencost.github.io/opencost-helm-chart"
 RELEASE = "opencost"  # and fullnameOverride: the Deployment, Service and ServiceMonitor are "opencost"
-API_PORT = 9003  # the chart's opencost.exporter.apiPort: /metrics and the allocation API
 PROMETHEUS_PORT = 9090  # kube-prometheus-stack's Prometheus Service port
 HOURS_PER_MONTH = 730  # what OpenCost divides the per-month units by (ProviderConfig.UpdateFromMap)
 TIMEOUT_SECONDS = 600
