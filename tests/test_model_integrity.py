@@ -74,7 +74,7 @@ def test_only_the_publisher_writes_the_primary_bucket_and_only_the_sync_writes_a
     assert not may_write(primary_policy, intruder)
     assert not may_write(primary_policy, sync_arn)  # the sync only reads the primary
     trainer = f"arn:aws:iam::111122223333:role/mlplatform/training/{primary}/{primary}-training-ml-trainer-abc"
-    assert not may_write(primary_policy, trainer)  # a trainer writes checkpoints/ only (tests/test_training_identity.py)
+    assert not may_write(primary_policy, trainer)  # checkpoints/ only (tests/test_training_identity.py)
 
     replica_policy = bucket_policy(prod_plan, replica)
     assert may_write(replica_policy, sync_arn)
