@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from components.serving_stack.addons import ISTIO_VERSION
-from components.serving_stack.contract import HEALTH_PATH, ModelSpec, ModelVersion
+from components.serving_stack.contract import HEALTH_PATH, VERSION_HEADER, ModelSpec, ModelVersion
 from components.serving_stack.ratelimit import (
     CALLER_HEADER,
     ENVOY_FILTER_API,
@@ -77,7 +77,8 @@ def gateway() -> Iterator[Gateway]:
     jwks = workdir / "jwks.json"
     jwks.write_text(json.dumps(key.jwks()))
     port = free_port()
-    model = ModelSpec(MODEL, (ModelVersion("v1", f"{MODEL}/v1", 100),), "T4")
+    # routing ab: the version header routes sit beside the weighted ones, behind the same filters
+    model = ModelSpec(MODEL, (ModelVersion("v1", f"{MODEL}/v1", 100),), "T4", routing="ab")
     config = bootstrap(
         farm["gateway"].http_port, free_port(), [gateway_listener("gateway", port, jwks, [model], GROUP, LIMIT)]
     )
@@ -139,6 +140,24 @@ def test_health_path_is_open_without_a_token(gateway: Gateway) -> None:
 
 def test_other_paths_need_a_token(gateway: Gateway) -> None:
     assert httpx.get(f"{gateway.url}/v2/repository/index", timeout=5.0).status_code == 401
+
+
+def test_a_version_asked_for_by_header_passes_the_same_checks(gateway: Gateway) -> None:
+    """routing ab's header routes: authentication and authorisation come first (a header, even naming a version
+    the stack does not serve, gets nothing without a token), then the version's route, or 404 for any other
+    version; the caller's rate limit counts header-routed requests like any other."""
+
+    def ask(version: str, token: str | None) -> httpx.Response:
+        headers = {VERSION_HEADER: version, **({"authorization": f"Bearer {token}"} if token else {})}
+        return httpx.post(f"{gateway.url}{INFER}", json=gateway.farm.infer_body(), headers=headers, timeout=10.0)
+
+    assert ask("v1", None).status_code == 401
+    assert ask("v9", None).status_code == 401
+    assert ask("v1", gateway.key.token("svc-no-claim")).status_code == 403
+    caller = gateway.key.token("svc-by-version", groups=[GROUP])
+    assert ask("v9", caller).status_code == 404
+    statuses = [ask("v1", caller).status_code for _ in range(LIMIT.burst + 20)]
+    assert statuses[: LIMIT.burst - 1] == [200] * (LIMIT.burst - 1) and 429 in statuses, statuses
 
 
 def test_over_the_limit_is_429_with_retry_after_and_other_callers_still_pass(gateway: Gateway) -> None:
