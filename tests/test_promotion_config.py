@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from preflight.plan import Plan
 from stacks.config import ConfigError
 from stacks.promotion_config import PromotionConfig, parse_promotion
 from tests.test_serving_config import MODEL, parse, with_
@@ -79,3 +80,11 @@ def test_numbers_are_finite(field: str, value: float, problem: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_promotion("mlplatform:promotion", {field: value}, PromotionConfig())
     assert caught.value.key == f"mlplatform:promotion.{field}" and problem in str(caught.value)
+
+
+def test_the_models_output_carries_routing_and_the_resolved_bounds(prod_plan: Plan) -> None:
+    """What `mlplatform models promote --outputs` reads: prod's fraud-detection with the stack's defaults."""
+    served = prod_plan.outputs["models"]["fraud-detection"]
+    assert served["routing"] == "canary"
+    assert served["promotion"] == PromotionConfig().exported()
+    assert served["canary"] == {"name": "v2", "path": "fraud-detection/v2", "weight": 10}
