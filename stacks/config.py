@@ -228,7 +228,11 @@ KEYS: dict[str, KeySpec] = {
         "object", "Canary bounds, every model's default: {maxErrorRatio, maxP99Seconds, minRequests, window, steps}."
     ),
     "dns": KeySpec("object", "Global DNS: {zone, mode, ttl, healthCheckInterval, failureThreshold, ...}."),
-    "observability": KeySpec("object", "Monitoring: {central (a target name), retentionDays, recordName}."),
+    "observability": KeySpec(
+        "object",
+        "Monitoring, logs and traces: {central (a target name), retentionDays, recordName, logRetentionDays, "
+        "logVolumeGiB, traceRetentionDays, traceVolumeGiB, traceSamplingPercent, traceKeepPercent, tritonTraceRate}.",
+    ),
     "alerting": KeySpec("object", "Alert routing: {receivers: [{name, kind, secret, ...}], routes: {critical, ...}}."),
     "modelSync": KeySpec("object", "Model sync from the primary's bucket to the others: {primary, schedule, enabled}."),
     "modelPublishing": KeySpec("object", "Model integrity: {publicKey, publishers: {aws, gcp, azure}, backends, ...}."),
