@@ -26,10 +26,12 @@ $(DEV_STAMP): requirements-dev.txt $(STAMP)
 test lint: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # Tools no PyPI or npm package ships, as command:Debian package: promtool checks the alert rules, amtool the alert
-# routes, and the servers themselves carry an alert end to end (tests/test_alerts_end_to_end.py). Installed here when
-# make runs as root with apt-get (CI); otherwise make stops with one line naming them.
+# routes, and the servers themselves carry an alert end to end (tests/test_alerts_end_to_end.py); PostgreSQL's server is
+# the model registry's backend store in tests/test_models_registry.py (pg_ctlcluster: postgresql-common's, installed
+# with it; the tests run /usr/lib/postgresql/<major>/bin/initdb and postgres). Installed here when make runs as root
+# with apt-get (CI); otherwise make stops with one line naming them.
 TOOLS := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheus \
-	prometheus-alertmanager:prometheus-alertmanager
+	prometheus-alertmanager:prometheus-alertmanager pg_ctlcluster:postgresql
 tools:  ## the Debian tools lint and tests need that no registry package ships
 	@commands=; missing=; \
 	for t in $(TOOLS); do command -v $${t%%:*} >/dev/null || { commands="$$commands $${t%%:*}"; missing="$$missing $${t##*:}"; }; done; \
@@ -54,6 +56,15 @@ $(MLSERVER_STAMP): tests/mlserver/requirements.txt
 	$(MLSERVER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/mlserver/requirements.txt
 	@touch $(MLSERVER_STAMP)
 
+# MLflow (the model registry tests' real server, tests/registry_servers.py) in its own venv, for the same reason.
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
+
+$(MLFLOW_STAMP): tests/mlflow/requirements.txt
+	@test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/mlflow/requirements.txt
+	@touch $(MLFLOW_STAMP)
+
 # Azurite, the Azure storage emulator the model sync test runs (pinned in package.json).
 EMULATORS := tests/emulators/node_modules/.installed
 $(EMULATORS): tests/emulators/package.json
@@ -65,7 +76,7 @@ $(SCHEMAS): tests/k8s_schemas/package.json
 	npm install --prefix tests/k8s_schemas --no-audit --no-fund --no-package-lock --loglevel=error
 	@touch $(SCHEMAS)
 
-test: tools $(DEV_STAMP) $(SCHEMAS) $(EMULATORS) $(MLSERVER_STAMP)  ## the whole test suite, offline
+test: tools $(DEV_STAMP) $(SCHEMAS) $(EMULATORS) $(MLSERVER_STAMP) $(MLFLOW_STAMP)  ## the whole test suite, offline
 	$(PY) -m pytest -q
 
 lint: tools $(DEV_STAMP)  ## ruff, mypy against the SDKs' type hints, dead code, actionlint on the workflows, promtool on the alert rules
@@ -105,4 +116,4 @@ up:  ## real CLI and credentials, with the policy pack
 
 # Everything make installed: the venvs (with the tools pip put in .venv/bin), node_modules, caches. Debian packages stay.
 clean:
-	rm -rf $(VENV) $(MLSERVER_VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules tests/emulators/node_modules policies/venv
+	rm -rf $(VENV) $(MLSERVER_VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache tests/k8s_schemas/node_modules tests/emulators/node_modules policies/venv

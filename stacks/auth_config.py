@@ -17,6 +17,7 @@ rate limit can count per caller.
           groups: [search-team]
           rateLimit: {requestsPerSecond: 2, burst: 4}
       rateLimit: {requestsPerSecond: 10, burst: 20}    # per caller, per gateway pod (see docs/SECURITY.md)
+      registry: {groups: [model-publishers]}           # who may use the model registry at /mlflow (default: nobody)
 
 Dev may say `enabled: false` (or leave the key out); prod refuses a stack without authentication.
 """
@@ -50,9 +51,11 @@ AUTH_KEYS = {
     "groupsClaim",
     "scopesClaim",
     "rateLimit",
+    "registry",
 }
 ISSUER_KEYS = {"issuer", "jwksUri", "audiences"}
 MODEL_KEYS = {"subjects", "groups", "scopes", "rateLimit"}  # a model's rateLimit replaces the stack's for it
+REGISTRY = "registry"  # the model registry's entry: who may reach it through the gateway (components/model_registry)
 RATE_KEYS = {"requestsPerSecond", "burst"}
 # A lowercase HTTP header name (Envoy and Istio compare them lowercased).
 _HEADER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -116,6 +119,8 @@ class AuthConfig:
     scopes_claim: str = "scope"
     """Entra ID puts delegated scopes in `scp` and app roles in `roles`; Auth0, Keycloak and Cognito use `scope`."""
     rate_limit: RateLimit = DEFAULT_RATE_LIMIT
+    registry: ModelAccess | None = None
+    """Who may use the model registry through the gateways (subjects, groups, scopes); None: nobody, not routed."""
 
     def access(self, model: str) -> ModelAccess:
         """Who may call `model`; a model missing from the table is open to nobody."""
@@ -154,6 +159,9 @@ def parse_auth(key: str, value: Any, environment: str, model_names: Sequence[str
         groups_claim=_claim(f"{key}.groupsClaim", fields.get("groupsClaim", AuthConfig.groups_claim)),
         scopes_claim=_claim(f"{key}.scopesClaim", fields.get("scopesClaim", AuthConfig.scopes_claim)),
         rate_limit=_rate(f"{key}.rateLimit", fields["rateLimit"]) if "rateLimit" in fields else DEFAULT_RATE_LIMIT,
+        registry=_access(f"{key}.{REGISTRY}", REGISTRY, fields[REGISTRY], {"subjects", "groups", "scopes"})
+        if REGISTRY in fields
+        else None,
     )
 
 
@@ -204,17 +212,20 @@ def _models(key: str, value: Any, model_names: Sequence[str]) -> tuple[ModelAcce
         if model not in model_names:
             known = ", ".join(model_names) or "none"
             raise ConfigError(where, f"no such model in mlplatform:models (known: {known})")
-        fields = mapping(where, rules, MODEL_KEYS)
-        entries.append(
-            ModelAccess(
-                model=model,
-                subjects=tuple(string_list(f"{where}.subjects", fields.get("subjects", []))),
-                groups=tuple(string_list(f"{where}.groups", fields.get("groups", []))),
-                scopes=tuple(string_list(f"{where}.scopes", fields.get("scopes", []))),
-                rate_limit=_rate(f"{where}.rateLimit", fields["rateLimit"]) if "rateLimit" in fields else None,
-            )
-        )
+        entries.append(_access(where, model, rules, MODEL_KEYS))
     return tuple(entries)
+
+
+def _access(where: str, model: str, rules: Any, keys: set[str]) -> ModelAccess:
+    """Who may call one model (or the registry, with `keys` lacking rateLimit)."""
+    fields = mapping(where, rules, keys)
+    return ModelAccess(
+        model=model,
+        subjects=tuple(string_list(f"{where}.subjects", fields.get("subjects", []))),
+        groups=tuple(string_list(f"{where}.groups", fields.get("groups", []))),
+        scopes=tuple(string_list(f"{where}.scopes", fields.get("scopes", []))),
+        rate_limit=_rate(f"{where}.rateLimit", fields["rateLimit"]) if "rateLimit" in fields else None,
+    )
 
 
 def _rate(key: str, value: Any) -> RateLimit:

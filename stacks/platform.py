@@ -21,6 +21,7 @@ from stacks.auth_config import caller_facts
 from stacks.config import ConfigError, StackConfig, parse_stack_config
 from stacks.dns_config import DnsConfig
 from stacks.footprint import Footprint, network_cidr
+from stacks.model_registry import model_registry
 from stacks.namespaces import unread_keys
 from stacks.observability_config import FleetPlan, fleet_plan
 from stacks.serving_config import ModelConfig
@@ -142,6 +143,8 @@ def build_platform(config: StackConfig) -> dict[str, Footprint]:
     if config.model_sync is not None:
         sync = _model_sync(config.model_sync, footprints, tags, oidc_providers, config.publishing.public_key)
         pulumi.export("modelSync", {"primary": config.model_sync.primary, "replicas": sync.replicas})
+    # MLflow's registry on the primary target; `mlplatform models publish` records every version there.
+    pulumi.export("modelRegistry", model_registry(config, footprints))
     return footprints
 
 

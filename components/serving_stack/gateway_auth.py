@@ -66,7 +66,11 @@ def request_authentication_spec(auth: GatewayAuth, selector: dict[str, str]) -> 
 
 def model_rules(auth: GatewayAuth, callers: ModelCallers) -> list[dict[str, Any]]:
     """One ALLOW rule per kind of claim (rules are ORed, a rule's conditions ANDed): any listed value admits."""
-    base = MODEL_PATH.format(model=callers.model)
+    return caller_rules(auth, callers, MODEL_PATH.format(model=callers.model))
+
+
+def caller_rules(auth: GatewayAuth, callers: ModelCallers, base: str) -> list[dict[str, Any]]:
+    """The ALLOW rules for `base` and everything under it: a model's path, the model registry's (model_registry)."""
     target = [{"operation": {"paths": [base, f"{base}/*"]}}]
     verified = [{"source": {"requestPrincipals": ["*"]}}]
     claims = (("sub", callers.subjects), (auth.groups_claim, callers.groups), (auth.scopes_claim, callers.scopes))

@@ -14,6 +14,7 @@ from pathlib import Path
 from mlplatform_client.models import moves, readiness
 from mlplatform_client.models.errors import ModelsError
 from mlplatform_client.models.publish import UploadFailedError, publish
+from mlplatform_client.models.recording import record_version, recorded_lines, registry_target
 from mlplatform_client.models.stack import read_outputs, stack_facts
 from mlplatform_client.models.status import serving, status
 
@@ -41,17 +42,23 @@ def _parser() -> argparse.ArgumentParser:
         "--new-model", action="store_true", help="the first version of a model the stack does not serve yet"
     )
     pub.add_argument("--unsigned", action="store_true", help="publish without a signature (a stack with no publicKey)")
+    pub.add_argument("--no-registry", action="store_true", help="do not record the version in the model registry")
+    pub.add_argument("--registry-url", help="the model registry (default: the stack output modelRegistry.url)")
     stat = models.add_parser("status", parents=[stack_args], help="per version and target: complete or not")
     stat.add_argument("model", nargs="?", help="one model (default: every model in the buckets)")
     stat.add_argument("--json", action="store_true", help="print JSON: {version: {target: state}}")
     stat.add_argument("--no-ready", action="store_true", help="do not ask the gateways whether versions are ready")
     stat.add_argument("--timeout", type=float, default=readiness.TIMEOUT_SECONDS, help="per readiness request (s)")
+    stat.add_argument("--no-registry", action="store_true", help="do not read the model registry's records")
+    stat.add_argument("--registry-url", help="the model registry (default: the stack output modelRegistry.url)")
     moves.add_parsers(models)  # the subparsers' parser_class (_Parser) makes each one
     return parser
 
 
 def _publish(args: argparse.Namespace) -> int:
-    stack = stack_facts(read_outputs(args.outputs, args.stack))
+    outputs = read_outputs(args.outputs, args.stack)
+    stack = stack_facts(outputs)
+    registry = None if args.no_registry else registry_target(outputs, args.registry_url)
     try:
         done = publish(stack, Path(args.directory), args.model, args.version, args.key, args.unsigned, args.new_model)
     except UploadFailedError as error:
@@ -64,7 +71,7 @@ def _publish(args: argparse.Namespace) -> int:
         if stack.replicas:
             replicas = ", ".join(b.target for b in stack.replicas)
             print(f"the model sync copies it to {replicas}; `mlplatform models status {args.model}` shows where it is")
-    return 0
+    return record_version(registry, stack, done, args.no_registry)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -77,12 +84,15 @@ def _status(args: argparse.Namespace) -> int:
         models = sorted({v.path.split("/", 1)[0] for v in found} | ({args.model} if args.model else set()))
         served = {m: stack.models[m] for m in models if isinstance(stack.models.get(m), dict)}
         ready = {} if args.no_ready else readiness.report(outputs, served, args.timeout)
+        records = {} if args.no_registry else recorded_lines(outputs, args.registry_url, models)
         for model in models:
             print(f"{model}: serves {serving(stack, model) or 'nothing (not in the stack outputs)'}")
             for version in (v for v in found if v.path.split("/", 1)[0] == model):
                 states = "  ".join(f"{target}: {state}" for target, state in version.states)
                 print(f"  {version.path}  {states}")
             for line in ready.get(model, []):
+                print(f"  {line}")
+            for line in records.get(model, []):
                 print(f"  {line}")
     return 0 if all(v.complete for v in found) else 1
 

@@ -12,6 +12,7 @@ and the pods keep waiting; publishing again finishes it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -21,6 +22,7 @@ from pathlib import Path
 from mlplatform_client import signing
 from mlplatform_client.models import repository
 from mlplatform_client.models.errors import ModelsError
+from mlplatform_client.models.registry import public_key_id
 from mlplatform_client.models.stack import StackFacts
 from mlplatform_client.models.storage import EXCLUDE_MARKERS, MARKER, SIGNATURE, Storage, StorageError
 
@@ -36,6 +38,8 @@ class Published:
     where: str  # remote:bucket/path
     files: int
     already: bool  # the same version was there already: nothing was written
+    manifest_sha256: str = ""  # the marker's SHA-256: what the model registry's record names (registry.py)
+    signer: str = "unsigned"  # the signing key's id (registry.public_key_id)
 
 
 def _signing_key(key_file: str | None, unsigned: bool) -> bytes | None:
@@ -86,6 +90,10 @@ def publish(
     key = _signing_key(key_file, unsigned)
     path = f"{model}/{version}"
     manifest = signing.manifest(directory)
+    facts = {
+        "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
+        "signer": public_key_id(signing.public_key_text(key)) if key is not None else "unsigned",
+    }
     with tempfile.TemporaryDirectory(prefix="mlplatform-publish-") as work:
         storage = Storage([stack.primary], Path(work))
         where = f"{storage.root(stack.primary)}/{path}"
@@ -100,7 +108,7 @@ def publish(
                     f"{path} is already published at {stack.primary.target} with other content; a version never "
                     "changes: publish a new version"
                 )
-            return Published(path, where, files, already=True)
+            return Published(path, where, files, already=True, **facts)
         (Path(work) / MARKER).write_bytes(manifest)
         try:
             storage.run("sync", "--checksum", str(directory), where, *EXCLUDE_MARKERS)
@@ -116,7 +124,7 @@ def publish(
             raise UploadFailedError(
                 f"{path}: upload to {stack.primary.target} failed, no marker written: {error}"
             ) from None
-    return Published(path, where, files, already=False)
+    return Published(path, where, files, already=False, **facts)
 
 
 class UploadFailedError(Exception):
