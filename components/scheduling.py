@@ -29,6 +29,9 @@ LABEL_FALLBACK = "mlplatform.io/fallback"  # "true" on the on-demand pools used 
 # Why a GPU pool runs on demand though it is no fallback (`spot: false` in config must say why); the policy pack
 # admits such a pool only with this label, and lists every one as advisory.
 LABEL_ON_DEMAND_REASON = "mlplatform.io/on-demand-reason"
+# GPU nodes whose node image runs NVIDIA's device plugin itself (EKS Bottlerocket, components/gpu_cluster/
+# aws_image_cache.py): the serving stack's device plugin DaemonSet stays off nodes carrying it.
+LABEL_DEVICE_PLUGIN = "mlplatform.io/device-plugin"
 
 # Added by the clouds themselves, not by us:
 AKS_SPOT_TAINT = ("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")  # on every AKS spot pool

@@ -38,7 +38,7 @@ class Row:
 NO_CLOUD_OPTION = ("node", "driver")
 # The config that caches the Triton image on a cloud's new nodes (stacks/image_cache_config.py); AKS artifact streaming
 # has no argument in the installed azure-native SDK (docs/OPERATIONS.md, "Cold start").
-IMAGE_CACHE_OPTIONS = {"gcp": "mlplatform:imageCache.gkeDiskImage"}
+IMAGE_CACHE_OPTIONS = {"gcp": "mlplatform:imageCache.gkeDiskImage", "aws": "mlplatform:imageCache.eksSnapshots"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def build_report(config: StackConfig) -> ColdStartReport:
     pools = config.cluster.gpu_pools
     rows = []
     for target in config.targets:
-        cached = config.image_cache.cached(target.cloud)
+        cached = config.image_cache.cached(target.cloud, target.region)
         for model in config.models:
             spares = warm_spares(model, target.name, pools)
             start = replica_cold_start(model, target.name, target.cloud, pools, image_cached=cached, warm=True)

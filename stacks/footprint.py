@@ -347,6 +347,7 @@ def cluster_args(target: Target, stack: StackConfig, cidr: str) -> GpuClusterArg
         access=stack.eks_access,
         maintenance_window=env.maintenance_window,
         gke_image_cache_disk=stack.image_cache.gke_disk_image if cloud == "gcp" else None,
+        eks_image_snapshot=stack.image_cache.eks_snapshot(target.region) if cloud == "aws" else None,
         cluster_labels=(GKE_FREE_TIER_LABEL,) if stack.cost.gke_free_tier and cloud == "gcp" else (),
     )
 
@@ -362,7 +363,7 @@ def network_cidr(index: int) -> str:
 
 
 def _model_spec(model: ModelConfig, config: TargetConfig, stack: StackConfig) -> ModelSpec:
-    cached = stack.image_cache.cached(config.cloud)
+    cached = stack.image_cache.cached(config.cloud, config.region)
     start = replica_cold_start(
         model, config.name, config.cloud, stack.cluster.gpu_pools, image_cached=cached, warm=True
     )

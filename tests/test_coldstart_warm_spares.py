@@ -137,4 +137,5 @@ def test_preflight_coldstart_prod_is_within_the_default_budget_and_names_what_a_
     assert "first 1 replica(s) on warm spares" in text
     assert "node 120 s and driver 40 s are cut by no cloud option, only by a warm spare" in text
     assert "image 259.2 s: mlplatform:imageCache.gkeDiskImage caches it" in text
+    assert "image 259.2 s: mlplatform:imageCache.eksSnapshots caches it" in text
     assert "image 259.2 s: no cache on azure" in text

@@ -211,9 +211,11 @@ def test_the_device_plugin_runs_on_gpu_nodes_only_and_tolerates_their_taints(pla
     plugin = values(plans["aws"], "nvidia-device-plugin")
     assert releases(plans["aws"])["nvidia-device-plugin"].inputs["namespace"] == "nvidia-device-plugin"
     assert plugin["nodeSelector"] == {"mlplatform.io/role": "gpu"}
-    # The chart's default affinity wants node-feature-discovery labels; ours replaces its terms.
+    # The chart's default affinity wants node-feature-discovery labels; ours replaces its terms. Nodes whose image
+    # runs the plugin itself (EKS Bottlerocket with the image cache) carry mlplatform.io/device-plugin: not there.
     terms = plugin["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
-    assert terms == [{"matchExpressions": [{"key": "mlplatform.io/role", "operator": "In", "values": ["gpu"]}]}]
+    role = {"key": "mlplatform.io/role", "operator": "In", "values": ["gpu"]}
+    assert terms == [{"matchExpressions": [role, {"key": "mlplatform.io/device-plugin", "operator": "DoesNotExist"}]}]
     assert plugin["tolerations"] == [
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
         {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"},

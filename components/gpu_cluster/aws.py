@@ -35,6 +35,7 @@ import pulumi_kubernetes as k8s
 
 from components import machine_catalog
 from components.gpu_cluster import aws_autoscaler as autoscaler
+from components.gpu_cluster import aws_image_cache as image_cache
 from components.gpu_cluster.aws_network import Network, build_network, gpu_subnet_ids
 from components.gpu_cluster.contract import (
     ClusterAccess,
@@ -76,6 +77,7 @@ class _GroupSpec:
     max_nodes: int
     taints: list[dict[str, str]] = field(default_factory=list)
     disk_size: int | None = None
+    data_snapshot: str | None = None  # Bottlerocket's data volume from this snapshot (aws_image_cache.py)
 
     @property
     def node_group_name(self) -> str:
@@ -95,7 +97,7 @@ def build(parent: pulumi.ComponentResource, name: str, args: GpuClusterArgs) -> 
     system = _node_group(parent, name, args, cluster, all_private, node_role_arn, _system_spec(args))
     gpu_groups = []
     for pool in args.gpu_pools:
-        spec = _gpu_spec(pool)
+        spec = _gpu_spec(pool, args.eks_image_snapshot)
         subnets = gpu_subnet_ids(network, args.target.region, pool.name, pool.machine_types)
         group = _node_group(parent, name, args, cluster, subnets, node_role_arn, spec)
         asg = _asg_name(args, cluster_name, spec.node_group_name, group)
@@ -332,17 +334,19 @@ def _system_spec(args: GpuClusterArgs) -> _GroupSpec:
     )
 
 
-def _gpu_spec(pool: GpuPool) -> _GroupSpec:
+def _gpu_spec(pool: GpuPool, snapshot: str | None = None) -> _GroupSpec:
+    """`snapshot`: Bottlerocket with the Triton image on its data volume, else AL2023 pulling it."""
     return _GroupSpec(
         group=pool.name,
         machine_types=pool.machine_types,
         capacity_type="SPOT" if pool.spot else "ON_DEMAND",
-        ami_type=GPU_AMI,
-        labels=autoscaler.aws_gpu_labels(pool),
+        ami_type=image_cache.BOTTLEROCKET_GPU_AMI if snapshot else GPU_AMI,
+        labels={**autoscaler.aws_gpu_labels(pool), **(image_cache.BUILTIN_DEVICE_PLUGIN if snapshot else {})},
         min_nodes=pool.min_nodes,
         max_nodes=pool.max_nodes,
         taints=[{"key": key, "value": value, "effect": API_EFFECTS[effect]} for key, value, effect in pool.taints],
         disk_size=GPU_DISK_GIB,
+        data_snapshot=snapshot,
     )
 
 
@@ -391,7 +395,9 @@ def _launch_template(
     the worker node", read 2026-12). The template carries the root volume size too (AL2023's root is /dev/xvda).
     """
     disks: list[aws.ec2.LaunchTemplateBlockDeviceMappingArgsDict] | None = None
-    if spec.disk_size:
+    if spec.data_snapshot:  # Bottlerocket: the images live on the data volume, not the root
+        disks = [image_cache.data_volume(spec.data_snapshot, spec.disk_size or GPU_DISK_GIB)]
+    elif spec.disk_size:
         disks = [{"device_name": ROOT_DEVICE, "ebs": {"volume_size": spec.disk_size}}]
     return aws.ec2.LaunchTemplate(
         f"{name}-{spec.group}-nodes",

@@ -119,6 +119,9 @@ class GpuClusterArgs:
     gke_image_cache_disk: str | None = None
     """GKE: a disk image holding the Triton image, given to every GPU node as a secondary boot disk (container
     image cache, with image streaming on) so a new node does not pull it (stacks/image_cache_config.py)."""
+    eks_image_snapshot: str | None = None
+    """EKS: an EBS snapshot of a Bottlerocket data volume holding the Triton image: the GPU node groups run
+    Bottlerocket with their data volume made from it (aws_image_cache.py). None: AL2023, the image is pulled."""
     cluster_labels: tuple[tuple[str, str], ...] = ()
     """GKE: resource labels on the cluster itself, such as the stack's declared free tier credit
     (pricing/credits.py), which the bill shows and `preflight cost` prices."""

@@ -25,7 +25,14 @@ import pulumi_kubernetes as k8s
 
 from components import pod_security
 from components.images import chart_values, merged
-from components.scheduling import AKS_SPOT_TAINT, GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_ROLE, TRAINING_TAINT
+from components.scheduling import (
+    AKS_SPOT_TAINT,
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    LABEL_DEVICE_PLUGIN,
+    LABEL_ROLE,
+    TRAINING_TAINT,
+)
 from components.serving_stack.contract import Addons, ServingStackArgs
 from components.target import Cloud
 
@@ -245,7 +252,8 @@ def system_placement() -> dict[str, Any]:
 
 
 def device_plugin_values() -> dict[str, Any]:
-    """Only on GPU nodes, including AKS spot nodes (AKS taints them itself).
+    """Only on GPU nodes, including AKS spot nodes (AKS taints them itself), but not on those whose node image runs
+    the plugin itself (EKS Bottlerocket with the image cache: components/gpu_cluster/aws_image_cache.py).
 
     The chart's default affinity requires node-feature-discovery labels, which nothing here sets:
     its node-selector terms (a list, which Helm replaces rather than merges) are replaced by ours.
@@ -257,7 +265,12 @@ def device_plugin_values() -> dict[str, Any]:
             "nodeAffinity": {
                 "requiredDuringSchedulingIgnoredDuringExecution": {
                     "nodeSelectorTerms": [
-                        {"matchExpressions": [{"key": LABEL_ROLE, "operator": "In", "values": [GPU_NODES[LABEL_ROLE]]}]}
+                        {
+                            "matchExpressions": [
+                                {"key": LABEL_ROLE, "operator": "In", "values": [GPU_NODES[LABEL_ROLE]]},
+                                {"key": LABEL_DEVICE_PLUGIN, "operator": "DoesNotExist"},
+                            ]
+                        }
                     ]
                 }
             }

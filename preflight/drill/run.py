@@ -88,7 +88,7 @@ def add_capacity_seconds(config: StackConfig, serving: Collection[str]) -> int |
                 target.name,
                 target.cloud,
                 config.cluster.gpu_pools,
-                image_cached=config.image_cache.cached(target.cloud),
+                image_cached=config.image_cache.cached(target.cloud, target.region),
             )
         )
         is not None
