@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from components import images
 from components.model_registry.contract import NAME, PATH_PREFIX, SECRET, SECRET_URI_KEY
 from components.model_registry.routes import POLICY_NAME
 from components.pod_security import RESTRICTED
 from preflight.plan import Plan, PlannedResource
+from stacks.auth_config import parse_auth
+from stacks.validate import ConfigError
 from tests.helpers import every, mock_passwords, only
 
 REGISTRY = "mlplatform:models:ModelRegistry"
@@ -117,3 +121,27 @@ def test_dev_without_authentication_does_not_expose_it(dev_plan: Plan) -> None:
     children = _children(dev_plan, only(dev_plan, REGISTRY))
     assert not [r for r in children if r.type in (VIRTUAL_SERVICE, AUTHORIZATION_POLICY)]
     assert dev_plan.outputs["modelRegistry"]["url"] is None
+
+
+ISSUER = {"issuer": "https://login.example.com", "jwksUri": "https://login.example.com/keys", "audiences": ["api"]}
+
+
+@pytest.mark.parametrize(
+    ("registry", "said"),
+    [
+        ({"groups": ["p"], "rateLimit": {"requestsPerSecond": 1}}, "registry.rateLimit: unknown key"),
+        ({"groups": "p"}, "registry.groups: expected a list, got 'p'"),
+        (["p"], "registry: expected a map, got a list"),
+    ],
+)
+def test_bad_registry_callers_are_one_line_naming_the_key(registry: Any, said: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_auth("mlplatform:auth", {"issuers": [ISSUER], "registry": registry}, "prod", ["fraud-detection"])
+    assert str(error.value).startswith("mlplatform:auth.") and said in str(error.value)
+
+
+def test_registry_callers_are_read_and_default_to_nobody() -> None:
+    auth = parse_auth("mlplatform:auth", {"issuers": [ISSUER]}, "prod", [])
+    assert auth.registry is None
+    auth = parse_auth("mlplatform:auth", {"issuers": [ISSUER], "registry": {"subjects": ["ci"]}}, "prod", [])
+    assert auth.registry is not None and auth.registry.subjects == ("ci",) and not auth.registry.open_to_nobody
