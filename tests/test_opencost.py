@@ -11,6 +11,7 @@ import pytest
 
 from components.machine_catalog import machine
 from components.observability.opencost import HOURS_PER_MONTH, OpenCostSettings, cost_model, opencost_values
+from preflight.cost import price_plan
 from preflight.cost_model import Assumptions
 from preflight.cost_units import render, unit_gaps
 from preflight.plan import Plan
@@ -124,3 +125,13 @@ def test_bad_cost_config_names_its_key(changes: dict[str, Any], key: str, messag
     with pytest.raises(ConfigError, match=message) as error:
         parse(**changes)
     assert error.value.key == key
+
+
+def test_preflight_cost_prices_opencost_on_every_target(stack_plan: Plan) -> None:
+    """Its pod's share of a system node (preflight/cost_opencost.py): a line per target, a dollar or two a month."""
+    report = price_plan(stack_plan)
+    lines = [item for target in report.targets for item in target.items if item.what.startswith("OpenCost:")]
+    assert sorted(item.target for item in lines) == sorted(
+        r.inputs["values"]["opencost"]["exporter"]["defaultClusterId"] for r in releases(stack_plan)
+    )
+    assert all(0 < item.idle == item.peak < 5 and not item.unpriced for item in lines)
