@@ -30,6 +30,9 @@ DEFAULT_MODEL_GIB = 1.0
 STALE_AFTER_MONTHS = 4  # cloud behaviour and the Triton image change within months: re-read the sources by then
 COLD_START_ANNOTATION = "mlplatform.io/cold-start-seconds"
 BUDGET_ANNOTATION = "mlplatform.io/cold-start-budget-seconds"
+# With warm spares, COLD_START_ANNOTATION is the first replica's figure, on a spare; this one is a replica's on a new
+# node: what a first rollout waits for (preflight/timeline.py), as the spares are kept for scale-ups.
+NEW_NODE_ANNOTATION = "mlplatform.io/cold-start-new-node-seconds"
 GIGABITS_PER_GIB = 8 * 2**30 / 1e9
 
 _CLOUDS = ("aws", "gcp", "azure")

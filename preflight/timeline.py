@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from components.cold_start import COLD_START_ANNOTATION
+from components.cold_start import COLD_START_ANNOTATION, NEW_NODE_ANNOTATION
 from preflight.edges import CrossEdge, partition_cross_target_edges
 from preflight.plan import Plan, PlannedResource
 
@@ -388,10 +388,12 @@ def _entry(value: Any, where: str) -> CreateTime:
 def _cold_start_minutes(resource: PlannedResource) -> float | None:
     """A model Deployment's own cold start, as the program computed it from the sourced phases
     (components/cold_start.py) and wrote on it: what its rollout waits for, rather than the table's one estimate
-    for every GPU Deployment."""
+    for every GPU Deployment. With warm spares the figure on a new node: a first rollout's replicas need new nodes
+    (the spares are kept for scale-ups), so the spare's figure would understate it."""
     metadata = resource.inputs.get("metadata")
     annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    seconds = annotations.get(COLD_START_ANNOTATION) if isinstance(annotations, dict) else None
+    found = annotations if isinstance(annotations, dict) else {}
+    seconds = found.get(NEW_NODE_ANNOTATION, found.get(COLD_START_ANNOTATION))
     try:
         value = float(seconds) if seconds is not None else math.nan
     except (TypeError, ValueError):

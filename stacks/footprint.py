@@ -364,9 +364,9 @@ def network_cidr(index: int) -> str:
 
 def _model_spec(model: ModelConfig, config: TargetConfig, stack: StackConfig) -> ModelSpec:
     cached = stack.image_cache.cached(config.cloud, config.region)
-    start = replica_cold_start(
-        model, config.name, config.cloud, stack.cluster.gpu_pools, image_cached=cached, warm=True
-    )
+    pools = stack.cluster.gpu_pools
+    start = replica_cold_start(model, config.name, config.cloud, pools, image_cached=cached, warm=True)
+    new_node = replica_cold_start(model, config.name, config.cloud, pools, image_cached=cached)
     versions = [model.stable, *([model.canary] if model.canary else [])]
     return ModelSpec(
         name=model.name,
@@ -378,5 +378,6 @@ def _model_spec(model: ModelConfig, config: TargetConfig, stack: StackConfig) ->
         on_demand_floor=model.on_demand_floor,
         team=model.team,
         cold_start_seconds=start.total_seconds if start else None,
+        new_node_seconds=new_node.total_seconds if new_node and new_node != start else None,
         routing=model.routing,
     )

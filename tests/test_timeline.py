@@ -320,6 +320,20 @@ def test_a_gpu_deployment_takes_its_own_cold_start() -> None:
     assert finish["b"] == load_create_times().times["kubernetes:apps/v1:Deployment/gpu"].minutes
 
 
+def test_a_first_rollout_with_warm_spares_is_timed_on_a_new_node() -> None:
+    """With warm spares the budget's figure is the first replica's on a spare (20 s); a first rollout's replicas land
+    on new nodes, so its rollout takes the new-node figure (429 s, 7.15 minutes) the program writes beside it."""
+    annotated = _deployment({"nvidia.com/gpu": "1"})
+    annotated["metadata"] = {
+        "annotations": {
+            "mlplatform.io/cold-start-seconds": "20",
+            "mlplatform.io/cold-start-new-node-seconds": "429",
+        }
+    }
+    plan = plan_of([*skeleton(), res("kubernetes:apps/v1:Deployment", "triton", parent=A, inputs=annotated)])
+    assert build_timeline(plan).target_finish["a"] == pytest.approx(7.15)
+
+
 @pytest.mark.parametrize(
     ("broken", "message"),
     [

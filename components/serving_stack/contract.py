@@ -56,6 +56,9 @@ class ModelSpec:
     cold_start_seconds: int | None = None
     """How long a replica takes to serve on a new GPU node of this target (components/cold_start.py); None: not
     worked out. Written on the model's Deployments, where the policy pack judges it against the budget."""
+    new_node_seconds: int | None = None
+    """With warm spares, cold_start_seconds is on a spare; this is a replica's start on a new node (a first rollout's
+    wait, preflight timeline). None: no spares, cold_start_seconds is already on a new node."""
     routing: str = "canary"
     """canary: by weight only; ab and blueGreen: also by the caller's VERSION_HEADER (traffic.py); blueGreen's
     weights are 0 or 100 (stacks/promotion_config.py checks it)."""

@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import pod_security
-from components.cold_start import BUDGET_ANNOTATION, COLD_START_ANNOTATION
+from components.cold_start import BUDGET_ANNOTATION, COLD_START_ANNOTATION, NEW_NODE_ANNOTATION
 from components.serving_stack import egress, scaling, traffic
 from components.serving_stack.contract import (
     NAMESPACE,
@@ -166,7 +166,11 @@ def _service(resource_name: str, model: ModelSpec, opts: pulumi.ResourceOptions)
 
 def cold_start_annotations(model: ModelSpec, budget: int | None) -> dict[str, str]:
     """The model's cold start on this target and the stack's budget, where the policy pack reads them."""
-    found = {COLD_START_ANNOTATION: model.cold_start_seconds, BUDGET_ANNOTATION: budget}
+    found = {
+        COLD_START_ANNOTATION: model.cold_start_seconds,
+        BUDGET_ANNOTATION: budget,
+        NEW_NODE_ANNOTATION: model.new_node_seconds,
+    }
     return {key: str(value) for key, value in found.items() if value is not None}
 
 
