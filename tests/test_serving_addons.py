@@ -219,6 +219,7 @@ def test_the_device_plugin_runs_on_gpu_nodes_only_and_tolerates_their_taints(pla
     assert plugin["tolerations"] == [
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
         {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"},
+        {"key": "mlplatform.io/training", "operator": "Exists", "effect": "NoSchedule"},  # training nodes' GPUs
     ]
 
 
