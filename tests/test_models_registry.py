@@ -200,3 +200,15 @@ def test_status_shows_the_registrys_record_of_each_version(registry: Registry, t
     assert f"  registry: {MODEL}/v1 = version 1 (manifest {manifest}, by {SUBJECT})" in done.stdout.splitlines()
     unread = registry.cli("status", MODEL, "--no-ready", "--outputs", str(registry.outputs_file))
     assert "  registry: not read (no gateway token: set MLPLATFORM_TOKEN)" in unread.stdout.splitlines()
+
+
+def test_a_registry_url_that_is_not_http_is_one_line_exit_2_before_uploading(
+    registry: Registry, tmp_path: Path
+) -> None:
+    before = registry.objects()
+    done = registry.publish(repository(tmp_path / "v5", seed=15), "v5", "--registry-url", "ftp://registry", token="t")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "mlplatform: registry URL 'ftp://registry': expected an http(s) URL such as https://ml.example.com/mlflow\n"
+    )
+    assert registry.objects() == before
