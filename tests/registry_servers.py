@@ -161,7 +161,8 @@ def running_mlflow(workdir: Path, backend_store_uri: str) -> Iterator[Mlflow]:
         "HOME": str(workdir),
     }
     # One worker: the same server, half the start-up on a 2-core machine.
-    arguments = server_arguments(host=HOST, port=port, allowed_hosts=(f"{HOST}:{port}",), workers=1)
+    # Host headers on loopback, any port: its own and the test gateway's (the guard compares the whole header).
+    arguments = server_arguments(host=HOST, port=port, allowed_hosts=(f"{HOST}:*",), workers=1)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(MLFLOW), *arguments],

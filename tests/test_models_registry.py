@@ -26,8 +26,22 @@ import pytest
 from mlplatform_client import signing
 from mlplatform_client.models.registry import public_key_id
 
+from components.model_registry import RegistryGateway
+from components.model_registry.routes import authorization_policy_spec, virtual_service_spec
 from components.rclone import MARKER
+from components.serving_stack.contract import CALLER_HEADER, GatewayAuth, JwtIssuer, ModelCallers
 from tests.emulators.storage import Emulators, free_port, running_emulators
+from tests.gateway_envoy import (
+    AUDIENCE,
+    GROUPS_CLAIM,
+    ISSUER,
+    Envoy,
+    SigningKey,
+    _claim,
+    bootstrap,
+    jwt_filter,
+    listener,
+)
 from tests.registry_servers import DATABASE, HOST, USER, Postgres, postgres_bin, running_mlflow, running_postgres
 from tests.test_models_publish import MODEL, PRIMARY, REGION, emulator_env, repository
 
@@ -212,3 +226,63 @@ def test_a_registry_url_that_is_not_http_is_one_line_exit_2_before_uploading(
         "mlplatform: registry URL 'ftp://registry': expected an http(s) URL such as https://ml.example.com/mlflow\n"
     )
     assert registry.objects() == before
+
+
+# --- through a real Envoy doing what the gateway's objects compile to -------------------------------------------------
+
+
+def _registry_gateway(workdir: Path, mlflow_port: int, key: SigningKey) -> tuple[Envoy, int]:
+    """jwt_authn (RequestAuthentication) and RBAC from the registry's AuthorizationPolicy (routes.py: its paths and
+    claims), then the VirtualService's matches to MLflow: the gateway's part of the registry, on loopback."""
+    gateway = RegistryGateway("istio-ingress", {"istio": "ingressgateway"}, AUTH, CALLERS)
+    [rule] = authorization_policy_spec(gateway)["rules"]
+    paths = rule["to"][0]["operation"]["paths"]
+    permissions = [{"url_path": {"path": {"prefix": p[:-1]} if p.endswith("/*") else {"exact": p}}} for p in paths]
+    groups = next(w["values"] for w in rule["when"] if w["key"] == f"request.auth.claims[{GROUPS_CLAIM}]")
+    claim = {"list_match": {"one_of": {"string_match": {"exact": groups[0]}}}}
+    principal = {"and_ids": {"ids": [_claim("sub", {"present_match": True}), _claim(GROUPS_CLAIM, claim)]}}
+    rbac = {
+        "name": "envoy.filters.http.rbac",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+            "rules": {
+                "action": "ALLOW",
+                "policies": {"registry": {"permissions": permissions, "principals": [principal]}},
+            },
+        },
+    }
+    [route] = virtual_service_spec()["http"]
+    routes = [
+        {"match": {"path": m["uri"]["exact"]} if "exact" in m["uri"] else {"prefix": m["uri"]["prefix"]},
+         "route": {"cluster": "mlserver", "timeout": route["timeout"]}}
+        for m in route["match"]
+    ]  # fmt: skip
+    jwks = workdir / "jwks.json"
+    jwks.write_text(json.dumps(key.jwks()))
+    port = free_port()
+    filters = [jwt_filter(jwks, CALLER_HEADER), rbac]
+    config = bootstrap(mlflow_port, free_port(), [listener("registry", port, filters, routes=routes)])
+    return Envoy(config, workdir / "envoy").start(), port
+
+
+GROUP = "model-publishers"
+AUTH = GatewayAuth(issuers=(JwtIssuer(ISSUER, "https://issuer.example/keys", (AUDIENCE,)),), callers=())
+CALLERS = ModelCallers("registry", groups=(GROUP,))
+
+
+def test_through_the_gateway_only_a_verified_publisher_records(registry: Registry, tmp_path: Path) -> None:
+    key = SigningKey()
+    mlflow_port = int(registry.url.split(":")[2].split("/")[0])
+    envoy, port = _registry_gateway(tmp_path, mlflow_port, key)
+    try:
+        through = f"http://127.0.0.1:{port}/mlflow"
+        local = repository(tmp_path / "v6", seed=16)
+        refused = registry.publish(local, "v6", "--registry-url", through, token=key.token("intruder", groups=["x"]))
+        assert refused.returncode == 1 and "answered 403" in refused.stderr, refused.stderr
+        done = registry.publish(local, "v6", "--registry-url", through, token=key.token(SUBJECT, groups=[GROUP]))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1].startswith(f"{MODEL}/v6: recorded in the model registry as {MODEL} version")
+        [v6] = [v for v in registry.versions() if tags(v)["mlplatform.version"] == "v6"]
+        assert tags(v6)["mlplatform.publisher"] == SUBJECT
+    finally:
+        envoy.stop()

@@ -153,8 +153,8 @@ def pod_spec(args: ModelRegistryArgs, image: pulumi.Input[str], artifact_root: p
 
 def secret(name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
     """The backend store's URI (with the password) and the CA bundle; a Pulumi secret, so masked in state and plans."""
-    data = {
-        SECRET_URI_KEY: pulumi.Output.secret(args.database.connection_string),
+    data: dict[str, pulumi.Input[str]] = {
+        SECRET_URI_KEY: args.database.connection_string,  # the MetadataDb's output: a Pulumi secret already
         SECRET_CA_KEY: args.database.ca_bundle,
     }
     return k8s.core.v1.Secret(
@@ -206,21 +206,22 @@ def install(parent: pulumi.Resource, name: str, args: ModelRegistryArgs, opts: p
     )
     image = MLFLOW.ref_via(args.image_mirrors)
     artifact_root = pulumi.Output.concat(args.artifact_root, "/mlflow")
+    spec: Any = {
+        "replicas": args.replicas,
+        "selector": {"match_labels": {"app": NAME}},
+        "template": {
+            "metadata": {
+                "labels": LABELS,
+                # The server connects to the database at start: only once its sidecar passes traffic.
+                "annotations": {"proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}'},
+            },
+            "spec": pod_spec(args, image, artifact_root),
+        },
+    }
     k8s.apps.v1.Deployment(
         f"{name}-server",
         metadata={"name": NAME, "namespace": NAMESPACE, "labels": LABELS},
-        spec={
-            "replicas": args.replicas,
-            "selector": {"match_labels": {"app": NAME}},
-            "template": {
-                "metadata": {
-                    "labels": LABELS,
-                    # The server connects to the database at start: only once its sidecar passes traffic.
-                    "annotations": {"proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}'},
-                },
-                "spec": pod_spec(args, image, artifact_root),
-            },
-        },
+        spec=spec,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[backend, entry])),
     )
 
@@ -228,20 +229,18 @@ def install(parent: pulumi.Resource, name: str, args: ModelRegistryArgs, opts: p
 def network_policy(name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions) -> None:
     """Beside the namespace's default-deny: in, the gateway's pods on PORT; out, PostgreSQL (the MetadataDB is a
     private address of the cloud's network, outside the pod network)."""
-    ingress = []
+    ingress: list[Any] = []
     if args.gateway is not None:
         gateway = {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": args.gateway.namespace}}}
         ingress.append({"from_": [gateway], "ports": [{"protocol": "TCP", "port": PORT}]})
+    spec: Any = {
+        "pod_selector": {"match_labels": {"app": NAME}},
+        "policy_types": ["Ingress", "Egress"],
+        "ingress": ingress,
+        "egress": [
+            {"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": DATABASE_PORT}]}
+        ],
+    }
     k8s.networking.v1.NetworkPolicy(
-        f"{name}-network-policy",
-        metadata={"name": NAME, "namespace": NAMESPACE},
-        spec={
-            "pod_selector": {"match_labels": {"app": NAME}},
-            "policy_types": ["Ingress", "Egress"],
-            "ingress": ingress,
-            "egress": [
-                {"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": DATABASE_PORT}]}
-            ],
-        },
-        opts=opts,
+        f"{name}-network-policy", metadata={"name": NAME, "namespace": NAMESPACE}, spec=spec, opts=opts
     )
