@@ -76,8 +76,11 @@ $(SCHEMAS): tests/k8s_schemas/package.json
 	npm install --prefix tests/k8s_schemas --no-audit --no-fund --no-package-lock --loglevel=error
 	@touch $(SCHEMAS)
 
+# Two pytest-xdist workers, each whole test module on one of them (its real servers start once, as in one process):
+# many modules mostly wait on those servers, so the suite takes about half its one-process time (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: tools $(DEV_STAMP) $(SCHEMAS) $(EMULATORS) $(MLSERVER_STAMP) $(MLFLOW_STAMP)  ## the whole test suite, offline
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: tools $(DEV_STAMP)  ## ruff, mypy against the SDKs' type hints, dead code, actionlint on the workflows, promtool on the alert rules
 	$(PY) -m ruff check .

@@ -1,4 +1,10 @@
-"""Each stack is synthesized once per test session; tests read the recorded plan."""
+"""Each stack is synthesized once per test session; tests read the recorded plan.
+
+`make test` runs the suite on two pytest-xdist workers with `--dist loadfile`, each worker its own session: a stack
+is synthesized, and the MLServer farm started, once per worker that needs it (so at most twice). Every module's tests
+run on one worker, so a real server a module starts still starts once. (`--dist loadgroup` would put the farm's
+modules together, but pytest-xdist 3.8.0 marks groups through Item._nodeid, which pytest 9 no longer reads.)
+"""
 
 from __future__ import annotations
 
