@@ -17,26 +17,23 @@ the timeout).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from mlplatform_client.auth import ClientCredentials, StaticToken, TokenProvider
+from mlplatform_client.auth import TokenProvider
 from mlplatform_client.endpoints import Endpoint, endpoints_from_outputs
 from mlplatform_client.errors import ConfigError, TokenError
 from mlplatform_client.models.errors import ModelsError
+from mlplatform_client.models.tokens import gateway_token
 from mlplatform_client.transport import Request, Route, build, model_path, timeout_for
 
 VERSION_HEADER = "x-model-version"  # the program's (components/serving_stack/contract.py); the client stands alone
 HEADER_ROUTED = ("ab", "blueGreen")
 READY, UNREACHABLE = "ready", "unreachable"
 TIMEOUT_SECONDS = 5.0
-TOKEN_ENV = "MLPLATFORM_TOKEN"
-# OAuth2 client credentials, as a machine caller of the inference client uses them (auth.ClientCredentials).
-CLIENT_ENV = ("MLPLATFORM_TOKEN_URL", "MLPLATFORM_CLIENT_ID", "MLPLATFORM_CLIENT_SECRET")
 
 
 @dataclass(frozen=True)
@@ -48,18 +45,6 @@ class Readiness:
     @property
     def label(self) -> str:
         return f"version {self.version}" if self.version else "any version (routing canary: by weight only)"
-
-
-def gateway_token() -> TokenProvider | None:
-    """$MLPLATFORM_TOKEN, or client credentials from the CLIENT_ENV variables; None: ask without a token (the
-    gateways then answer 401, shown as such)."""
-    try:
-        if os.environ.get(TOKEN_ENV):
-            return StaticToken(os.environ[TOKEN_ENV])
-        url, client, secret = (os.environ.get(name, "") for name in CLIENT_ENV)
-        return ClientCredentials(url, client, secret) if url and client and secret else None
-    except ConfigError as error:
-        raise ModelsError(f"gateway token: {error}") from None
 
 
 def gateways(outputs: Mapping[str, Any]) -> tuple[Endpoint, ...]:

@@ -21,7 +21,6 @@ import base64
 import getpass
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +28,10 @@ from urllib.parse import urlparse
 
 import httpx
 
-from mlplatform_client.auth import ClientCredentials, StaticToken, TokenProvider
-from mlplatform_client.errors import ConfigError, TokenError
+from mlplatform_client.auth import TokenProvider
+from mlplatform_client.errors import TokenError
 from mlplatform_client.models.errors import ModelsError
+from mlplatform_client.models.tokens import CLIENT_ENV, TOKEN_ENV, gateway_token
 
 OUTPUT = "modelRegistry"  # the stack output: {target, url}; url null where the gateway does not expose it
 API = "api/2.0/mlflow"
@@ -39,10 +39,6 @@ TAG_VERSION = "mlplatform.version"
 TAG_MANIFEST = "mlplatform.manifest_sha256"
 TAG_SIGNER = "mlplatform.signer_key_id"
 TAG_PUBLISHER = "mlplatform.publisher"
-TOKEN_ENV = "MLPLATFORM_TOKEN"
-# OAuth2 client credentials, as a machine caller of the inference client uses them (auth.ClientCredentials).
-CLIENT_ENV = ("MLPLATFORM_TOKEN_URL", "MLPLATFORM_CLIENT_ID", "MLPLATFORM_CLIENT_SECRET")
-SCOPE_ENV = "MLPLATFORM_TOKEN_SCOPE"
 TIMEOUT_SECONDS = 30.0
 
 
@@ -88,14 +84,9 @@ def registry_url(outputs: Mapping[str, Any], override: str | None) -> str | None
 def token_from_environment() -> TokenProvider:
     """The caller's gateway token: $MLPLATFORM_TOKEN, or OAuth2 client credentials from the three CLIENT_ENV
     variables ($MLPLATFORM_TOKEN_SCOPE optional). Read before anything is uploaded: a missing one is bad input."""
-    try:
-        if os.environ.get(TOKEN_ENV):
-            return StaticToken(os.environ[TOKEN_ENV])
-        url, client, secret = (os.environ.get(name, "") for name in CLIENT_ENV)
-        if url and client and secret:
-            return ClientCredentials(url, client, secret, scope=os.environ.get(SCOPE_ENV) or None)
-    except ConfigError as error:
-        raise ModelsError(f"gateway token: {error}") from None
+    tokens = gateway_token()
+    if tokens is not None:
+        return tokens
     raise ModelsError(
         f"the model registry needs a gateway token: set {TOKEN_ENV}, or {', '.join(CLIENT_ENV)}; "
         "or pass --no-registry to publish without recording the version"
