@@ -100,8 +100,6 @@ def parse_training(
             raise ConfigError(f"{key}[{i}].spotMaxPrice", "not for training pools: a job's cap is its own")
         if pool.warm_spares:
             raise ConfigError(f"{key}[{i}].warmSpares", "not for training pools: they scale from zero for queued jobs")
-        if pool.warm_spares:
-            raise ConfigError(f"{key}[{i}].warmSpares", "not for training pools: they scale from zero for queued jobs")
         clash = {pool.name, pool.fallback_name} & taken
         if clash:
             raise ConfigError(f"{key}[{i}].name", f"{pool.name!r} clashes with gpuPools ({', '.join(sorted(clash))})")
