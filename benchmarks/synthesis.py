@@ -10,6 +10,7 @@ on the prod plan (best of RUNS, the create-time table already read); target at m
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -191,6 +192,7 @@ def measure() -> Figures:
 
 
 def main() -> None:
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores before the run")
     figures = measure()
     prod, small, large = figures.rows[0], figures.rows[-len(GROWTH)], figures.rows[-1]
     print(
