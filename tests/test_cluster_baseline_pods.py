@@ -132,11 +132,12 @@ def test_every_recorded_pod_spec_meets_its_namespaces_level(prod_plan: Plan) -> 
 
 
 def test_the_program_s_own_pods_run_in_restricted_namespaces(prod_plan: Plan) -> None:
-    """Triton (serving) and the sync (model-sync) run where restricted is enforced: the check above is not vacuous."""
+    """Triton and the registry (serving), the sync (model-sync) and training's fallback (kueue-system) run where
+    restricted is enforced: the check above is not vacuous."""
     levels = namespace_levels(prod_plan)
     placed = {(w.provider, w.inputs["metadata"]["namespace"]) for w in workloads(prod_plan)}
     assert {levels[where] for where in placed} == {"restricted"}
-    assert {namespace for _, namespace in placed} == {"serving", "model-sync"}
+    assert {namespace for _, namespace in placed} == {"serving", "model-sync", "kueue-system"}
 
 
 def test_the_rules_refuse_what_restricted_refuses() -> None:

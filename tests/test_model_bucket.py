@@ -154,14 +154,15 @@ def test_retained_azure_account_is_locked_against_deletion() -> None:
 
 
 def test_prod_keeps_the_azure_resource_group_and_locks_what_is_in_it_not_the_group(
-    dev_plan: Plan, prod_plan: Plan
+    dev_plan: Plan, prod_every_database_plan: Plan
 ) -> None:
     """Deleting the group deletes its databases and buckets; a lock on the group would block every
-    replacement of a node pool or subnet in it, so the group is protected and its data locked."""
-    (group,) = prod_plan.of_type(RESOURCE_GROUP)
+    replacement of a node pool or subnet in it, so the group is protected and its data locked (prod with a database
+    on every target: the shipped prod keeps one, on AWS)."""
+    (group,) = prod_every_database_plan.of_type(RESOURCE_GROUP)
     assert group.protect and group.retain_on_delete
     assert not any(r.protect or r.retain_on_delete for r in dev_plan.of_type(RESOURCE_GROUP))
-    scopes = [lock.inputs["scope"] for lock in prod_plan.of_type(LOCK)]
+    scopes = [lock.inputs["scope"] for lock in prod_every_database_plan.of_type(LOCK)]
     assert all("/providers/" in scope for scope in scopes)  # resource locks, none on a group
     locked = {scope.split("/providers/", 1)[1].rsplit("/", 1)[0] for scope in scopes}
     assert {"Microsoft.Storage/storageAccounts", "Microsoft.DBforPostgreSQL/flexibleServers"} <= locked

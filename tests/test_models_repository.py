@@ -157,9 +157,7 @@ def test_the_stack_exports_what_publish_reads(prod_plan: Plan) -> None:
     assert facts.primary.kms_key and facts.primary.bucket
     assert sorted(b.target for b in facts.replicas) == ["aws-eu-west-1", "azure-swedencentral", "gcp-us-central1"]
     assert sorted(prod_plan.outputs["bucketKeys"]) == ["aws-eu-west-1", "aws-us-east-1"]
-    assert facts.models == {
-        "fraud-detection": {
-            "stable": {"name": "v1", "path": "fraud-detection/v1", "weight": 90},
-            "canary": {"name": "v2", "path": "fraud-detection/v2", "weight": 10},
-        }
-    }
+    (served,) = facts.models.values()
+    assert list(facts.models) == ["fraud-detection"] and served["routing"] == "canary"
+    assert served["stable"] == {"name": "v1", "path": "fraud-detection/v1", "weight": 90}
+    assert served["canary"] == {"name": "v2", "path": "fraud-detection/v2", "weight": 10}

@@ -7,6 +7,7 @@ from typing import Any, get_type_hints
 import pytest
 
 from components.serving_stack.contract import NAMESPACE, ServingStackArgs, TlsSettings
+from components.serving_stack.triton import LABEL_VERSION
 from preflight.plan import Plan
 from tests import k8s_schemas
 
@@ -14,14 +15,14 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
 def deployments(plan: Plan, target: str) -> dict[str, dict[str, Any]]:
-    """The model Deployments of a target: those in the serving namespace (warm spares live in kube-system), but the
-    model registry's (components/model_registry, on the primary target)."""
+    """The model Deployments of a target: those in the serving namespace whose pods carry a model version (not the
+    model registry's, components/model_registry, nor the warm spares' placeholders)."""
     return {
         d.inputs["metadata"]["name"]: d.inputs
         for d in plan.of_type(DEPLOYMENT)
         if plan.target_of(d) == target
         and d.inputs["metadata"].get("namespace") == NAMESPACE
-        and "mlplatform:models:ModelRegistry$" not in d.urn
+        and LABEL_VERSION in d.inputs["spec"]["template"]["metadata"]["labels"]
     }
 
 

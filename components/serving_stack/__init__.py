@@ -57,8 +57,8 @@ class ServingStack(pulumi.ComponentResource):
         request_limits.install(self, name, args.request_limits, namespace, installed.gateway_selector, after)
         bind: BindReader = implementation("ServingStack", READER_IDENTITIES, args.target.cloud).bind
         reader = bind(self, name, args)
-        workloads.deploy_models(self, name, args, reader, installed)
-        warm_spares.install(self, name, args)  # spot nodes kept Ready with the Triton image, for the first replicas
+        serving = workloads.deploy_models(self, name, args, reader, installed)
+        warm_spares.install(self, name, args, serving)  # spot nodes kept Ready with the Triton image
         self.namespaces = {**addons.namespace_levels(args), NAMESPACE: RESTRICTED}
         if args.tls is not None:
             self.namespaces[tls.CERT_MANAGER_NAMESPACE] = BASELINE

@@ -9,8 +9,9 @@ itself (a `sleep`), so the node it holds has pulled the image too: only the mode
 
 The priority is -1, above cluster-autoscaler's expendable cutoff (-10 by default): pods below it never make the
 autoscaler add a node, and a preempted placeholder must. Placeholders never preempt anything themselves
-(preemptionPolicy Never) and stop at once (no grace period). They live in kube-system, which exists before anything
-is deployed and has no Istio injection (a placeholder serves nothing); they still meet restricted Pod Security.
+(preemptionPolicy Never) and stop at once (no grace period). They live in the serving namespace, under its restricted
+Pod Security, Kyverno's image rules and default-deny NetworkPolicy, without an Istio sidecar (a placeholder serves
+nothing and talks to nobody).
 One PriorityClass per cluster and one Deployment per pool with spares: nothing is made when no pool has spares.
 """
 
@@ -20,18 +21,19 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.scheduling import LABEL_CAPACITY, LABEL_POOL
-from components.serving_stack.contract import ServingStackArgs, WarmSpare
+from components.serving_stack.contract import NAMESPACE, ServingStackArgs, WarmSpare
 from components.serving_stack.triton import TRITON_UID, container_security, image, node_selector, tolerations
 
 PRIORITY_CLASS = "mlplatform-warm-spare"
 PRIORITY = -1  # below every model pod (0), above cluster-autoscaler's --expendable-pods-priority-cutoff (-10)
-NAMESPACE = "kube-system"
 LABEL_APP = "mlplatform-warm-spare"
 REQUESTS = {"cpu": "10m", "memory": "16Mi"}  # a sleep: the GPUs are what it holds
 
 
-def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> list[k8s.apps.v1.Deployment]:
-    """The PriorityClass and a placeholder Deployment per pool in args.warm_spares."""
+def install(
+    parent: pulumi.Resource, name: str, args: ServingStackArgs, namespace: pulumi.Resource
+) -> list[k8s.apps.v1.Deployment]:
+    """The PriorityClass and a placeholder Deployment per pool in args.warm_spares, in the serving namespace."""
     if not args.warm_spares:
         return []
     opts = pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider)
@@ -44,7 +46,7 @@ def install(parent: pulumi.Resource, name: str, args: ServingStackArgs) -> list[
         description="mlplatform warm spare placeholders: any model pod preempts them (components/serving_stack)",
         opts=opts,
     )
-    after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[priority]))
+    after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[priority, namespace]))
     return [_placeholders(name, args, spare, after) for spare in args.warm_spares]
 
 
@@ -67,7 +69,7 @@ def _placeholders(
             "replicas": spare.count,
             "selector": {"match_labels": labels},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": {**labels, "sidecar.istio.io/inject": "false"}},
                 "spec": {
                     "priority_class_name": PRIORITY_CLASS,
                     "termination_grace_period_seconds": 0,

@@ -63,8 +63,8 @@ class _Options:
 
 def deploy_models(
     parent: pulumi.Resource, name: str, args: ServingStackArgs, reader: ReaderIdentity, addons: Addons
-) -> None:
-    """Everything in the serving namespace, for every model in args.models."""
+) -> k8s.core.v1.Namespace:
+    """Everything in the serving namespace, for every model in args.models; the namespace, for what else lives there."""
     base = pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider)
     # Istio's sidecar in every pod; restricted Pod Security (Istio CNI sets the redirect up, so no istio-init).
     namespace = pod_security.namespace(
@@ -95,6 +95,7 @@ def deploy_models(
     traffic.namespace_mtls(f"{name}-mtls", options.custom)
     for index, model in enumerate(args.models):
         _serve(name, args, model, reader, addons, options, health=index == 0)
+    return namespace
 
 
 def _admin_secret(name: str, parent: pulumi.Resource, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
