@@ -107,7 +107,10 @@ OUTPUTS: dict[str, str] = {
     "bucketUris": "the model bucket (versions are published to the primary's: docs/MODEL_SYNC.md)",
     "servingUris": "the bucket as Triton reads it",
     "bucketKeys": "the S3 model buckets' KMS keys, which `mlplatform models publish` writes under",
-    "models": "each served model's stable and canary version (name, bucket path, weight)",
+    "models": "each served model's stable and canary version (name, bucket path, weight), its routing (canary, ab, "
+    "blueGreen) and promotion bounds, which `mlplatform models promote` reads",
+    "modelRegistry": "where the MLflow model registry runs (the primary target) and its URL behind the gateway's "
+    "authentication, which `mlplatform models publish` records each version in (null where nobody may reach it)",
     "clusters": "the Kubernetes cluster and its OIDC issuer",
     "kubeconfigs": "a kubeconfig for the cluster",
     "trainingOffers": "where `mlplatform jobs submit` may place a training job: the training pools with their spot and "
