@@ -179,7 +179,8 @@ class FleetPlan:
         cluster: GpuClusterArgs,
         mirrors: Mapping[str, pulumi.Input[str]] | None = None,
     ) -> MonitoringArgs:
-        """`mirrors`: the footprint's registry mirrors, through which OpenCost's image is pulled where they are on."""
+        """`mirrors`: the footprint's registry mirrors, through which OpenCost's and the logs-and-traces charts'
+        images are pulled where they are on."""
         host = self.config.host(self.dns)
         is_central = target.name == self.config.central
         remote_write = None
@@ -209,7 +210,11 @@ class FleetPlan:
             alerting=self.alerting,
             opencost=opencost_settings(cluster, mirrors or {}),
             telemetry=telemetry_settings(
-                self.config.telemetry, central=is_central, host=host, token=self.tokens.get(target.name)
+                self.config.telemetry,
+                central=is_central,
+                host=host,
+                token=self.tokens.get(target.name),
+                mirrors=mirrors,
             ),
         )
 

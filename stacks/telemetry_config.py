@@ -22,6 +22,7 @@ from typing import Any
 
 import pulumi
 
+from components.images import Mirrors
 from components.observability.otel_contract import (
     LOKI,
     LOKI_OTLP_PATH,
@@ -107,14 +108,20 @@ def in_cluster_export() -> TelemetryExport:
 
 
 def telemetry_settings(
-    config: TelemetryConfig, *, central: bool, host: str | None, token: pulumi.Output[str] | None
+    config: TelemetryConfig,
+    *,
+    central: bool,
+    host: str | None,
+    token: pulumi.Output[str] | None,
+    mirrors: Mirrors | None = None,
 ) -> TelemetrySettings | None:
-    """`host`: the central metrics host (None without GlobalDns); `token`: this sender's remote-write token."""
+    """`host`: the central metrics host (None without GlobalDns); `token`: this sender's remote-write token;
+    `mirrors`: where the charts' images are pulled through (`mlplatform:mirrorImages`)."""
     if central:
-        return TelemetrySettings(config.sampling, in_cluster_export(), config.stores(host))
+        return TelemetrySettings(config.sampling, in_cluster_export(), config.stores(host), dict(mirrors or {}))
     if host is None or token is None:
         return None  # nowhere to send without a name for the central gateway
     export = TelemetryExport(
         logs_url=f"https://{host}{LOKI_OTLP_PATH}", traces_url=f"https://{host}{OTLP_TRACES_PATH}", token=token
     )
-    return TelemetrySettings(config.sampling, export)
+    return TelemetrySettings(config.sampling, export, image_mirrors=dict(mirrors or {}))

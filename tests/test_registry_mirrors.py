@@ -174,6 +174,25 @@ def test_a_mirrored_gcp_target_pulls_triton_rclone_and_chart_images_through_arti
     assert monitoring["prometheus"]["prometheusSpec"]["image"]["repository"] == "prometheus/prometheus"
 
 
+def test_a_mirrored_gcp_target_pulls_the_log_and_trace_charts_images_through_artifact_registry(mirrored: Plan) -> None:
+    """The collector (agent and trace gateway), Loki and Tempo: Docker Hub images, through the project's remote."""
+    prefix = "us-central1-docker.pkg.dev/ml-mirror-123/"
+    releases = {
+        (r.inputs["chart"], r.inputs["name"]): r.inputs["values"]
+        for r in mirrored.of_type("kubernetes:helm.sh/v3:Release")
+        if r.name.startswith("gcp") and r.inputs["chart"] in ("opentelemetry-collector", "loki", "tempo")
+    }
+    collectors = [values for (chart, _), values in releases.items() if chart == "opentelemetry-collector"]
+    assert len(collectors) == 2 and {"loki", "tempo"} <= {chart for chart, _ in releases}
+    hubs = {values["image"]["repository"].removesuffix("/otel/opentelemetry-collector-k8s") for values in collectors}
+    (loki,) = [values for (chart, _), values in releases.items() if chart == "loki"]
+    (tempo,) = [values for (chart, _), values in releases.items() if chart == "tempo"]
+    hubs |= {loki["loki"]["image"]["registry"], tempo["tempo"]["registry"]}
+    (hub,) = hubs  # one Docker Hub remote for all three charts
+    assert hub.startswith(prefix) and "docker-hub" in hub
+    assert (loki["loki"]["image"]["repository"], tempo["tempo"]["repository"]) == ("grafana/loki", "grafana/tempo")
+
+
 def test_a_mirrored_azure_target_keeps_nvcr_and_docker_hub_direct_and_caches_quay(mirrored: Plan) -> None:
     for pod in _pods(mirrored, "azure"):
         assert pod["containers"][0]["image"] == "nvcr.io/nvidia/tritonserver:26.05-py3"

@@ -30,6 +30,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.images import Mirrors, chart_values, merged
 from components.observability.contract import TOKEN_KEY, TOKEN_SECRET
 from components.observability.otel_contract import (
     AGENT,
@@ -215,8 +216,14 @@ def agent_traces_url(namespace: str) -> str:
 
 
 def release(
-    resource_name: str, name: str, namespace: str, values: dict[str, Any], opts: pulumi.ResourceOptions
+    resource_name: str,
+    name: str,
+    namespace: str,
+    values: dict[str, Any],
+    mirrors: Mirrors,
+    opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
+    """The chart as `name`, its image pulled through the mirrors where set."""
     return k8s.helm.v3.Release(
         resource_name,
         name=name,
@@ -224,7 +231,7 @@ def release(
         version=VERSION,
         repository_opts={"repo": REPO},
         namespace=namespace,
-        values=values,
+        values=merged(values, chart_values(CHART, VERSION, mirrors)),
         timeout=TIMEOUT_SECONDS,
         opts=opts,
     )

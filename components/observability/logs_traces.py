@@ -31,20 +31,22 @@ def install(
     mesh_tracing.telemetry(f"{name}-mesh-telemetry", settings.sampling, opts)
     agent_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(after or [])))
     agent = collector.agent_values(target, settings.export)
-    collector.release(f"{name}-otel-agent", AGENT, namespace, agent, agent_opts)
+    mirrors = settings.image_mirrors
+    collector.release(f"{name}-otel-agent", AGENT, namespace, agent, mirrors, agent_opts)
     central = settings.stores
     if central is None:
         return
     cloud = target.cloud
     tempo_chart, loki_chart = (stores.TEMPO_CHART, stores.TEMPO_VERSION), (stores.LOKI_CHART, stores.LOKI_VERSION)
-    tempo = stores.release(f"{name}-tempo", tempo_chart, namespace, stores.tempo_values(central, cloud), opts)
-    stores.release(f"{name}-loki", loki_chart, namespace, stores.loki_values(central, cloud), opts)
+    tempo = stores.release(f"{name}-tempo", tempo_chart, namespace, stores.tempo_values(central, cloud), mirrors, opts)
+    stores.release(f"{name}-loki", loki_chart, namespace, stores.loki_values(central, cloud), mirrors, opts)
     gateway_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[tempo]))
     collector.release(
         f"{name}-otel-traces",
         TRACE_GATEWAY,
         namespace,
         collector.gateway_values(settings.sampling, namespace),
+        mirrors,
         gateway_opts,
     )
     if central.ingress_host is not None:

@@ -7,9 +7,11 @@ exporter, the network fences), and the settings the stacks layer hands each foot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
+
+from components.images import Mirrors
 
 # The per-cluster collector: a DaemonSet (chart opentelemetry-collector, release and fullnameOverride this name), so
 # its Service is otel-agent.<monitoring>.svc with the OTLP ports. The chart sets internalTrafficPolicy Local on a
@@ -83,3 +85,5 @@ class TelemetrySettings:
     sampling: Sampling
     export: TelemetryExport
     stores: TelemetryStores | None = None
+    image_mirrors: Mirrors = field(default_factory=dict)
+    """Registry host -> mirror prefix (`mlplatform:mirrorImages`): the charts' images are pulled through them."""

@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.images import Mirrors, chart_values, merged
 from components.observability.otel_contract import (
     LOKI,
     LOKI_DATASOURCE_UID,
@@ -228,8 +229,10 @@ def release(
     chart: tuple[str, str],
     namespace: str,
     values: dict[str, Any],
+    mirrors: Mirrors,
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
+    """`chart`: (name, version); its images pulled through the mirrors where set."""
     name, version = chart
     return k8s.helm.v3.Release(
         resource_name,
@@ -238,7 +241,7 @@ def release(
         version=version,
         repository_opts={"repo": REPO},
         namespace=namespace,
-        values=values,
+        values=merged(values, chart_values(name, version, mirrors)),
         timeout=TIMEOUT_SECONDS,
         opts=opts,
     )
