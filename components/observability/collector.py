@@ -27,10 +27,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
-import pulumi_kubernetes as k8s
-
-from components.images import Mirrors, chart_values, merged
 from components.observability.contract import TOKEN_KEY, TOKEN_SECRET
 from components.observability.otel_contract import (
     AGENT,
@@ -45,16 +41,16 @@ from components.observability.otel_contract import (
     TelemetryExport,
     service_host,
 )
-from components.serving_stack.addons import TOLERATE_EVERYTHING, system_placement
+from components.serving_stack.addons import TOLERATE_EVERYTHING, Chart, system_placement
 from components.serving_stack.triton import LABEL_APP, LABEL_VERSION
 from components.target import Target
 
 CHART = "opentelemetry-collector"
 VERSION = "0.170.0"
 REPO = "https://open-telemetry.github.io/opentelemetry-helm-charts"
+COLLECTOR = Chart(CHART, VERSION, REPO)
 IMAGE_REPOSITORY = "otel/opentelemetry-collector-k8s"
 BINARY = "otelcol-k8s"
-TIMEOUT_SECONDS = 600
 TOKEN_ENV = "MLPLATFORM_TOKEN"
 # The chart's default receivers and ports that nothing here uses.
 UNUSED_RECEIVERS = ("jaeger", "zipkin", "prometheus")
@@ -213,25 +209,3 @@ def gateway_values(sampling: Sampling, namespace: str) -> dict[str, Any]:
 def agent_traces_url(namespace: str) -> str:
     """Where a pod in this cluster sends OTLP/HTTP spans (Triton)."""
     return f"http://{service_host(AGENT, namespace)}:{OTLP_HTTP_PORT}/v1/traces"
-
-
-def release(
-    resource_name: str,
-    name: str,
-    namespace: str,
-    values: dict[str, Any],
-    mirrors: Mirrors,
-    opts: pulumi.ResourceOptions,
-) -> k8s.helm.v3.Release:
-    """The chart as `name`, its image pulled through the mirrors where set."""
-    return k8s.helm.v3.Release(
-        resource_name,
-        name=name,
-        chart=CHART,
-        version=VERSION,
-        repository_opts={"repo": REPO},
-        namespace=namespace,
-        values=merged(values, chart_values(CHART, VERSION, mirrors)),
-        timeout=TIMEOUT_SECONDS,
-        opts=opts,
-    )

@@ -14,6 +14,7 @@ import pulumi
 
 from components.observability import collector, mesh_tracing, stores
 from components.observability.otel_contract import AGENT, TRACE_GATEWAY, TelemetrySettings
+from components.serving_stack.addons import pinned_release
 from components.serving_stack.contract import Addons
 from components.target import Target
 
@@ -32,22 +33,24 @@ def install(
     agent_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(after or [])))
     agent = collector.agent_values(target, settings.export)
     mirrors = settings.image_mirrors
-    collector.release(f"{name}-otel-agent", AGENT, namespace, agent, mirrors, agent_opts)
+    pinned_release(f"{name}-otel-agent", collector.COLLECTOR, namespace, agent, mirrors, agent_opts, release=AGENT)
     central = settings.stores
     if central is None:
         return
     cloud = target.cloud
-    tempo_chart, loki_chart = (stores.TEMPO_CHART, stores.TEMPO_VERSION), (stores.LOKI_CHART, stores.LOKI_VERSION)
-    tempo = stores.release(f"{name}-tempo", tempo_chart, namespace, stores.tempo_values(central, cloud), mirrors, opts)
-    stores.release(f"{name}-loki", loki_chart, namespace, stores.loki_values(central, cloud), mirrors, opts)
+    tempo = pinned_release(
+        f"{name}-tempo", stores.TEMPO_HELM, namespace, stores.tempo_values(central, cloud), mirrors, opts
+    )
+    pinned_release(f"{name}-loki", stores.LOKI_HELM, namespace, stores.loki_values(central, cloud), mirrors, opts)
     gateway_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[tempo]))
-    collector.release(
+    pinned_release(
         f"{name}-otel-traces",
-        TRACE_GATEWAY,
+        collector.COLLECTOR,
         namespace,
         collector.gateway_values(settings.sampling, namespace),
         mirrors,
         gateway_opts,
+        release=TRACE_GATEWAY,
     )
     if central.ingress_host is not None:
         stores.otlp_route(f"{name}-otlp-route", central.ingress_host, namespace, opts)

@@ -34,8 +34,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.images import chart_values, merged
-from components.serving_stack.addons import MONITORING_NAMESPACE, PROMETHEUS_FULLNAME, system_placement
+from components.serving_stack.addons import (
+    MONITORING_NAMESPACE,
+    PROMETHEUS_FULLNAME,
+    Chart,
+    pinned_release,
+    system_placement,
+)
 
 CHART = "opencost"
 VERSION = "2.5.17"
@@ -43,7 +48,6 @@ REPO = "https://opencost.github.io/opencost-helm-chart"
 RELEASE = "opencost"  # and fullnameOverride: the Deployment, Service and ServiceMonitor are "opencost"
 PROMETHEUS_PORT = 9090  # kube-prometheus-stack's Prometheus Service port
 HOURS_PER_MONTH = 730  # what OpenCost divides the per-month units by (ProviderConfig.UpdateFromMap)
-TIMEOUT_SECONDS = 600
 # What OpenCost asks of the system node it runs on: the chart asks 10m and 55Mi; it holds its query windows in memory,
 # so more memory, and the 1Gi limit the chart sets. preflight prices the request as a share of a system node.
 REQUESTS = {"cpu": "25m", "memory": "128Mi"}
@@ -139,14 +143,7 @@ def opencost_release(
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
     """The chart in the monitoring namespace (made by the ServingStack; `opts` waits for its add-ons)."""
-    return k8s.helm.v3.Release(
-        resource_name,
-        name=RELEASE,
-        chart=CHART,
-        version=VERSION,
-        repository_opts={"repo": REPO},
-        namespace=MONITORING_NAMESPACE,
-        values=merged(opencost_values(settings, monitor_labels), chart_values(CHART, VERSION, settings.image_mirrors)),
-        timeout=TIMEOUT_SECONDS,
-        opts=opts,
+    chart, values = Chart(CHART, VERSION, REPO), opencost_values(settings, monitor_labels)
+    return pinned_release(
+        resource_name, chart, MONITORING_NAMESPACE, values, settings.image_mirrors, opts, release=RELEASE
     )

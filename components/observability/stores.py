@@ -27,7 +27,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.images import Mirrors, chart_values, merged
 from components.observability.otel_contract import (
     LOKI,
     LOKI_DATASOURCE_UID,
@@ -47,7 +46,7 @@ from components.observability.otel_contract import (
     service_host,
 )
 from components.observability.prometheus import PERSISTENT_STORAGE
-from components.serving_stack.addons import MONITORING_NAMESPACE, system_placement
+from components.serving_stack.addons import MONITORING_NAMESPACE, Chart, system_placement
 from components.serving_stack.contract import NAMESPACE as SERVING_NAMESPACE
 from components.serving_stack.traffic import GATEWAY, NETWORKING
 from components.target import Cloud
@@ -55,7 +54,7 @@ from components.target import Cloud
 REPO = "https://grafana-community.github.io/helm-charts"
 LOKI_CHART, LOKI_VERSION = "loki", "18.11.0"
 TEMPO_CHART, TEMPO_VERSION = "tempo", "2.2.4"
-TIMEOUT_SECONDS = 600
+LOKI_HELM, TEMPO_HELM = Chart(LOKI_CHART, LOKI_VERSION, REPO), Chart(TEMPO_CHART, TEMPO_VERSION, REPO)
 SCHEMA_START = "2026-01-01"  # the first (and only) schema period; a later change adds a period, never edits this one
 INDEXED = (TARGET_ATTRIBUTE, "cloud.provider", "cloud.region", MODEL_ATTRIBUTE, VERSION_ATTRIBUTE)
 LOKI_RESOURCES = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}}
@@ -220,28 +219,5 @@ def otlp_route(
         kind="VirtualService",
         metadata={"name": OTLP_ROUTE, "namespace": namespace, "labels": dict(LABELS)},
         spec=otlp_route_spec(host, namespace),
-        opts=opts,
-    )
-
-
-def release(
-    resource_name: str,
-    chart: tuple[str, str],
-    namespace: str,
-    values: dict[str, Any],
-    mirrors: Mirrors,
-    opts: pulumi.ResourceOptions,
-) -> k8s.helm.v3.Release:
-    """`chart`: (name, version); its images pulled through the mirrors where set."""
-    name, version = chart
-    return k8s.helm.v3.Release(
-        resource_name,
-        name=name,
-        chart=name,
-        version=version,
-        repository_opts={"repo": REPO},
-        namespace=namespace,
-        values=merged(values, chart_values(name, version, mirrors)),
-        timeout=TIMEOUT_SECONDS,
         opts=opts,
     )

@@ -24,7 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import pod_security
-from components.images import chart_values, merged
+from components.images import Mirrors, chart_values, merged
 from components.scheduling import (
     AKS_SPOT_TAINT,
     GPU_TAINT_EFFECT,
@@ -224,12 +224,40 @@ def helm_release(
     depends_on: list[pulumi.Resource] | None = None,
     namespace_resource: k8s.core.v1.Namespace | None = None,
 ) -> k8s.helm.v3.Release:
-    """One pinned chart; a fixed release name (one of each per cluster) keeps the names charts derive stable.
+    """One pinned chart of the serving stack's add-ons.
 
     With `namespace_resource` (a namespace made with its Pod Security labels) the release waits for it and Helm
     makes none; without, Helm creates a bare namespace.
     """
     after = [*(depends_on or []), *([namespace_resource] if namespace_resource is not None else [])]
+    return pinned_release(
+        resource_name,
+        chart,
+        namespace,
+        values,
+        args.image_mirrors,
+        pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider, depends_on=after),
+        release=release,
+        create_namespace=namespace_resource is None,
+    )
+
+
+def pinned_release(
+    resource_name: str,
+    chart: Chart,
+    namespace: str,
+    values: dict[str, Any],
+    mirrors: Mirrors,
+    opts: pulumi.ResourceOptions,
+    *,
+    release: str | None = None,
+    create_namespace: bool | None = None,
+) -> k8s.helm.v3.Release:
+    """One pinned chart; a fixed release name (one of each per cluster) keeps the names charts derive stable.
+
+    The chart's images go by digest where the platform's table knows one, through the footprint's registry where it
+    mirrors their upstream (components/images.py); nothing changes when neither applies.
+    """
     return k8s.helm.v3.Release(
         resource_name,
         name=release or chart.name,
@@ -237,12 +265,10 @@ def helm_release(
         version=chart.version,
         repository_opts={"repo": chart.repo},
         namespace=namespace,
-        create_namespace=namespace_resource is None,
-        # The chart's images by digest where the platform's table knows one, through the footprint's registry
-        # where it mirrors their upstream (components/images.py); nothing changes when neither applies.
-        values=merged(values, chart_values(chart.name, chart.version, args.image_mirrors)),
+        create_namespace=create_namespace,
+        values=merged(values, chart_values(chart.name, chart.version, mirrors)),
         timeout=TIMEOUT_SECONDS,
-        opts=pulumi.ResourceOptions(parent=parent, provider=args.k8s_provider, depends_on=after),
+        opts=opts,
     )
 
 
