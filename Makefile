@@ -34,7 +34,8 @@ TOOLS := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheu
 	prometheus-alertmanager:prometheus-alertmanager pg_ctlcluster:postgresql
 tools:  ## the Debian tools lint and tests need that no registry package ships
 	@commands=; missing=; \
-	for t in $(TOOLS); do command -v $${t%%:*} >/dev/null || { commands="$$commands $${t%%:*}"; missing="$$missing $${t##*:}"; }; done; \
+	for t in $(TOOLS); do command -v $${t%%:*} >/dev/null && continue; commands="$$commands $${t%%:*}"; \
+	  case " $$missing " in *" $${t##*:} "*) ;; *) missing="$$missing $${t##*:}";; esac; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -47,23 +48,17 @@ plan: $(STAMP)  ## the offline plan of a stack (STACK=dev by default), then doct
 	$(PY) -m preflight plan --stack $(STACK) --json "$$plan" && \
 	{ $(PY) -m preflight doctor --plan "$$plan" --summary || [ $$? -eq 1 ]; }
 
-# MLServer (the client tests' real V2 servers) in its own venv: its dependencies must not move the SDK pins.
+# The tests' real servers in venvs of their own, .venv-NAME from tests/NAME/requirements.txt, so their dependencies
+# never move the SDK pins: MLServer (the client tests' V2 servers) and MLflow (the registry's, tests/registry_servers.py).
 MLSERVER_VENV := .venv-mlserver
 MLSERVER_STAMP := $(MLSERVER_VENV)/.installed
-
-$(MLSERVER_STAMP): tests/mlserver/requirements.txt
-	@test -x $(MLSERVER_VENV)/bin/python || $(PYTHON) -m venv $(MLSERVER_VENV)
-	$(MLSERVER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/mlserver/requirements.txt
-	@touch $(MLSERVER_STAMP)
-
-# MLflow (the model registry tests' real server, tests/registry_servers.py) in its own venv, for the same reason.
 MLFLOW_VENV := .venv-mlflow
 MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
 
-$(MLFLOW_STAMP): tests/mlflow/requirements.txt
-	@test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)
-	$(MLFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/mlflow/requirements.txt
-	@touch $(MLFLOW_STAMP)
+$(MLSERVER_STAMP) $(MLFLOW_STAMP): .venv-%/.installed: tests/%/requirements.txt
+	@test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
 
 # Azurite, the Azure storage emulator the model sync test runs (pinned in package.json).
 EMULATORS := tests/emulators/node_modules/.installed
