@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from components.observability.contract import MonitoringArgs
-from components.observability.rules import CONFIG_GROUP, CONSTANT_INTERVAL, FLEET_GROUP, RULES_DIR, rule_groups
+from components.observability.rules import (
+    CONFIG_GROUP,
+    CONSTANT_INTERVAL,
+    FLEET_GROUP,
+    RULES_DIR,
+    constant_rule,
+    rule_groups,
+)
 
 COST_RULES = RULES_DIR / "cost.yaml"
 COST_FLEET_RULES = RULES_DIR / "cost_fleet.yaml"
@@ -22,7 +29,7 @@ BYTES_PER_GB = 1e9  # the clouds bill egress per GB of 10^9 bytes
 
 
 def _constants(name: str, figures: dict[str, float]) -> dict[str, Any]:
-    rules = [{"record": record, "expr": f"vector({value!r})"} for record, value in figures.items()]
+    rules = [constant_rule(record, value) for record, value in figures.items()]
     return {"name": name, "interval": CONSTANT_INTERVAL, "rules": rules}
 
 

@@ -49,16 +49,19 @@ def rule_groups(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(document["groups"])
 
 
-def _constant(record: str, value: float, labels: dict[str, str]) -> dict[str, Any]:
-    """A recording rule whose series is a figure from config: `vector(value)` with its labels."""
-    return {"record": record, "expr": f"vector({value!r})", "labels": labels}
+def constant_rule(record: str, value: float, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A recording rule whose series is a figure from config: `vector(value)`, with its labels where it has some."""
+    rule: dict[str, Any] = {"record": record, "expr": f"vector({value!r})"}
+    return {**rule, "labels": labels} if labels is not None else rule
 
 
 def config_group(pool_limits: Sequence[PoolLimit], node_prices: Sequence[NodePrice]) -> dict[str, Any]:
     """The figures rules/serving.yaml joins against: each pool's maximum and each machine's hourly price."""
-    rules = [_constant("mlplatform:gpu_pool_max_nodes", limit.max_nodes, {"pool": limit.pool}) for limit in pool_limits]
+    rules = [
+        constant_rule("mlplatform:gpu_pool_max_nodes", limit.max_nodes, {"pool": limit.pool}) for limit in pool_limits
+    ]
     rules += [
-        _constant(
+        constant_rule(
             "mlplatform:node_hourly_price_dollars",
             price.dollars_per_hour,
             {"instance_type": price.instance_type, "capacity": price.capacity},
@@ -71,7 +74,7 @@ def config_group(pool_limits: Sequence[PoolLimit], node_prices: Sequence[NodePri
 def fleet_group(fleet: Sequence[FleetTarget]) -> dict[str, Any]:
     """The targets the central Prometheus expects to hear from (rules/central.yaml, TargetMetricsMissing)."""
     rules = [
-        _constant("mlplatform:target_expected", 1, {"target": t.name, "cloud": t.cloud, "region": t.region})
+        constant_rule("mlplatform:target_expected", 1, {"target": t.name, "cloud": t.cloud, "region": t.region})
         for t in fleet
     ]
     return {"name": FLEET_GROUP, "interval": CONSTANT_INTERVAL, "rules": rules}
